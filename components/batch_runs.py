@@ -1,0 +1,120 @@
+"""RD-Agent batch runs (`rdagent data_science`, `fin_factor`, ...) as Jobs, or CronJobs when
+scheduled; GPU runs land on the tainted GPU pool. Each run gets a workspace volume; none gets
+a Docker socket (RD-Agent runs its experiments in conda environments)."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.app_settings import AppSettings
+from components.namespace import network_policy
+from rdagent_infra.config import RunConfig, StackConfig
+from rdagent_infra.logic.pods import (
+    container_security_context,
+    gpu_scheduling,
+    labels,
+    pod_security_context,
+    resource_requirements,
+    writable_volumes,
+)
+
+APP = "rdagent-run"
+
+
+def run_command(run: RunConfig) -> list[str]:
+    command = ["rdagent", run.scenario]
+    if run.competition:
+        command += ["--competition", run.competition]
+    return command + list(run.args)
+
+
+def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], settings: AppSettings) -> dict:
+    scratch_volumes, scratch_mounts = writable_volumes(("logs", "/app/logs"), ("tmp", "/tmp"), ("home", "/home/rdagent"))
+    pod_labels = labels(APP, "run", **{"rdagent.io/run": run.name})
+    return {
+        "backoffLimit": run.backoffLimit,
+        "activeDeadlineSeconds": run.deadlineSeconds,
+        "ttlSecondsAfterFinished": run.ttlSecondsAfterFinished,
+        "template": {
+            "metadata": {"labels": pod_labels, "annotations": {"rdagent.io/config-hash": settings.config_hash}},
+            "spec": {
+                "restartPolicy": "Never",
+                "automountServiceAccountToken": False,
+                "securityContext": pod_security_context(),
+                **gpu_scheduling(run.resources.gpus),
+                "containers": [
+                    {
+                        "name": "rdagent",
+                        "image": image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "command": run_command(run),
+                        "workingDir": "/workspace",
+                        "env": settings.env,
+                        "resources": resource_requirements(run.resources),
+                        "securityContext": container_security_context(),
+                        "volumeMounts": [
+                            *scratch_mounts,
+                            {"name": "workspace", "mountPath": "/workspace"},
+                            {"name": "cache", "mountPath": config.cache.l3.path},
+                            *settings.volume_mounts,
+                        ],
+                    }
+                ],
+                "volumes": [
+                    *scratch_volumes,
+                    {"name": "workspace", "persistentVolumeClaim": {"claimName": f"{APP}-{run.name}-workspace"}},
+                    {"name": "cache", "emptyDir": {"sizeLimit": "10Gi"}},
+                    *settings.volumes,
+                ],
+            },
+        },
+    }
+
+
+class BatchRuns(pulumi.ComponentResource):
+    """Outputs: `job_names`."""
+
+    def __init__(
+        self,
+        name: str,
+        config: StackConfig,
+        provider: k8s.Provider,
+        image_for,
+        settings: AppSettings,
+        egress: list[dict],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("rdagent:index:BatchRuns", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        namespace = config.namespace
+        self.job_names: list[str] = []
+        for run in config.workloads.runs:
+            k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-{run.name}-workspace",
+                metadata={"name": f"{APP}-{run.name}-workspace", "namespace": namespace, "labels": labels(APP, "workspace")},
+                spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": run.workspaceSize}}},
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect)),
+            )
+            spec = run_job_spec(config, run, image_for(run.image_variant), settings)
+            metadata = {"name": f"{APP}-{run.name}", "namespace": namespace, "labels": labels(APP, "run", **{"rdagent.io/run": run.name})}
+            if run.schedule:
+                k8s.batch.v1.CronJob(
+                    f"{name}-{run.name}",
+                    metadata=metadata,
+                    spec={
+                        "schedule": run.schedule,
+                        "concurrencyPolicy": "Forbid",
+                        "successfulJobsHistoryLimit": 3,
+                        "failedJobsHistoryLimit": 3,
+                        "jobTemplate": {"spec": spec},
+                    },
+                    opts=child,
+                )
+            else:
+                k8s.batch.v1.Job(f"{name}-{run.name}", metadata=metadata, spec=spec, opts=child)
+            self.job_names.append(metadata["name"])
+        if config.workloads.runs:
+            policy = network_policy("rdagent-run-egress", namespace, {"app.kubernetes.io/name": APP}, egress=egress)
+            k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=policy["metadata"], spec=policy["spec"], opts=child)
+        self.register_outputs({"job_names": self.job_names})

@@ -1,0 +1,198 @@
+"""The Kubernetes cluster and the one provider every Kubernetes resource uses.
+
+Three modes: `render` (no cluster: the provider writes manifests to a folder), `kubeconfig`
+(an existing cluster, by context), `eks` (an EKS cluster in a new or existing VPC, with an
+OIDC provider for IAM roles for service accounts).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from rdagent_infra.config import ClusterConfig, StackConfig
+
+EKS_SERVICE_PRINCIPAL = "eks.amazonaws.com"
+
+
+def assume_role_policy(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
+
+
+def kubeconfig_for(name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token` (no static credentials)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+            "users": [
+                {
+                    "name": name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", name, "--region", region],
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+class Cluster(pulumi.ComponentResource):
+    """Outputs: `provider` (Kubernetes), and for EKS `cluster_name`, `oidc_provider_arn`, `private_subnet_ids`,
+    `vpc_id`, `cluster_security_group_id`."""
+
+    def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rdagent:index:Cluster", name, None, opts)
+        cluster: ClusterConfig = config.cluster
+        self.cluster_name: pulumi.Output[str] | None = None
+        self.oidc_provider_arn: pulumi.Output[str] | None = None
+        self.private_subnet_ids: list[pulumi.Output[str]] = []
+        self.vpc_id: pulumi.Output[str] | None = None
+        self.cluster_security_group_id: pulumi.Output[str] | None = None
+        self.vpc_cidr = cluster.eks.vpcCidr
+
+        if cluster.mode == "render":
+            self.provider = k8s.Provider(
+                f"{name}-k8s",
+                render_yaml_to_directory=cluster.renderDir,
+                enable_server_side_apply=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        elif cluster.mode == "kubeconfig":
+            self.provider = k8s.Provider(
+                f"{name}-k8s",
+                context=cluster.kubeconfigContext,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        else:
+            self._eks(name, config)
+
+        self.register_outputs({"cluster_name": self.cluster_name, "vpc_id": self.vpc_id})
+
+    def _eks(self, name: str, config: StackConfig) -> None:
+        import pulumi_aws as aws
+
+        eks_config = config.cluster.eks
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=config.protect)
+
+        if eks_config.existingVpcId:
+            self.vpc_id = pulumi.Output.from_input(eks_config.existingVpcId)
+            self.private_subnet_ids = [pulumi.Output.from_input(subnet) for subnet in eks_config.existingSubnetIds]
+        else:
+            self._vpc(name, config, aws, child)
+
+        role = aws.iam.Role(
+            f"{name}-control-plane-role",
+            assume_role_policy=assume_role_policy(EKS_SERVICE_PRINCIPAL),
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-control-plane-policy",
+            role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+            opts=child,
+        )
+        secrets_key = aws.kms.Key(
+            f"{name}-secrets-key",
+            description=f"Envelope encryption of Kubernetes secrets in {name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            opts=protected,
+        )
+        eks_cluster = aws.eks.Cluster(
+            f"{name}-eks",
+            name=f"rdagent-{config.tier.value}",
+            role_arn=role.arn,
+            version=eks_config.version,
+            vpc_config={
+                "subnet_ids": self.private_subnet_ids,
+                "endpoint_private_access": eks_config.endpointPrivateAccess,
+                "endpoint_public_access": eks_config.endpointPublicAccess,
+                "public_access_cidrs": eks_config.publicAccessCidrs or None,
+            },
+            enabled_cluster_log_types=list(eks_config.logTypes),
+            encryption_config={"provider": {"key_arn": secrets_key.arn}, "resources": ["secrets"]},
+            access_config={"authentication_mode": "API_AND_CONFIG_MAP"},
+            opts=pulumi.ResourceOptions(parent=self, protect=config.protect, depends_on=[attachment]),
+        )
+        self.cluster_name = eks_cluster.name
+        self.cluster_security_group_id = eks_cluster.vpc_config.cluster_security_group_id
+        issuer = eks_cluster.identities[0].oidcs[0].issuer
+        oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            opts=child,
+        )
+        self.oidc_provider_arn = oidc.arn
+        kubeconfig = pulumi.Output.all(eks_cluster.name, eks_cluster.endpoint, eks_cluster.certificate_authority.data).apply(
+            lambda args: kubeconfig_for(args[0], args[1], args[2], config.aws.region)
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=kubeconfig,
+            enable_server_side_apply=True,
+            opts=child,
+        )
+
+    def _vpc(self, name: str, config: StackConfig, aws, child: pulumi.ResourceOptions) -> None:
+        """A VPC with two public subnets (NAT, load balancers) and two private ones (nodes)."""
+        cidr = config.cluster.eks.vpcCidr
+        prefix = cidr.split(".")[0] + "." + cidr.split(".")[1]
+        zones = [f"{config.aws.region}a", f"{config.aws.region}b"]
+        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=cidr, enable_dns_hostnames=True, enable_dns_support=True, opts=child)
+        self.vpc_id = vpc.id
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public-routes",
+            vpc_id=vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
+            opts=child,
+        )
+        public_subnets = []
+        for index, zone in enumerate(zones):
+            subnet = aws.ec2.Subnet(
+                f"{name}-public-{index}",
+                vpc_id=vpc.id,
+                cidr_block=f"{prefix}.{index}.0/24",
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={"kubernetes.io/role/elb": "1"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-public-{index}-routes", subnet_id=subnet.id, route_table_id=public_routes.id, opts=child)
+            public_subnets.append(subnet)
+        nat_ip = aws.ec2.Eip(f"{name}-nat-ip", domain="vpc", opts=child)
+        nat = aws.ec2.NatGateway(f"{name}-nat", subnet_id=public_subnets[0].id, allocation_id=nat_ip.id, opts=child)
+        private_routes = aws.ec2.RouteTable(
+            f"{name}-private-routes",
+            vpc_id=vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+            opts=child,
+        )
+        for index, zone in enumerate(zones):
+            subnet = aws.ec2.Subnet(
+                f"{name}-private-{index}",
+                vpc_id=vpc.id,
+                cidr_block=f"{prefix}.{16 + 16 * index}.0/20",
+                availability_zone=zone,
+                tags={"kubernetes.io/role/internal-elb": "1"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-private-{index}-routes", subnet_id=subnet.id, route_table_id=private_routes.id, opts=child)
+            self.private_subnet_ids.append(subnet.id)

@@ -1,0 +1,121 @@
+"""EKS managed node groups (a general CPU pool and a GPU pool that scales to zero) and the
+NVIDIA device plugin that advertises `nvidia.com/gpu` on the GPU nodes."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.cluster import Cluster, assume_role_policy
+from rdagent_infra import defaults as seed
+from rdagent_infra.config import NodePoolConfig, StackConfig
+from rdagent_infra.logic.pods import simple_resources
+
+NODE_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+)
+GPU_POOL_LABEL = {"rdagent.io/pool": "gpu"}
+
+
+def node_group_args(pool: NodePoolConfig, extra_labels: dict[str, str]) -> dict:
+    return {
+        "instance_types": list(pool.instanceTypes),
+        "disk_size": pool.diskSizeGb,
+        "capacity_type": "SPOT" if pool.spot else "ON_DEMAND",
+        "scaling_config": {"min_size": pool.minSize, "desired_size": pool.desiredSize, "max_size": pool.maxSize},
+        "update_config": {"max_unavailable": 1},
+        "labels": {**pool.labels, **extra_labels},
+    }
+
+
+def device_plugin_daemonset(namespace: str, image: str) -> dict:
+    """The NVIDIA device plugin: only on GPU nodes, tolerating their taint, least privilege.
+
+    It needs the kubelet's device-plugin socket folder (a hostPath) and nothing else from the
+    host; it runs as root because the kubelet's socket folder is root-owned.
+    """
+    return {
+        "metadata": {"name": "nvidia-device-plugin", "namespace": namespace, "labels": {"app.kubernetes.io/name": "nvidia-device-plugin"}},
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "nvidia-device-plugin"}},
+            "updateStrategy": {"type": "RollingUpdate"},
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": "nvidia-device-plugin"}},
+                "spec": {
+                    "priorityClassName": "system-node-critical",
+                    "nodeSelector": GPU_POOL_LABEL,
+                    "tolerations": [
+                        {"key": seed.GPU_TAINT_KEY, "operator": "Exists", "effect": seed.GPU_TAINT_EFFECT},
+                    ],
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [
+                        {
+                            "name": "nvidia-device-plugin",
+                            "image": image,
+                            "imagePullPolicy": "IfNotPresent",
+                            "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "privileged": False,
+                                "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]},
+                                "seccompProfile": {"type": "RuntimeDefault"},
+                            },
+                            "resources": simple_resources("50m", "64Mi", "200m", "128Mi"),
+                            "volumeMounts": [{"name": "device-plugin", "mountPath": "/var/lib/kubelet/device-plugins"}],
+                        }
+                    ],
+                    "volumes": [{"name": "device-plugin", "hostPath": {"path": "/var/lib/kubelet/device-plugins", "type": "Directory"}}],
+                },
+            },
+        },
+    }
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    """Outputs: `node_role_arn`."""
+
+    def __init__(self, name: str, config: StackConfig, cluster: Cluster, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rdagent:index:GpuNodePool", name, None, opts)
+        import pulumi_aws as aws
+
+        child = pulumi.ResourceOptions(parent=self)
+        gpu = config.gpu
+        role = aws.iam.Role(f"{name}-node-role", assume_role_policy=assume_role_policy("ec2.amazonaws.com"), opts=child)
+        attachments = [
+            aws.iam.RolePolicyAttachment(f"{name}-node-policy-{index}", role=role.name, policy_arn=arn, opts=child) for index, arn in enumerate(NODE_POLICIES)
+        ]
+        self.node_role_arn = role.arn
+        after_policies = pulumi.ResourceOptions(parent=self, depends_on=attachments)
+
+        aws.eks.NodeGroup(
+            f"{name}-cpu",
+            cluster_name=cluster.cluster_name,
+            node_role_arn=role.arn,
+            subnet_ids=cluster.private_subnet_ids,
+            ami_type="AL2023_x86_64_STANDARD",
+            **node_group_args(gpu.cpuPool, {"rdagent.io/pool": "cpu"}),
+            opts=after_policies,
+        )
+        aws.eks.NodeGroup(
+            f"{name}-gpu",
+            cluster_name=cluster.cluster_name,
+            node_role_arn=role.arn,
+            subnet_ids=cluster.private_subnet_ids,
+            ami_type=gpu.amiType,
+            taints=[{"key": seed.GPU_TAINT_KEY, "value": seed.GPU_TAINT_VALUE, "effect": "NO_SCHEDULE"}],
+            **node_group_args(gpu.pool, {**GPU_POOL_LABEL, "nvidia.com/gpu.present": "true"}),
+            opts=after_policies,
+        )
+        manifest = device_plugin_daemonset("kube-system", gpu.devicePluginImage)
+        k8s.apps.v1.DaemonSet(
+            f"{name}-device-plugin",
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
+            opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider),
+        )
+        self.register_outputs({"node_role_arn": self.node_role_arn})

@@ -1,0 +1,327 @@
+"""ELK logging: Elasticsearch (security on, credentials from a secret, PVC per node), Logstash
+with the seed's TCP JSON input on 5959 and an Elasticsearch output, Kibana, and index retention
+through an ILM policy that Logstash installs with its index template."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.namespace import allow_from, allow_to, network_policy
+from rdagent_infra import defaults as seed
+from rdagent_infra.config import StackConfig
+from rdagent_infra.logic.pods import (
+    container_security_context,
+    http_probe,
+    labels,
+    pod_security_context,
+    selector,
+    simple_resources,
+    writable_volumes,
+)
+
+ELASTIC_SECRET = "elastic-credentials"
+ELASTIC_UID = 1000
+ES_PORT = 9200
+ES_TRANSPORT_PORT = 9300
+KIBANA_PORT = 5601
+ILM_POLICY = "rdagent-logs"
+
+
+def logstash_pipeline(elasticsearch_url: str) -> str:
+    """The pipeline Logstash runs: JSON lines over TCP in, Elasticsearch (with ILM) out."""
+    return "\n".join(
+        [
+            "input {",
+            "  tcp {",
+            f"    port => {seed.LOGSTASH_PORT}",
+            "    codec => json_lines",
+            "  }",
+            "}",
+            "filter {",
+            "  mutate {",
+            '    add_field => { "[service][name]" => "rdagent" }',
+            "  }",
+            "}",
+            "output {",
+            "  elasticsearch {",
+            f'    hosts => ["{elasticsearch_url}"]',
+            '    user => "${ELASTIC_USER}"',
+            '    password => "${ELASTIC_PASSWORD}"',
+            "    ilm_enabled => true",
+            f'    ilm_rollover_alias => "{ILM_POLICY}"',
+            f'    ilm_policy => "{ILM_POLICY}"',
+            '    ilm_pattern => "{now/d}-000001"',
+            "  }",
+            "}",
+            "",
+        ]
+    )
+
+
+def ilm_policy(retention_days: int) -> str:
+    return json.dumps(
+        {
+            "policy": {
+                "phases": {
+                    "hot": {"actions": {"rollover": {"max_age": "1d", "max_primary_shard_size": "10gb"}}},
+                    "delete": {"min_age": f"{retention_days}d", "actions": {"delete": {}}},
+                }
+            }
+        },
+        indent=2,
+        sort_keys=True,
+    )
+
+
+def _credentials_env() -> list[dict]:
+    return [
+        {"name": "ELASTIC_USER", "value": "elastic"},
+        {"name": "ELASTIC_PASSWORD", "valueFrom": {"secretKeyRef": {"name": ELASTIC_SECRET, "key": "password"}}},
+    ]
+
+
+class ElkLogging(pulumi.ComponentResource):
+    """Outputs: `logstash_host` (the seed's `logstash.internal`), `elasticsearch_url`."""
+
+    def __init__(self, name: str, config: StackConfig, provider: k8s.Provider, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rdagent:index:ElkLogging", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        namespace = config.namespace
+        logging = config.logging
+        es = logging.elasticsearch
+        version = logging.version
+        self.elasticsearch_url = f"http://elasticsearch.{namespace}.svc.cluster.local:{ES_PORT}"
+        self.logstash_host = f"logstash.{namespace}.svc.cluster.local"
+
+        k8s.core.v1.Secret(
+            f"{name}-credentials",
+            metadata={"name": ELASTIC_SECRET, "namespace": namespace},
+            type="Opaque",
+            string_data={"password": pulumi.Output.secret(config.secrets.elasticPassword.value)},
+            opts=child,
+        )
+
+        es_labels = labels("elasticsearch", "logging")
+        seed_hosts = ",".join(f"elasticsearch-{i}.elasticsearch-nodes" for i in range(es.replicas))
+        masters = ",".join(f"elasticsearch-{i}" for i in range(es.replicas))
+        es_volumes, es_mounts = writable_volumes(("tmp", "/tmp"), ("es-config", "/usr/share/elasticsearch/config/jvm.options.d"))
+        es_env = [
+            {"name": "node.name", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "cluster.name", "value": "rdagent-logs"},
+            {"name": "xpack.security.enabled", "value": "true"},
+            {"name": "ES_JAVA_OPTS", "value": f"-Xms{es.heapMb}m -Xmx{es.heapMb}m"},
+            {"name": "ELASTIC_PASSWORD", "valueFrom": {"secretKeyRef": {"name": ELASTIC_SECRET, "key": "password"}}},
+        ]
+        if es.replicas == 1:
+            es_env.append({"name": "discovery.type", "value": "single-node"})
+        else:
+            es_env += [{"name": "discovery.seed_hosts", "value": seed_hosts}, {"name": "cluster.initial_master_nodes", "value": masters}]
+        if es.snapshotRepository:
+            es_env.append({"name": "path.repo", "value": es.snapshotRepository})
+        memory_limit = f"{es.heapMb * 2}Mi"
+        k8s.apps.v1.StatefulSet(
+            f"{name}-elasticsearch",
+            metadata={"name": "elasticsearch", "namespace": namespace, "labels": es_labels},
+            spec={
+                "serviceName": "elasticsearch-nodes",
+                "replicas": es.replicas,
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": selector("elasticsearch", "logging")},
+                "template": {
+                    "metadata": {"labels": es_labels},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
+                        "containers": [
+                            {
+                                "name": "elasticsearch",
+                                "image": f"docker.elastic.co/elasticsearch/elasticsearch:{version}",
+                                "imagePullPolicy": "IfNotPresent",
+                                "env": es_env,
+                                "ports": [
+                                    {"name": "http", "containerPort": ES_PORT, "protocol": "TCP"},
+                                    {"name": "transport", "containerPort": ES_TRANSPORT_PORT, "protocol": "TCP"},
+                                ],
+                                "resources": simple_resources("500m", memory_limit, "2000m", memory_limit),
+                                "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
+                                "readinessProbe": {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 20, "periodSeconds": 10},
+                                "livenessProbe": {"tcpSocket": {"port": "transport"}, "initialDelaySeconds": 60, "periodSeconds": 20},
+                                "volumeMounts": [{"name": "data", "mountPath": "/usr/share/elasticsearch/data"}, *es_mounts],
+                            }
+                        ],
+                        "volumes": es_volumes,
+                    },
+                },
+                "volumeClaimTemplates": [
+                    {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": es.storageSize}}}}
+                ],
+                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+            },
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
+        )
+        for service_name, headless in (("elasticsearch", False), ("elasticsearch-nodes", True)):
+            k8s.core.v1.Service(
+                f"{name}-{service_name}-service",
+                metadata={"name": service_name, "namespace": namespace, "labels": es_labels},
+                spec={
+                    **({"clusterIP": "None", "publishNotReadyAddresses": True} if headless else {}),
+                    "selector": selector("elasticsearch", "logging"),
+                    "ports": [
+                        {"name": "http", "port": ES_PORT, "targetPort": "http", "protocol": "TCP"},
+                        {"name": "transport", "port": ES_TRANSPORT_PORT, "targetPort": "transport", "protocol": "TCP"},
+                    ],
+                },
+                opts=child,
+            )
+
+        k8s.core.v1.ConfigMap(
+            f"{name}-logstash-pipeline",
+            metadata={"name": "logstash-pipeline", "namespace": namespace},
+            data={"rdagent.conf": logstash_pipeline(self.elasticsearch_url), "ilm-policy.json": ilm_policy(logging.retentionDays)},
+            opts=child,
+        )
+        ls_volumes, ls_mounts = writable_volumes(("tmp", "/tmp"), ("logstash-data", "/usr/share/logstash/data"))
+        k8s.apps.v1.Deployment(
+            f"{name}-logstash",
+            metadata={"name": "logstash", "namespace": namespace, "labels": labels("logstash", "logging")},
+            spec={
+                "replicas": 1,
+                "selector": {"matchLabels": selector("logstash", "logging")},
+                "template": {
+                    "metadata": {"labels": labels("logstash", "logging")},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
+                        # Logstash's output expects a custom ILM policy to exist: install (or update) it first.
+                        "initContainers": [
+                            {
+                                "name": "install-ilm-policy",
+                                "image": f"docker.elastic.co/logstash/logstash:{version}",
+                                "imagePullPolicy": "IfNotPresent",
+                                "command": [
+                                    "sh",
+                                    "-c",
+                                    "until curl -sf -u \"elastic:$ELASTIC_PASSWORD\" -X PUT -H 'Content-Type: application/json' "
+                                    f"--data @/ilm/ilm-policy.json {self.elasticsearch_url}/_ilm/policy/{ILM_POLICY}; do sleep 5; done",
+                                ],
+                                "env": _credentials_env(),
+                                "resources": simple_resources("50m", "64Mi", "200m", "128Mi"),
+                                "securityContext": container_security_context(ELASTIC_UID, ELASTIC_UID),
+                                "volumeMounts": [{"name": "ilm", "mountPath": "/ilm", "readOnly": True}],
+                            }
+                        ],
+                        "containers": [
+                            {
+                                "name": "logstash",
+                                "image": f"docker.elastic.co/logstash/logstash:{version}",
+                                "imagePullPolicy": "IfNotPresent",
+                                "env": [
+                                    *_credentials_env(),
+                                    {"name": "LS_JAVA_OPTS", "value": "-Xms512m -Xmx512m"},
+                                    {"name": "XPACK_MONITORING_ENABLED", "value": "false"},
+                                ],
+                                "ports": [{"name": "tcp-json", "containerPort": seed.LOGSTASH_PORT, "protocol": "TCP"}],
+                                "resources": simple_resources("250m", "1Gi", "1000m", "1536Mi"),
+                                "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
+                                "readinessProbe": {"tcpSocket": {"port": "tcp-json"}, "initialDelaySeconds": 30, "periodSeconds": 10},
+                                "livenessProbe": {"tcpSocket": {"port": "tcp-json"}, "initialDelaySeconds": 90, "periodSeconds": 20},
+                                "volumeMounts": [{"name": "pipeline", "mountPath": "/usr/share/logstash/pipeline", "readOnly": True}, *ls_mounts],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "pipeline", "configMap": {"name": "logstash-pipeline", "items": [{"key": "rdagent.conf", "path": "rdagent.conf"}]}},
+                            {"name": "ilm", "configMap": {"name": "logstash-pipeline", "items": [{"key": "ilm-policy.json", "path": "ilm-policy.json"}]}},
+                            *ls_volumes,
+                        ],
+                    },
+                },
+            },
+            opts=child,
+        )
+        k8s.core.v1.Service(
+            f"{name}-logstash-service",
+            metadata={"name": "logstash", "namespace": namespace, "labels": labels("logstash", "logging")},
+            spec={
+                "selector": selector("logstash", "logging"),
+                "ports": [{"name": "tcp-json", "port": seed.LOGSTASH_PORT, "targetPort": "tcp-json", "protocol": "TCP"}],
+            },
+            opts=child,
+        )
+
+        kb_volumes, kb_mounts = writable_volumes(("tmp", "/tmp"), ("kibana-data", "/usr/share/kibana/data"))
+        k8s.apps.v1.Deployment(
+            f"{name}-kibana",
+            metadata={"name": "kibana", "namespace": namespace, "labels": labels("kibana", "logging")},
+            spec={
+                "replicas": 1,
+                "selector": {"matchLabels": selector("kibana", "logging")},
+                "template": {
+                    "metadata": {"labels": labels("kibana", "logging")},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
+                        "containers": [
+                            {
+                                "name": "kibana",
+                                "image": f"docker.elastic.co/kibana/kibana:{version}",
+                                "imagePullPolicy": "IfNotPresent",
+                                "env": [
+                                    {"name": "ELASTICSEARCH_HOSTS", "value": self.elasticsearch_url},
+                                    {"name": "ELASTICSEARCH_USERNAME", "value": "kibana_system"},
+                                    {"name": "ELASTICSEARCH_PASSWORD", "valueFrom": {"secretKeyRef": {"name": ELASTIC_SECRET, "key": "password"}}},
+                                ],
+                                "ports": [{"name": "http", "containerPort": KIBANA_PORT, "protocol": "TCP"}],
+                                "resources": simple_resources("250m", "1Gi", "1000m", "2Gi"),
+                                "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
+                                "readinessProbe": http_probe("/api/status", "http", 30, 10),
+                                "livenessProbe": http_probe("/api/status", "http", 120, 20),
+                                "volumeMounts": kb_mounts,
+                            }
+                        ],
+                        "volumes": kb_volumes,
+                    },
+                },
+            },
+            opts=child,
+        )
+        k8s.core.v1.Service(
+            f"{name}-kibana-service",
+            metadata={"name": "kibana", "namespace": namespace, "labels": labels("kibana", "logging")},
+            spec={"selector": selector("kibana", "logging"), "ports": [{"name": "http", "port": KIBANA_PORT, "targetPort": "http", "protocol": "TCP"}]},
+            opts=child,
+        )
+
+        part_of = {"app.kubernetes.io/part-of": "rdagent"}
+        policies = [
+            network_policy(
+                "logstash-ingress",
+                namespace,
+                selector("logstash", "logging"),
+                ingress=[allow_from(part_of, seed.LOGSTASH_PORT)],
+                egress=[allow_to(selector("elasticsearch", "logging"), ES_PORT)],
+            ),
+            network_policy(
+                "elasticsearch-ingress",
+                namespace,
+                selector("elasticsearch", "logging"),
+                ingress=[
+                    allow_from(selector("logstash", "logging"), ES_PORT),
+                    allow_from(selector("kibana", "logging"), ES_PORT),
+                    allow_from(selector("elasticsearch", "logging"), ES_TRANSPORT_PORT),
+                ],
+                egress=[allow_to(selector("elasticsearch", "logging"), ES_TRANSPORT_PORT)],
+            ),
+            network_policy(
+                "kibana-egress",
+                namespace,
+                selector("kibana", "logging"),
+                ingress=[{"ports": [{"protocol": "TCP", "port": KIBANA_PORT}]}],
+                egress=[allow_to(selector("elasticsearch", "logging"), ES_PORT)],
+            ),
+        ]
+        for policy in policies:
+            k8s.networking.v1.NetworkPolicy(f"{name}-{policy['metadata']['name']}", metadata=policy["metadata"], spec=policy["spec"], opts=child)
+        self.register_outputs({"logstash_host": self.logstash_host, "elasticsearch_url": self.elasticsearch_url})

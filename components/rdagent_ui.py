@@ -1,0 +1,227 @@
+"""The RD-Agent web UI (`rdagent ui`, a Streamlit server on 19899): Deployment(s), Services,
+PodDisruptionBudget, HorizontalPodAutoscaler, optional Ingress or Gateway API HTTPRoute, the L3
+cache volume, and the network policy that lets traffic in.
+
+How many Deployments and which traffic weights is decided by `rdagent_infra.logic.rollout`; this
+component only turns that plan into resources.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.app_settings import AppSettings
+from components.namespace import network_policy
+from rdagent_infra import defaults as seed
+from rdagent_infra.config import StackConfig
+from rdagent_infra.logic.pods import (
+    container_security_context,
+    http_probe,
+    labels,
+    pod_security_context,
+    resource_requirements,
+    selector,
+    writable_volumes,
+)
+from rdagent_infra.logic.rollout import APP, RolloutPlan, Track
+
+CACHE_CLAIM = "rdagent-ui-cache"
+
+
+def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str], settings: AppSettings) -> dict:
+    ui = config.workloads.ui
+    scratch_volumes, scratch_mounts = writable_volumes(("logs", "/app/logs"), ("tmp", "/tmp"), ("home", "/home/rdagent"))
+    probe = ui.probe
+    return {
+        "metadata": {
+            "labels": {**labels(APP, "ui"), **track.labels},
+            "annotations": {"rdagent.io/config-hash": settings.config_hash},
+        },
+        "spec": {
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security_context(),
+            "terminationGracePeriodSeconds": 30,
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": {**selector(APP, "ui"), **track.labels}},
+                }
+            ],
+            "containers": [
+                {
+                    "name": "ui",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["rdagent", "ui"],
+                    "args": ["--port", str(ui.port)],
+                    "ports": [{"name": "http", "containerPort": ui.port, "protocol": "TCP"}],
+                    "env": settings.env,
+                    "resources": resource_requirements(ui.resources),
+                    "securityContext": container_security_context(),
+                    "startupProbe": http_probe(probe.path, "http", 0, probe.periodSeconds, failure_threshold=30),
+                    "readinessProbe": http_probe(probe.path, "http", probe.initialDelaySeconds, probe.periodSeconds),
+                    "livenessProbe": http_probe(probe.path, "http", probe.initialDelaySeconds, probe.periodSeconds, failure_threshold=6),
+                    "volumeMounts": [
+                        *scratch_mounts,
+                        {"name": "cache", "mountPath": config.cache.l3.path},
+                        *settings.volume_mounts,
+                    ],
+                }
+            ],
+            "volumes": [
+                *scratch_volumes,
+                {"name": "cache", "persistentVolumeClaim": {"claimName": CACHE_CLAIM}},
+                *settings.volumes,
+            ],
+        },
+    }
+
+
+class RdAgentUi(pulumi.ComponentResource):
+    """Outputs: `service_name`, `deployment_names`."""
+
+    def __init__(
+        self,
+        name: str,
+        config: StackConfig,
+        provider: k8s.Provider,
+        plan: RolloutPlan,
+        image_for,
+        settings: AppSettings,
+        egress: list[dict],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("rdagent:index:RdAgentUi", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        ui = config.workloads.ui
+        namespace = config.namespace
+
+        k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-cache",
+            metadata={"name": CACHE_CLAIM, "namespace": namespace, "labels": labels(APP, "cache")},
+            spec={
+                # Shared by every UI replica (and colour): the L3 disk cache.
+                "accessModes": ["ReadWriteMany"] if ui.replicas > 1 or len(plan.tracks) > 1 else ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": config.cache.l3.size}},
+            },
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
+        )
+
+        self.deployment_names: list[str] = []
+        for track in plan.tracks:
+            image = image_for(config.images.ui, track.version)
+            k8s.apps.v1.Deployment(
+                f"{name}-{track.name}",
+                metadata={"name": track.deployment, "namespace": namespace, "labels": {**labels(APP, "ui"), **track.labels}},
+                spec={
+                    "replicas": track.replicas,
+                    "revisionHistoryLimit": 5,
+                    "selector": {"matchLabels": {**selector(APP, "ui"), **track.labels}},
+                    "strategy": {
+                        "type": "RollingUpdate",
+                        "rollingUpdate": {"maxSurge": seed.MAX_SURGE, "maxUnavailable": seed.MAX_UNAVAILABLE},
+                    },
+                    "template": ui_pod_template(config, track, image, settings),
+                },
+                opts=child,
+            )
+            self.deployment_names.append(track.deployment)
+
+        for service in plan.services:
+            k8s.core.v1.Service(
+                f"{name}-svc-{service.name}",
+                metadata={"name": service.name, "namespace": namespace, "labels": labels(APP, "ui")},
+                spec={
+                    "type": "ClusterIP",
+                    "selector": {**selector(APP, "ui"), **service.selector},
+                    "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+                },
+                opts=child,
+            )
+        self.service_name = plan.primary_service
+
+        total_replicas = sum(track.replicas for track in plan.tracks)
+        if total_replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb",
+                metadata={"name": APP, "namespace": namespace, "labels": labels(APP, "ui")},
+                spec={"minAvailable": 1, "selector": {"matchLabels": selector(APP, "ui")}},
+                opts=child,
+            )
+        if ui.replicas > 1 and plan.autoscaled_track is not None:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa",
+                metadata={"name": APP, "namespace": namespace, "labels": labels(APP, "ui")},
+                spec={
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": plan.autoscaled_track.deployment},
+                    "minReplicas": ui.replicas,
+                    "maxReplicas": ui.autoscaling.maxReplicas,
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": ui.autoscaling.targetCpuUtilizationPercent}},
+                        }
+                    ],
+                },
+                opts=child,
+            )
+
+        self._routing(name, config, plan, child)
+
+        ingress_rule = {"ports": [{"protocol": "TCP", "port": ui.port}]}
+        policy = network_policy("rdagent-ui", namespace, selector(APP, "ui"), ingress=[ingress_rule], egress=egress)
+        k8s.networking.v1.NetworkPolicy(f"{name}-ingress-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
+        self.register_outputs({"service_name": self.service_name})
+
+    def _routing(self, name: str, config: StackConfig, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
+        ingress = config.workloads.ui.ingress
+        namespace = config.namespace
+        weighted = plan.weights
+        if ingress.enabled and ingress.kind == "gatewayApi" or (weighted and plan.provider == "gatewayApi"):
+            k8s.apiextensions.CustomResource(
+                f"{name}-route",
+                api_version="gateway.networking.k8s.io/v1",
+                kind="HTTPRoute",
+                metadata={"name": APP, "namespace": namespace, "labels": labels(APP, "ui")},
+                spec={
+                    "parentRefs": [{"name": ingress.gatewayName, "namespace": ingress.gatewayNamespace}],
+                    "hostnames": [ingress.host],
+                    "rules": [
+                        {
+                            "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                            "backendRefs": [
+                                {"name": service, "port": 80, "weight": weight} for service, weight in (weighted or {plan.primary_service: 100}).items()
+                            ],
+                        }
+                    ],
+                },
+                opts=child,
+            )
+            return
+        if not (ingress.enabled or (weighted and plan.provider == "ingressNginx")):
+            return
+        backends = weighted or {plan.primary_service: 100}
+        for service, weight in backends.items():
+            canary = service != plan.primary_service
+            annotations = {"nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": str(weight)} if canary else {}
+            ingress_name = APP if not canary else f"{APP}-{service.removeprefix(APP + '-')}"
+            spec: dict = {
+                "ingressClassName": ingress.ingressClassName,
+                "rules": [
+                    {
+                        "host": ingress.host,
+                        "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": service, "port": {"number": 80}}}}]},
+                    }
+                ],
+            }
+            if ingress.tls:
+                spec["tls"] = [{"hosts": [ingress.host], "secretName": f"{APP}-ingress-tls"}]
+            k8s.networking.v1.Ingress(
+                f"{name}-ingress-{service}",
+                metadata={"name": ingress_name, "namespace": namespace, "labels": labels(APP, "ui"), "annotations": annotations},
+                spec=spec,
+                opts=child,
+            )

@@ -1,0 +1,132 @@
+"""Image registry and images: ECR repositories (scan on push, immutable tags, KMS, lifecycle,
+pull access for the nodes) or a plain registry address; images built with pulumi-docker when
+`images.build` is on, otherwise pinned references."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pulumi
+
+from rdagent_infra.config import IMAGE_VARIANTS, ImagesConfig, StackConfig
+
+IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
+
+
+def lifecycle_policy(keep_release_tags: int, untagged_expiry_days: int) -> str:
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"expire untagged images after {untagged_expiry_days} days",
+                    "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": untagged_expiry_days},
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"keep the last {keep_release_tags} release tags",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPatternList": ["v*", "*.*.*"],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep_release_tags,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        },
+        sort_keys=True,
+    )
+
+
+def pull_policy(node_role_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ClusterNodesPull",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": node_role_arn},
+                    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def image_reference(images: ImagesConfig, variant: str, repository: str) -> str:
+    """`images.references` wins; otherwise `<repository>:<version>`."""
+    return images.references.get(variant) or f"{repository}:{images.version}"
+
+
+class ImageRegistry(pulumi.ComponentResource):
+    """Outputs: `references`, a map from image variant to the reference workloads deploy."""
+
+    def __init__(self, name: str, config: StackConfig, node_role_arn: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rdagent:index:ImageRegistry", name, None, opts)
+        images = config.images
+        self.references: dict[str, pulumi.Output[str]] = {}
+        self.repositories: dict[str, pulumi.Output[str]] = {}
+        for variant in IMAGE_VARIANTS:
+            repository = self._ecr_repository(name, config, variant, node_role_arn) if images.ecr else pulumi.Output.from_input(f"{images.registry}/{variant}")
+            self.repositories[variant] = repository
+            if images.build:
+                self.references[variant] = self._build(name, images, variant, repository)
+            else:
+                self.references[variant] = repository.apply(lambda repo, v=variant: image_reference(images, v, repo))
+        self.register_outputs({"references": self.references})
+
+    def image_for(self, variant: str, version: str | None = None) -> pulumi.Output[str]:
+        """The reference to deploy: the configured one, or the repository at another version (rollouts)."""
+        if version is None:
+            return self.references[variant]
+        return self.repositories[variant].apply(lambda repository: f"{repository}:{version}")
+
+    def _ecr_repository(self, name: str, config: StackConfig, variant: str, node_role_arn) -> pulumi.Output[str]:
+        import pulumi_aws as aws
+
+        images = config.images
+        repository = aws.ecr.Repository(
+            f"{name}-{variant}",
+            name=f"rdagent/{variant}",
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration={"scan_on_push": True},
+            encryption_configurations=[{"encryption_type": "KMS" if images.kmsEncryption else "AES256"}],
+            force_delete=False,
+            opts=pulumi.ResourceOptions(parent=self, protect=config.protect, retain_on_delete=config.protect),
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-{variant}-lifecycle",
+            repository=repository.name,
+            policy=lifecycle_policy(images.keepReleaseTags, images.untaggedExpiryDays),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if node_role_arn is not None:
+            aws.ecr.RepositoryPolicy(
+                f"{name}-{variant}-pull",
+                repository=repository.name,
+                policy=pulumi.Output.from_input(node_role_arn).apply(pull_policy),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return repository.repository_url
+
+    def _build(self, name: str, images: ImagesConfig, variant: str, repository: pulumi.Output[str]) -> pulumi.Output[str]:
+        import pulumi_docker as docker
+
+        image = docker.Image(
+            f"{name}-{variant}-image",
+            image_name=repository.apply(lambda repo: f"{repo}:{images.version}"),
+            build={
+                "context": str(IMAGES_DIR),
+                "dockerfile": str(IMAGES_DIR / f"{variant}.Dockerfile"),
+                "platform": "linux/amd64",
+                "args": {"RDAGENT_VERSION": images.version},
+            },
+            skip_push=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return image.repo_digest

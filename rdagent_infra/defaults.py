@@ -1,0 +1,76 @@
+"""The seed document's numbers (seed-deployment-automation.zh.md), named, in one place.
+
+Every default in the configuration model comes from here, so that a reader can check
+them against the seed without reading the model.
+"""
+
+# The RD-Agent web UI (`rdagent ui`, a Streamlit server) and its probes.
+UI_PORT = 19899
+# The seed probes `/health`; Streamlit answers `/_stcore/health` (SPEC section 7).
+UI_HEALTH_PATH = "/_stcore/health"
+PROBE_INITIAL_DELAY_SECONDS = 30
+PROBE_PERIOD_SECONDS = 10
+
+# Resources (seed: "资源配置优化").
+REQUEST_CPU = "1000m"
+REQUEST_MEMORY = "2Gi"
+LIMIT_CPU = "4000m"
+LIMIT_MEMORY = "8Gi"
+# The seed asks for 1 GPU requested and 2 as the limit; Kubernetes requires extended
+# resources' requests to equal their limits, so one number stands for both (SPEC section 7).
+GPUS_PER_RUN = 1
+OMP_NUM_THREADS = 4
+
+# RollingUpdate (seed: blue_green_deployment.strategy).
+MAX_SURGE = 1
+MAX_UNAVAILABLE = 0
+
+# Three-tier cache (seed: cache_config).
+L1_CACHE_SIZE = "1GB"
+L1_CACHE_TTL_SECONDS = 300
+L2_CACHE_SIZE = "10GB"
+L2_CACHE_TTL_SECONDS = 3600
+L3_CACHE_PATH = "/app/cache"
+L3_CACHE_SIZE = "100Gi"
+L3_CACHE_TTL_SECONDS = 86400
+
+# Logging (seed: logging dictConfig).
+LOG_FILE = "/app/logs/rdagent.log"
+LOG_FILE_MAX_BYTES = 10 * 1024 * 1024
+LOG_FILE_BACKUP_COUNT = 5
+LOGSTASH_PORT = 5959
+LOG_FORMAT_STANDARD = "%(asctime)s [%(levelname)s] %(name)s: %(message)s"
+LOG_FORMAT_JSON = '{"timestamp": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", "message": "%(message)s"}'
+
+# Redis (the L2 cache).
+REDIS_PORT = 6379
+
+# Alerts (seed: monitoring_config.alerts and the rdagent.rules group).
+ALERT_CPU_PERCENT = 80
+ALERT_CPU_FOR_MINUTES = 5
+ALERT_MEMORY_PERCENT = 90
+ALERT_MEMORY_FOR_MINUTES = 2
+ALERT_ERROR_RATE_PERCENT = 5
+ALERT_ERROR_RATE_FOR_MINUTES = 5
+
+# Canary (seed: canary_deployment.stages).
+CANARY_STAGES = (
+    {"weight": 5, "durationMinutes": 5, "successRatePercent": 99, "latencyThresholdMs": 200},
+    {"weight": 25, "durationMinutes": 15, "errorRatePercent": 0.1},
+    {"weight": 100, "durationMinutes": 30, "autoPromote": True},
+)
+
+# Blue-green (seed: blue_green_deployment.traffic_switch).
+BLUE_GREEN_INITIAL_WEIGHT_PERCENT = 10
+BLUE_GREEN_INCREMENT_PERCENT = 20
+BLUE_GREEN_FULL_SWITCH_PERCENT = 95
+
+# GPU node pool: the taint every GPU node carries.
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "true"
+GPU_TAINT_EFFECT = "NoSchedule"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+# Non-root user of our images (images/production.Dockerfile creates it).
+APP_UID = 10001
+APP_GID = 10001

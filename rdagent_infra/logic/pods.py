@@ -1,0 +1,106 @@
+"""Pod and container building blocks as plain Kubernetes dicts (camelCase, as the API names them).
+
+Every workload we render takes its security settings from here, so that the policy pack's
+baseline holds by construction: non-root, no privilege escalation, capabilities dropped,
+RuntimeDefault seccomp, read-only root filesystem with writable volumes where needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rdagent_infra import defaults as seed
+from rdagent_infra.config import Resources
+
+
+def pod_security_context(uid: int = seed.APP_UID, gid: int = seed.APP_GID) -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": gid,
+        "fsGroup": gid,
+        "fsGroupChangePolicy": "OnRootMismatch",
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security_context(uid: int = seed.APP_UID, gid: int = seed.APP_GID) -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": gid,
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def resource_requirements(resources: Resources) -> dict[str, Any]:
+    requests: dict[str, Any] = {"cpu": resources.requests.cpu, "memory": resources.requests.memory}
+    limits: dict[str, Any] = {"cpu": resources.limits.cpu, "memory": resources.limits.memory}
+    if resources.gpus:
+        requests[seed.GPU_RESOURCE] = str(resources.requests.gpu)
+        limits[seed.GPU_RESOURCE] = str(resources.limits.gpu)
+    return {"requests": requests, "limits": limits}
+
+
+def simple_resources(cpu_request: str, memory_request: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
+    return {
+        "requests": {"cpu": cpu_request, "memory": memory_request},
+        "limits": {"cpu": cpu_limit, "memory": memory_limit},
+    }
+
+
+def http_probe(path: str, port: int | str, initial_delay_seconds: int, period_seconds: int, failure_threshold: int = 3) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": port},
+        "initialDelaySeconds": initial_delay_seconds,
+        "periodSeconds": period_seconds,
+        "timeoutSeconds": 5,
+        "failureThreshold": failure_threshold,
+    }
+
+
+def gpu_scheduling(gpus: int) -> dict[str, Any]:
+    """Pod spec fields that place a GPU pod on the tainted GPU pool.
+
+    CUDA_VISIBLE_DEVICES is deliberately not set: the NVIDIA device plugin exposes only the
+    allocated GPUs to the container, so the seed's fixed `0,1` would be wrong whenever fewer
+    are allocated (SPEC section 7).
+    """
+    if gpus <= 0:
+        return {}
+    return {
+        "tolerations": [
+            {
+                "key": seed.GPU_TAINT_KEY,
+                "operator": "Equal",
+                "value": seed.GPU_TAINT_VALUE,
+                "effect": seed.GPU_TAINT_EFFECT,
+            }
+        ],
+        "nodeSelector": {"rdagent.io/pool": "gpu"},
+    }
+
+
+def writable_volumes(*names_and_paths: tuple[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """emptyDir volumes and their mounts, for paths a read-only root filesystem must still write."""
+    volumes = [{"name": name, "emptyDir": {}} for name, _ in names_and_paths]
+    mounts = [{"name": name, "mountPath": path} for name, path in names_and_paths]
+    return volumes, mounts
+
+
+def labels(app: str, component: str, **extra: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": "rdagent",
+        "app.kubernetes.io/managed-by": "pulumi",
+        **extra,
+    }
+
+
+def selector(app: str, component: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": app, "app.kubernetes.io/component": component}

@@ -1,0 +1,86 @@
+"""The program: the whole stack built from one validated configuration.
+
+`__main__.py` calls `build_stack` under the real engine; `rdagent-infra synth` calls it under
+Pulumi's mocks. Nothing else creates resources.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.app_settings import AppSettings
+from components.batch_runs import BatchRuns
+from components.cluster import Cluster
+from components.gpu_node_pool import GpuNodePool
+from components.logging import ElkLogging
+from components.monitoring import Monitoring
+from components.namespace import DNS_EGRESS, AppNamespace, allow_to
+from components.rdagent_ui import RdAgentUi
+from components.redis import Redis
+from components.registry import ImageRegistry
+from rdagent_infra import defaults as seed
+from rdagent_infra.config import StackConfig
+from rdagent_infra.logic.pods import selector
+from rdagent_infra.logic.rollout import plan_rollout
+
+DATABASE_PORT = 5432
+HTTPS_PORT = 443
+
+
+def app_egress(config: StackConfig) -> list[dict]:
+    """Where RD-Agent's pods may connect: DNS, Redis, Logstash, and the LLM and database endpoints."""
+    rules = [DNS_EGRESS]
+    if config.redis.mode == "inCluster":
+        rules.append(allow_to(selector("redis", "cache"), seed.REDIS_PORT))
+    else:
+        rules.append({"to": [{"ipBlock": {"cidr": config.cluster.eks.vpcCidr}}], "ports": [{"protocol": "TCP", "port": seed.REDIS_PORT}]})
+    if config.logging.enabled:
+        rules.append(allow_to(selector("logstash", "logging"), seed.LOGSTASH_PORT))
+    external = [{"ipBlock": {"cidr": cidr}} for cidr in config.llm.egressCidrs]
+    rules.append({"to": external, "ports": [{"protocol": "TCP", "port": HTTPS_PORT}, {"protocol": "TCP", "port": DATABASE_PORT}]})
+    return rules
+
+
+def build_stack(config: StackConfig) -> dict[str, Any]:
+    cluster = Cluster("rdagent", config)
+    provider = cluster.provider
+    node_role_arn = None
+    if config.gpu.enabled:
+        node_role_arn = GpuNodePool("rdagent-nodes", config, cluster).node_role_arn
+    registry = ImageRegistry("rdagent-images", config, node_role_arn)
+
+    namespace = AppNamespace("rdagent", config.namespace, provider, protect=config.protect)
+    in_namespace = pulumi.ResourceOptions(depends_on=[namespace])
+    redis = Redis("rdagent-redis", config, provider, cluster, opts=in_namespace)
+    logging = ElkLogging("rdagent-logging", config, provider, opts=in_namespace) if config.logging.enabled else None
+    settings = AppSettings(
+        "rdagent-settings",
+        config,
+        provider,
+        redis_url=redis.url,
+        redis_host=redis.host if isinstance(redis.host, str) else None,
+        redis_port=redis.port,
+        logstash_host=logging.logstash_host if logging else None,
+        opts=in_namespace,
+    )
+    egress = app_egress(config)
+    plan = plan_rollout(config.rollout, config.workloads.ui.replicas)
+    ui = RdAgentUi("rdagent-ui", config, provider, plan, registry.image_for, settings, egress, opts=in_namespace)
+    runs = BatchRuns("rdagent-runs", config, provider, registry.image_for, settings, egress, opts=in_namespace)
+    if config.monitoring.enabled:
+        Monitoring("rdagent-monitoring", config, provider, opts=in_namespace)
+
+    return {
+        "tier": config.tier.value,
+        "namespace": config.namespace,
+        "uiService": ui.service_name,
+        "uiDeployments": ui.deployment_names,
+        "runs": runs.job_names,
+        "rollout": {"strategy": plan.strategy, "step": plan.step, "weights": plan.weights, "newWeightPercent": plan.new_weight},
+        "images": registry.references,
+        "redisUrl": redis.url,
+        "clusterName": cluster.cluster_name,
+        "renderDir": config.cluster.renderDir if config.cluster.mode == "render" else None,
+    }

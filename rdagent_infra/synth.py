@@ -1,0 +1,231 @@
+"""`rdagent-infra synth`: run the program offline under Pulumi's mocks and write what it declares.
+
+Output: one YAML file per Kubernetes object (`<Kind>__<namespace>__<name>.yaml`, so files sort by
+kind and name) and `resources.json` with every resource's type token, name, parent and inputs as
+the engine receives them (camelCase), secrets redacted. Two runs give identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from rdagent_infra.config import StackConfig
+
+REDACTED = "[secret]"
+MARKER = ".rdagent-synth"
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    protect: bool = False
+    retain_on_delete: bool = False
+
+
+def redact(value: Any) -> Any:
+    """Secrets become `[secret]` (a secret map keeps its keys); whole numbers lose the float
+    that protobuf's Struct gave them."""
+    if rpc.is_rpc_secret(value):
+        inner = rpc.unwrap_rpc_secret(value)
+        return {key: REDACTED for key in inner} if isinstance(inner, dict) else REDACTED
+    if isinstance(value, dict):
+        return {key: redact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _name_from_urn(urn: str) -> str | None:
+    if not urn or urn.split("::")[-2].endswith("pulumi:pulumi:Stack"):
+        return None
+    return urn.split("::")[-1]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also recording each registration's parent and options."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = redact(rpc.deserialize_properties(request.object))
+            with self._lock:
+                self.registrations.append(
+                    Registration(
+                        type=request.type,
+                        name=request.name,
+                        parent=_name_from_urn(request.parent),
+                        custom=bool(request.custom),
+                        inputs=inputs,
+                        protect=bool(request.protect),
+                        retain_on_delete=bool(request.retainOnDelete),
+                    )
+                )
+        return response
+
+
+# Outputs the providers would compute, for the resources our program reads outputs of.
+def _aws_state(token: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    arn = f"arn:aws:{token.split(':')[1].split('/')[0]}:{region}:{ACCOUNT}:{name}"
+    state: dict[str, Any] = {"arn": arn, "id": f"{name}-id"}
+    if token == "aws:ecr/repository:Repository":
+        state["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{inputs.get('name', name)}"
+    elif token == "aws:eks/cluster:Cluster":
+        state.update(
+            endpoint=f"https://{name}.gr7.{region}.eks.amazonaws.com",
+            certificateAuthority={"data": "bW9jay1jYQ=="},
+            identities=[{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{name.upper()}"}]}],
+            vpcConfig={**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{name}"},
+        )
+    elif token == "aws:elasticache/replicationGroup:ReplicationGroup":
+        state["primaryEndpointAddress"] = f"master.{name}.cache.amazonaws.com"
+    elif token == "aws:iam/role:Role":
+        state["name"] = inputs.get("name", name)
+    return state
+
+
+class SynthMocks(pulumi_mocks.Mocks):
+    def __init__(self, region: str):
+        self.region = region
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ.startswith("aws:"):
+            state = {**_aws_state(args.typ, args.name, args.inputs, self.region), **state}
+        elif args.typ == "docker:index/image:Image":
+            state["repoDigest"] = f"{args.inputs.get('imageName', args.name)}@sha256:{'0' * 64}"
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        # The program makes no invokes; one that appears must be mocked here on purpose.
+        raise RuntimeError(f"synth: the program called {args.token}, which has no offline mock")
+
+
+@dataclass
+class SynthResult:
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+
+
+def _close_loop() -> None:
+    """Close the loop the SDK ran on now, rather than in a finaliser at exit (which fails noisily)."""
+    loop = _ensure_event_loop()
+    if not loop.is_running() and not loop.is_closed():
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def run_program(config: StackConfig, project: str, stack: str) -> SynthResult:
+    """Run `build_stack` under mocks and return what it registered, sorted."""
+    from rdagent_infra.program import build_stack
+
+    mocks = SynthMocks(config.aws.region)
+    monitor = RecordingMonitor(mocks)
+    pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    settings = pulumi.runtime.settings.SETTINGS
+    settings.rpc_manager.clear()
+    settings.outputs.clear()
+    outputs: dict[str, Any] = {}
+
+    def program():
+        declared = build_stack(config)
+        resolved = pulumi.Output.from_input(declared).apply(lambda values: outputs.update(values))
+        return _sync_await(resolved.future())
+
+    _sync_await(run_pulumi_func(program))
+    _close_loop()
+    registrations = sorted(monitor.registrations, key=lambda r: (r.type, r.name))
+    return SynthResult(registrations, outputs)
+
+
+def kubernetes_object(registration: Registration) -> dict[str, Any] | None:
+    """The manifest a Kubernetes resource stands for (None for non-Kubernetes resources)."""
+    if not registration.type.startswith("kubernetes:") or not registration.custom:
+        return None
+    inputs = dict(registration.inputs)
+    head = {"apiVersion": inputs.pop("apiVersion"), "kind": inputs.pop("kind"), "metadata": inputs.pop("metadata", {})}
+    return {**head, **{key: inputs[key] for key in sorted(inputs)}}
+
+
+def manifest_file_name(manifest: dict[str, Any]) -> str:
+    metadata = manifest.get("metadata", {})
+    parts = [manifest["kind"], metadata.get("namespace"), metadata["name"]]
+    return "__".join(part for part in parts if part) + ".yaml"
+
+
+def _dump_yaml(document: Any) -> str:
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
+
+
+class OutputDirError(Exception):
+    pass
+
+
+def write_output(result: SynthResult, out: Path) -> list[Path]:
+    """Write the manifests and resources.json into `out`, replacing an earlier synth's output."""
+    out = out.resolve()
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
+        raise OutputDirError(f"{out} exists and was not written by synth: refusing to replace it (choose an empty or new folder)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    written: list[Path] = []
+    try:
+        names: set[str] = set()
+        for registration in result.registrations:
+            manifest = kubernetes_object(registration)
+            if manifest is None:
+                continue
+            body = {key: manifest[key] for key in ("apiVersion", "kind", "metadata")}
+            body["metadata"] = _sorted_keys(manifest["metadata"])
+            body.update({key: _sorted_keys(manifest[key]) for key in manifest if key not in body})
+            name = manifest_file_name(manifest)
+            if name in names:
+                raise OutputDirError(f"two Kubernetes objects render to {name}: names must be unique per kind and namespace")
+            names.add(name)
+            (staging / name).write_text(_dump_yaml(body))
+            written.append(out / name)
+        resources = [
+            {"type": r.type, "name": r.name, "parent": r.parent, "inputs": _sorted_keys(r.inputs), "protect": r.protect, "retainOnDelete": r.retain_on_delete}
+            for r in result.registrations
+        ]
+        (staging / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=False) + "\n")
+        (staging / MARKER).write_text("written by rdagent-infra synth; the whole folder is replaced on the next run\n")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return written

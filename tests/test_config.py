@@ -1,0 +1,150 @@
+"""Stack configuration: every stack file validates; bad input gives one clear line per problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from rdagent_infra.config import ConfigError, SecretValue, Tier, load_stack_config
+from rdagent_infra.stack_source import load_from_files
+from tests.conftest import ROOT, STACKS
+
+SECRET = SecretValue("s3cr3t")
+BASE = {"secrets": {"redisPassword": SECRET, "elasticPassword": SECRET}}
+PROD_SECRETS = {"secrets": {**BASE["secrets"], "databaseUrl": SECRET, "openaiApiKey": SECRET}}
+
+
+def problems(raw: dict, stack: str = "dev") -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(raw, stack, f"Pulumi.{stack}.yaml")
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_file_validates(stack):
+    config, project = load_from_files(ROOT, stack)
+    assert project == "rdagent-infra"
+    assert config.tier == Tier(stack)
+
+
+def test_seed_defaults():
+    config = load_stack_config(BASE, "dev", "x")
+    ui = config.workloads.ui
+    assert (ui.port, ui.probe.path, ui.probe.initialDelaySeconds, ui.probe.periodSeconds) == (19899, "/_stcore/health", 30, 10)
+    assert (ui.resources.requests.cpu, ui.resources.requests.memory, ui.resources.limits.cpu, ui.resources.limits.memory) == ("1000m", "2Gi", "4000m", "8Gi")
+    assert [(s.weight, s.durationMinutes) for s in config.rollout.canary.stages] == [(5, 5), (25, 15), (100, 30)]
+    assert config.rollout.canary.stages[0].successRatePercent == 99 and config.rollout.canary.stages[0].latencyThresholdMs == 200
+    assert config.rollout.canary.stages[1].errorRatePercent == 0.1 and config.rollout.canary.stages[2].autoPromote
+    assert config.rollout.blueGreen.weights == [10, 30, 50, 70, 90, 100]
+    assert (config.cache.l1.size, config.cache.l1.ttlSeconds, config.cache.l2.ttlSeconds, config.cache.l3.ttlSeconds) == ("1GB", 300, 3600, 86400)
+    assert config.workloads.ompNumThreads == 4
+
+
+def test_issue_example_three_problems_at_once():
+    raw = {**PROD_SECRETS, "workloads": {"ui": {"replicas": -1}}, "colour": "blue", "images": {"version": "latest"}}
+    assert problems(raw, "prod") == [
+        "rdagent:colour: unknown key",
+        "rdagent:images.version: the tag latest is not allowed in prod: use a semantic version such as 1.2.3",
+        "rdagent:workloads.ui.replicas: must be >= 1, got -1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "stack", "expected"),
+    [
+        ({"workloads": {"ui": {"replicas": 1}}}, "prod", "rdagent:workloads.ui.replicas: must be >= 2 in prod"),
+        ({"workloads": {"ui": {"replicsa": 2}}}, "dev", "rdagent:workloads.ui.replicsa: unknown key (did you mean 'replicas'?)"),
+        ({"workloads": {"ui": {"port": 70000}}}, "dev", "rdagent:workloads.ui.port: must be <= 65535, got 70000"),
+        (
+            {"workloads": {"ui": {"resources": {"requests": {"cpu": "5", "memory": "1Gi"}, "limits": {"cpu": "4", "memory": "2Gi"}}}}},
+            "dev",
+            "rdagent:workloads.ui.resources.requests.cpu: request 5 is above the limit 4",
+        ),
+        (
+            {"workloads": {"ui": {"resources": {"requests": {"cpu": "1", "memory": "3Gi"}, "limits": {"cpu": "4", "memory": "2048Mi"}}}}},
+            "dev",
+            "rdagent:workloads.ui.resources.requests.memory: request 3Gi is above the limit 2048Mi",
+        ),
+        (
+            {
+                "workloads": {
+                    "runs": [
+                        {
+                            "name": "r",
+                            "scenario": "fin_model",
+                            "resources": {"requests": {"cpu": "1", "memory": "1Gi", "gpu": 1}, "limits": {"cpu": "1", "memory": "1Gi", "gpu": 2}},
+                        }
+                    ]
+                }
+            },
+            "dev",
+            "rdagent:workloads.runs[0].resources.limits.gpu: must equal requests.gpu (1), got 2",
+        ),
+        (
+            {
+                "workloads": {
+                    "runs": [
+                        {
+                            "name": "r",
+                            "scenario": "fin_model",
+                            "resources": {"requests": {"cpu": "lots", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+                        }
+                    ]
+                }
+            },
+            "dev",
+            "rdagent:workloads.runs[0].resources.requests.cpu: 'lots' is not a Kubernetes quantity",
+        ),
+        (
+            {
+                "rollout": {
+                    "canary": {"stages": [{"weight": 50, "durationMinutes": 5}, {"weight": 25, "durationMinutes": 5}, {"weight": 100, "durationMinutes": 5}]}
+                }
+            },
+            "dev",
+            "rdagent:rollout.canary.stages[1].weight: stage weights must rise strictly: 25 follows 50",
+        ),
+        (
+            {"rollout": {"canary": {"stages": [{"weight": 150, "durationMinutes": 5}]}}},
+            "dev",
+            "rdagent:rollout.canary.stages[0].weight: must be <= 100, got 150",
+        ),
+        ({"rollout": {"blueGreen": {"incrementPercent": 0}}}, "dev", "rdagent:rollout.blueGreen.incrementPercent: must be > 0, got 0"),
+        ({"images": {"references": {"production": "repo/rdagent"}}}, "staging", "rdagent:images.references.production: 'repo/rdagent' has no tag"),
+        (
+            {"images": {"references": {"production": "repo/rdagent:latest"}}},
+            "prod",
+            "rdagent:images.references.production: 'repo/rdagent:latest' uses the tag latest",
+        ),
+        ({"images": {"registry": ""}}, "dev", "rdagent:images.registry: must not be empty"),
+        ({"tier": "qa"}, "dev", "rdagent:tier: must be one of dev, test, staging, prod, got 'qa'"),
+    ],
+)
+def test_bad_values_name_the_key(raw, stack, expected):
+    merged = {**(PROD_SECRETS if stack in ("staging", "prod") else BASE), **raw}
+    found = problems(merged, stack)
+    assert any(line.startswith(expected) for line in found), f"expected a line starting {expected!r}, got {found}"
+
+
+def test_secret_keys_must_be_secrets():
+    found = problems({"secrets": {"redisPassword": "plain-text", "elasticPassword": SECRET}})
+    assert found == ["rdagent:secrets.redisPassword: must be set as a secret (pulumi config set --secret), not as plain text"]
+
+
+def test_prod_requires_its_secrets():
+    found = problems(BASE, "prod")
+    assert found == ["rdagent:secrets.databaseUrl: required in prod: set it with pulumi config set --secret"]
+
+
+def test_latest_is_fine_in_dev():
+    assert load_stack_config({**BASE, "images": {"version": "latest"}}, "dev", "x").images.version == "latest"
+
+
+def test_stack_file_errors(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: demo\nruntime: python\n")
+    with pytest.raises(ConfigError) as missing:
+        load_from_files(tmp_path, "dev")
+    assert "Pulumi.dev.yaml: no such stack file" in missing.value.problems[0]
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  rdagent:images: [unclosed\n")
+    with pytest.raises(ConfigError) as broken:
+        load_from_files(tmp_path, "dev")
+    assert "Pulumi.dev.yaml:3:1: not valid YAML" in broken.value.problems[0]
