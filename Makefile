@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test setup lint synth-all clean
+.PHONY: up test setup lint synth-all bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "rdagent-infra needs Python 3.11 (found " + sys.version.split()[0] + ")")'
@@ -34,3 +34,6 @@ synth-all: setup
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+bench: setup
+	$(BIN)/python bench/policy_bench.py

@@ -7,6 +7,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster import Cluster, assume_role_policy
+from policies.rules import EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import NodePoolConfig, StackConfig
 from rdagent_infra.logic.pods import simple_resources
@@ -38,7 +39,15 @@ def device_plugin_daemonset(namespace: str, image: str) -> dict:
     host; it runs as root because the kubelet's socket folder is root-owned.
     """
     return {
-        "metadata": {"name": "nvidia-device-plugin", "namespace": namespace, "labels": {"app.kubernetes.io/name": "nvidia-device-plugin"}},
+        "metadata": {
+            "name": "nvidia-device-plugin",
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/name": "nvidia-device-plugin"},
+            "annotations": {
+                EXEMPT_ANNOTATION: "run-as-non-root,no-host-path-volumes",
+                EXEMPT_REASON_ANNOTATION: "registers with the kubelet through the root-owned socket folder /var/lib/kubelet/device-plugins",
+            },
+        },
         "spec": {
             "selector": {"matchLabels": {"app.kubernetes.io/name": "nvidia-device-plugin"}},
             "updateStrategy": {"type": "RollingUpdate"},

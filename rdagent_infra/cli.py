@@ -49,6 +49,30 @@ def synth(
     typer.echo(f"synth: {len(result.registrations)} resources, {len(written)} Kubernetes objects written to {out}")
 
 
+policy_app = typer.Typer(no_args_is_help=True, help="Run the policy pack's rules outside Pulumi.")
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("check")
+def policy_check(
+    paths: Annotated[list[Path], typer.Argument(help="Manifest files or folders (YAML, multi-document allowed).")],
+    config: Annotated[Path | None, typer.Option("--config", help="A policy config JSON (policy name -> advisory|mandatory|disabled).")] = None,
+) -> None:
+    """Check plain Kubernetes manifests with the policy pack's rules; exit 1 when a mandatory policy fails."""
+    from policies.manifest_check import ManifestError, check, load_levels
+
+    try:
+        findings = check(paths, load_levels(config))
+    except ManifestError as exc:
+        fail([f"policy check: {exc}"])
+    for finding in findings:
+        typer.echo(finding.line())
+    mandatory = sum(1 for f in findings if f.level == "mandatory")
+    typer.echo(f"policy check: {mandatory} mandatory, {len(findings) - mandatory} advisory finding(s)", err=True)
+    if mandatory:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
 def main() -> None:
     app()
 
