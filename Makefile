@@ -6,7 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test setup lint synth-all bench clean
+CHECKOV := .tools/checkov/bin/checkov
+CHECKOV_STAMP := .tools/checkov/.installed
+
+.PHONY: up test setup engine validators lint synth-all bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "rdagent-infra needs Python 3.11 (found " + sys.version.split()[0] + ")")'
@@ -17,16 +20,33 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 setup: $(STAMP)
 
-# Until the real engine lands (issue 5), `make up` renders the dev stack through synth (mocks).
-up: setup
-	$(BIN)/rdagent-infra synth --stack dev --out build/dev
+# The real Pulumi engine, built from the Go module proxy (cached; see docs/engine.md).
+engine:
+	scripts/engine-toolchain.sh
+
+# `pulumi up --stack dev` through the real engine with the policy pack; dev renders to build/dev/.
+up: setup engine
+	scripts/pulumi stack select --create dev
+	scripts/pulumi up --stack dev --yes --non-interactive --policy-pack policies \
+		--policy-pack-config policies/config/policy-config.dev.json
 	@echo "dev manifests: $(CURDIR)/build/dev"
+
+# The independent validators make test runs: checkov (own virtualenv) and promtool (Debian's prometheus).
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x .tools/checkov/bin/python || $(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+validators: $(CHECKOV_STAMP)
+	@command -v promtool >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+		else echo "promtool is missing: install Debian's prometheus package (sudo apt-get install prometheus)" >&2; exit 1; fi; }
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup lint
+test: setup engine validators lint
 	$(BIN)/python -m pytest
 
 synth-all: setup

@@ -10,7 +10,7 @@ from components.cluster import Cluster, assume_role_policy
 from policies.rules import EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import NodePoolConfig, StackConfig
-from rdagent_infra.logic.pods import simple_resources
+from rdagent_infra.logic.pods import checkov_skips, simple_resources
 
 NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
@@ -46,6 +46,14 @@ def device_plugin_daemonset(namespace: str, image: str) -> dict:
             "annotations": {
                 EXEMPT_ANNOTATION: "run-as-non-root,no-host-path-volumes",
                 EXEMPT_REASON_ANNOTATION: "registers with the kubelet through the root-owned socket folder /var/lib/kubelet/device-plugins",
+                **checkov_skips(
+                    {
+                        "CKV_K8S_23": "registers with the kubelet through a root-owned socket folder",
+                        "CKV_K8S_40": "registers with the kubelet through a root-owned socket folder",
+                        "CKV_K8S_8": "serves no HTTP endpoint; the kubelet drops its devices when it exits",
+                        "CKV_K8S_9": "serves no HTTP endpoint; the kubelet drops its devices when it exits",
+                    }
+                ),
             },
         },
         "spec": {

@@ -13,6 +13,7 @@ from components.namespace import allow_from, allow_to, network_policy
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.pods import (
+    checkov_skips,
     container_security_context,
     http_probe,
     labels,
@@ -28,6 +29,13 @@ ES_PORT = 9200
 ES_TRANSPORT_PORT = 9300
 KIBANA_PORT = 5601
 ILM_POLICY = "rdagent-logs"
+# The Elastic images own their files as uid 1000 and write their keystores and config at start-up.
+ELASTIC_CHECKOV_SKIPS = checkov_skips(
+    {
+        "CKV_K8S_40": "the Elastic images own their files as uid 1000 (non-root)",
+        "CKV_K8S_22": "the Elastic images write their keystore and config under their home at start-up",
+    }
+)
 
 
 def logstash_pipeline(elasticsearch_url: str) -> str:
@@ -124,7 +132,7 @@ class ElkLogging(pulumi.ComponentResource):
         memory_limit = f"{es.heapMb * 2}Mi"
         k8s.apps.v1.StatefulSet(
             f"{name}-elasticsearch",
-            metadata={"name": "elasticsearch", "namespace": namespace, "labels": es_labels},
+            metadata={"name": "elasticsearch", "namespace": namespace, "labels": es_labels, "annotations": ELASTIC_CHECKOV_SKIPS},
             spec={
                 "serviceName": "elasticsearch-nodes",
                 "replicas": es.replicas,
@@ -186,7 +194,7 @@ class ElkLogging(pulumi.ComponentResource):
         ls_volumes, ls_mounts = writable_volumes(("tmp", "/tmp"), ("logstash-data", "/usr/share/logstash/data"))
         k8s.apps.v1.Deployment(
             f"{name}-logstash",
-            metadata={"name": "logstash", "namespace": namespace, "labels": labels("logstash", "logging")},
+            metadata={"name": "logstash", "namespace": namespace, "labels": labels("logstash", "logging"), "annotations": ELASTIC_CHECKOV_SKIPS},
             spec={
                 "replicas": 1,
                 "selector": {"matchLabels": selector("logstash", "logging")},
@@ -254,7 +262,7 @@ class ElkLogging(pulumi.ComponentResource):
         kb_volumes, kb_mounts = writable_volumes(("tmp", "/tmp"), ("kibana-data", "/usr/share/kibana/data"))
         k8s.apps.v1.Deployment(
             f"{name}-kibana",
-            metadata={"name": "kibana", "namespace": namespace, "labels": labels("kibana", "logging")},
+            metadata={"name": "kibana", "namespace": namespace, "labels": labels("kibana", "logging"), "annotations": ELASTIC_CHECKOV_SKIPS},
             spec={
                 "replicas": 1,
                 "selector": {"matchLabels": selector("kibana", "logging")},
@@ -289,7 +297,7 @@ class ElkLogging(pulumi.ComponentResource):
         )
         k8s.core.v1.Service(
             f"{name}-kibana-service",
-            metadata={"name": "kibana", "namespace": namespace, "labels": labels("kibana", "logging")},
+            metadata={"name": "kibana", "namespace": namespace, "labels": labels("kibana", "logging"), "annotations": ELASTIC_CHECKOV_SKIPS},
             spec={"selector": selector("kibana", "logging"), "ports": [{"name": "http", "port": KIBANA_PORT, "targetPort": "http", "protocol": "TCP"}]},
             opts=child,
         )

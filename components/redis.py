@@ -14,7 +14,8 @@ from rdagent_infra.logic.pods import container_security_context, labels, pod_sec
 
 SERVICE = "redis"
 AUTH_SECRET = "redis-auth"
-REDIS_UID = 999
+# redis-server needs no passwd entry: run it as a high UID, with /data group-writable through fsGroup.
+REDIS_UID = 10001
 
 
 def redis_conf(maxmemory: str, persistence: str) -> str:

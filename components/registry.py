@@ -124,7 +124,7 @@ class ImageRegistry(pulumi.ComponentResource):
                 "context": str(IMAGES_DIR),
                 "dockerfile": str(IMAGES_DIR / f"{variant}.Dockerfile"),
                 "platform": "linux/amd64",
-                "args": {"RDAGENT_VERSION": images.version},
+                "args": {"IMAGE_VERSION": images.version},
             },
             skip_push=False,
             opts=pulumi.ResourceOptions(parent=self),

@@ -104,3 +104,8 @@ def labels(app: str, component: str, **extra: str) -> dict[str, str]:
 
 def selector(app: str, component: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": app, "app.kubernetes.io/component": component}
+
+
+def checkov_skips(reasons: dict[str, str]) -> dict[str, str]:
+    """Annotations that skip checkov checks on one resource, each with its reason."""
+    return {f"checkov.io/skip{index}": f"{check}={reason}" for index, (check, reason) in enumerate(sorted(reasons.items()), start=1)}

@@ -1,0 +1,113 @@
+"""End to end through the real Pulumi engine (built by scripts/engine-toolchain.sh): preview, up,
+a second up without changes, a mandatory policy stopping a violation, invalid configuration, and
+destroy. Each test runs a copy of the project with its own local file backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.engine
+PULUMI = ROOT / "scripts" / "pulumi"
+POLICY_CONFIG = ROOT / "policies" / "config"
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A copy of the project (stack files, __main__.py) sharing the repo's virtualenv."""
+    if not (ROOT / ".tools" / "bin" / "pulumi").exists():
+        pytest.fail("the Pulumi engine is not built: run make test (it runs scripts/engine-toolchain.sh)")
+    work = tmp_path / "project"
+    work.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml", "Pulumi.test.yaml"):
+        shutil.copy(ROOT / name, work / name)
+    (work / ".venv").symlink_to(ROOT / ".venv")
+    (tmp_path / "state").mkdir()
+    return work
+
+
+def pulumi(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PULUMI_BACKEND_URL": f"file://{project.parent / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "rdagent-local",
+    }
+    result = subprocess.run([str(PULUMI), *args, "--non-interactive"], cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    if check:
+        assert result.returncode == 0, f"pulumi {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def policy_args(stack: str) -> list[str]:
+    return ["--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(POLICY_CONFIG / f"policy-config.{stack}.json")]
+
+
+def test_preview_up_again_and_destroy(project):
+    pulumi(project, "stack", "init", "test")
+    preview = pulumi(project, "preview", "--stack", "test", "--json", *policy_args("test"))
+    steps = json.loads(preview.stdout)["steps"]
+    planned = {(step["newState"]["type"], step["urn"].rsplit("::", 1)[1]) for step in steps if step["op"] == "create"}
+    for expected in [
+        ("kubernetes:apps/v1:Deployment", "rdagent-ui-stable"),
+        ("kubernetes:apps/v1:StatefulSet", "rdagent-redis-statefulset"),
+        ("kubernetes:batch/v1:Job", "rdagent-runs-fin-factor-smoke"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "rdagent-default-deny"),
+        ("rdagent:index:RdAgentUi", "rdagent-ui"),
+    ]:
+        assert expected in planned, f"preview does not plan {expected}"
+    assert not [t for t, _ in planned if t.startswith("aws:")], "the render-only test stack needs no AWS provider"
+
+    up = pulumi(project, "up", "--stack", "test", "--yes", *policy_args("test"))
+    assert "created" in up.stdout
+    rendered = sorted((project / "build" / "test").rglob("*.yaml"))
+    kinds = {yaml.safe_load(path.read_text())["kind"] for path in rendered}
+    assert {"Deployment", "StatefulSet", "Job", "Service", "ConfigMap", "Secret", "NetworkPolicy", "Namespace"} <= kinds
+
+    again = pulumi(project, "up", "--stack", "test", "--yes", "--expect-no-changes", *policy_args("test"))
+    assert "unchanged" in again.stdout
+
+    pulumi(project, "destroy", "--stack", "test", "--yes")
+    assert not list((project / "build" / "test").rglob("*.yaml")), "destroy left rendered manifests behind"
+    pulumi(project, "stack", "rm", "test", "--yes", "--preserve-config")
+    leftovers = [p for p in (project.parent / "state").rglob("*") if p.is_file() and "stacks" in p.parts and p.suffix in (".json", ".gz")]
+    assert not leftovers, f"state left behind: {leftovers}"
+    assert (project / "Pulumi.test.yaml").exists()
+
+
+def test_mandatory_policy_stops_a_violating_stack(project):
+    # A dev-tier stack may use `latest`; under the test stack's mandatory policies it must not deploy.
+    document = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())
+    document["config"]["rdagent:images"]["version"] = "latest"
+    document["config"]["rdagent:tier"] = "dev"
+    document["config"]["rdagent:cluster"]["renderDir"] = "build/violation"
+    (project / "Pulumi.violation.yaml").write_text(yaml.safe_dump(document))
+    pulumi(project, "stack", "init", "violation")
+    result = pulumi(project, "preview", "--stack", "violation", *policy_args("test"), check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "[mandatory]  pinned-image-tags" in output
+    assert "uses the tag latest; pin a version tag or a digest" in output
+    assert not (project / "build" / "violation").exists()
+
+
+def test_invalid_config_stops_before_any_resource(project):
+    document = yaml.safe_load((project / "Pulumi.test.yaml").read_text())
+    document["config"]["rdagent:workloads"]["ui"]["replicas"] = -1
+    document["config"]["rdagent:colour"] = "blue"
+    (project / "Pulumi.test.yaml").write_text(yaml.safe_dump(document))
+    pulumi(project, "stack", "init", "test")
+    result = pulumi(project, "preview", "--stack", "test", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "rdagent:colour: unknown key" in output
+    assert "rdagent:workloads.ui.replicas: must be >= 1, got -1" in output
+    assert "Traceback" not in output
+    assert "kubernetes:" not in output, "resources were registered despite invalid configuration"
