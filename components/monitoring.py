@@ -10,9 +10,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from components.rdagent_ui import SCRAPE_LABEL
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import alerts as alert_logic
 from rdagent_infra.logic.pods import labels, selector
+from rdagent_infra.logic.rollout import TRACK_LABEL
 
 RULES_FILE = "rdagent-rules.yaml"
 
@@ -110,8 +112,10 @@ class Monitoring(pulumi.ComponentResource):
                 kind="ServiceMonitor",
                 metadata={"name": "rdagent-ui", "namespace": namespace, "labels": {**labels("rdagent", "monitoring"), "release": "prometheus"}},
                 spec={
-                    "selector": {"matchLabels": selector("rdagent-ui", "ui")},
+                    "selector": {"matchLabels": {**selector("rdagent-ui", "ui"), SCRAPE_LABEL: "true"}},
                     "namespaceSelector": {"matchNames": [namespace]},
+                    # Series carry the pod's rollout track (as rdagent_io_track): the rollout gates read it.
+                    "podTargetLabels": [TRACK_LABEL],
                     "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
                 },
                 opts=child,

@@ -27,6 +27,8 @@ from rdagent_infra.logic.pods import (
 from rdagent_infra.logic.rollout import APP, RolloutPlan, Track
 
 CACHE_CLAIM = "rdagent-ui-cache"
+SCRAPE_LABEL = "rdagent.io/scrape"
+ROUTE_KIND_OF_PROVIDER = {"gatewayApi": "gatewayApi", "ingressNginx": "ingress"}
 
 
 def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str], settings: AppSettings) -> dict:
@@ -133,7 +135,12 @@ class RdAgentUi(pulumi.ComponentResource):
         for service in plan.services:
             k8s.core.v1.Service(
                 f"{name}-svc-{service.name}",
-                metadata={"name": service.name, "namespace": namespace, "labels": labels(APP, "ui")},
+                # Only the all-pods Service is scraped, so each pod's series appear once (with its track label).
+                metadata={
+                    "name": service.name,
+                    "namespace": namespace,
+                    "labels": {**labels(APP, "ui"), **({SCRAPE_LABEL: "true"} if service.name == APP else {})},
+                },
                 spec={
                     "type": "ClusterIP",
                     "selector": {**selector(APP, "ui"), **service.selector},
@@ -180,7 +187,11 @@ class RdAgentUi(pulumi.ComponentResource):
         ingress = config.workloads.ui.ingress
         namespace = config.namespace
         weighted = plan.weights
-        if ingress.enabled and ingress.kind == "gatewayApi" or (weighted and plan.provider == "gatewayApi"):
+        if not (ingress.enabled or weighted):
+            return
+        # While weights move traffic, the traffic provider decides the object; otherwise the ingress kind does.
+        kind = ROUTE_KIND_OF_PROVIDER[plan.provider] if weighted else ingress.kind
+        if kind == "gatewayApi":
             k8s.apiextensions.CustomResource(
                 f"{name}-route",
                 api_version="gateway.networking.k8s.io/v1",
@@ -200,8 +211,6 @@ class RdAgentUi(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-            return
-        if not (ingress.enabled or (weighted and plan.provider == "ingressNginx")):
             return
         backends = weighted or {plan.primary_service: 100}
         for service, weight in backends.items():

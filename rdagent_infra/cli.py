@@ -15,6 +15,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Deploy RD-Ag
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml in the current folder.")]
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3
+PrometheusOption = Annotated[str | None, typer.Option("--prometheus", help="Prometheus base URL (default: rdagent:monitoring.prometheusUrl).")]
 
 
 @app.callback()
@@ -71,6 +73,115 @@ def policy_check(
     typer.echo(f"policy check: {mandatory} mandatory, {len(findings) - mandatory} advisory finding(s)", err=True)
     if mandatory:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+rollout_app = typer.Typer(no_args_is_help=True, help="Move a canary or blue-green rollout on its gates.")
+app.add_typer(rollout_app, name="rollout")
+
+
+def _load(stack: str):
+    from rdagent_infra.stack_source import load_from_files
+
+    try:
+        config, _ = load_from_files(Path.cwd(), stack)
+    except ConfigError as exc:
+        fail(exc.problems)
+    return config
+
+
+def _gate_results(config, plan, prometheus: str | None):
+    from rdagent_infra.logic.gates import gates_for
+    from rdagent_infra.prometheus import Prometheus
+
+    with Prometheus(prometheus or config.monitoring.prometheusUrl) as client:
+        return client.evaluate(gates_for(config, plan))
+
+
+def _print_plan(plan) -> None:
+    typer.echo(f"strategy: {plan.strategy}, step {plan.step}, new version at {plan.new_weight}% of traffic ({plan.provider})")
+    for track in plan.tracks:
+        typer.echo(f"  {track.deployment}: {track.replicas} replica(s), version {track.version or '(images.version)'}")
+    for service, weight in plan.weights.items():
+        typer.echo(f"  route -> {service}: {weight}%")
+
+
+def _apply(move, stack: str, config) -> None:
+    from rdagent_infra.rollouts import RolloutError, apply_move
+
+    typer.echo(f"rollout: {move.summary}")
+    try:
+        apply_move(move, stack, config.tier.value, Path.cwd(), lambda line: typer.echo(line))
+    except RolloutError as exc:
+        fail([f"rollout: {exc}"])
+
+
+@rollout_app.command("status")
+def rollout_status(stack: StackOption, prometheus: PrometheusOption = None) -> None:
+    """Print the rollout's step, weights and the current step's gate results."""
+    from rdagent_infra.prometheus import PrometheusError
+    from rdagent_infra.rollouts import current_plan
+
+    config = _load(stack)
+    plan = current_plan(config)
+    _print_plan(plan)
+    if len(plan.tracks) < 2:
+        return
+    try:
+        for result in _gate_results(config, plan, prometheus):
+            typer.echo(f"  gate {result.line()}")
+    except PrometheusError as exc:
+        typer.echo(f"  gates: unavailable: {exc}")
+
+
+@rollout_app.command("advance")
+def rollout_advance(stack: StackOption, prometheus: PrometheusOption = None) -> None:
+    """Check the current step's gates; on pass move to the next step (or promote), on failure abort."""
+    from rdagent_infra.prometheus import PrometheusError
+    from rdagent_infra.rollouts import RolloutError, abortion, advancement, current_plan
+
+    config = _load(stack)
+    try:
+        move = advancement(config)
+    except RolloutError as exc:
+        fail([f"rollout: {exc}"])
+    plan = current_plan(config)
+    try:
+        results = _gate_results(config, plan, prometheus)
+    except PrometheusError as exc:
+        fail([f"rollout: {exc}", "rollout: no change made"], EXIT_UNAVAILABLE)
+    for result in results:
+        typer.echo(f"gate {result.line()}")
+    failed = [result for result in results if not result.passed]
+    if failed:
+        _apply(abortion(config), stack, config)
+        fail([f"rollout: aborted: gate failed: {result.gate.describe(result.value)}" for result in failed], EXIT_FINDINGS)
+    _apply(move, stack, config)
+
+
+@rollout_app.command("promote")
+def rollout_promote(stack: StackOption) -> None:
+    """Make the new version stable now (remove the canary, or switch the active colour)."""
+    from rdagent_infra.rollouts import RolloutError, promotion
+
+    config = _load(stack)
+    try:
+        move = promotion(config)
+    except RolloutError as exc:
+        fail([f"rollout: {exc}"])
+    _apply(move, stack, config)
+
+
+@rollout_app.command("abort")
+def rollout_abort(stack: StackOption) -> None:
+    """Send all traffic back to the stable version and drop the new one."""
+    from rdagent_infra.rollouts import RolloutError, abortion
+
+    config = _load(stack)
+    try:
+        move = abortion(config)
+    except RolloutError as exc:
+        fail([f"rollout: {exc}"])
+    _apply(move, stack, config)
 
 
 def main() -> None:

@@ -604,6 +604,13 @@ class StackConfig(Model):
             raise _path_error(["secrets", "elasticPassword"], "required when logging is enabled (Elasticsearch runs with security on)")
         if any(run.resources.gpus for run in self.workloads.runs) and self.cluster.mode == "eks" and not self.gpu.enabled:
             raise _path_error(["gpu", "enabled"], "runs ask for GPUs but the GPU node pool is disabled")
+        ingress = self.workloads.ui.ingress
+        provider_kind = {"gatewayApi": "gatewayApi", "ingressNginx": "ingress"}.get(self.rollout.trafficProvider)
+        if self.rollout.strategy != "rolling" and ingress.enabled and provider_kind and provider_kind != ingress.kind:
+            raise _path_error(
+                ["rollout", "trafficProvider"],
+                f"{self.rollout.trafficProvider} cannot weight traffic through workloads.ui.ingress.kind {ingress.kind}: make them agree",
+            )
         steps = len(self.rollout.steps)
         if self.rollout.step >= steps:
             raise _path_error(["rollout", "step"], f"the {self.rollout.strategy} rollout has steps 0..{steps - 1}, got {self.rollout.step}")
