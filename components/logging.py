@@ -29,6 +29,8 @@ ES_PORT = 9200
 ES_TRANSPORT_PORT = 9300
 KIBANA_PORT = 5601
 ILM_POLICY = "rdagent-logs"
+SNAPSHOT_REPOSITORY = "rdagent-snapshots"
+SNAPSHOT_CLAIM = "elasticsearch-snapshots"
 # The Elastic images own their files as uid 1000 and write their keystores and config at start-up.
 ELASTIC_CHECKOV_SKIPS = checkov_skips(
     {
@@ -84,6 +86,40 @@ def ilm_policy(retention_days: int) -> str:
     )
 
 
+def snapshot_repository(location: str) -> str:
+    return json.dumps({"type": "fs", "settings": {"location": location}}, sort_keys=True)
+
+
+def snapshot_policy(retention_days: int) -> str:
+    """A nightly snapshot of every index, kept as long as the logs themselves."""
+    return json.dumps(
+        {
+            "schedule": "0 30 1 * * ?",
+            "name": "<nightly-{now/d}>",
+            "repository": SNAPSHOT_REPOSITORY,
+            "config": {"indices": ["*"], "include_global_state": False},
+            "retention": {"expire_after": f"{retention_days}d", "min_count": 3, "max_count": 60},
+        },
+        sort_keys=True,
+    )
+
+
+def setup_files(snapshots: bool) -> list[str]:
+    return ["ilm-policy.json", *(["snapshot-repository.json", "snapshot-policy.json"] if snapshots else [])]
+
+
+def setup_script(elasticsearch_url: str, snapshots: bool) -> str:
+    """PUTs the ILM policy (and the snapshot repository and policy), retrying until Elasticsearch answers."""
+    puts = [(f"_ilm/policy/{ILM_POLICY}", "ilm-policy.json")]
+    if snapshots:
+        puts += [(f"_snapshot/{SNAPSHOT_REPOSITORY}", "snapshot-repository.json"), ("_slm/policy/nightly", "snapshot-policy.json")]
+    steps = [
+        f"until curl -sf -u \"elastic:$ELASTIC_PASSWORD\" -X PUT -H 'Content-Type: application/json' --data @/ilm/{file} {elasticsearch_url}/{path}; do sleep 5; done"
+        for path, file in puts
+    ]
+    return " && ".join(steps)
+
+
 def _credentials_env() -> list[dict]:
     return [
         {"name": "ELASTIC_USER", "value": "elastic"},
@@ -127,8 +163,19 @@ class ElkLogging(pulumi.ComponentResource):
             es_env.append({"name": "discovery.type", "value": "single-node"})
         else:
             es_env += [{"name": "discovery.seed_hosts", "value": seed_hosts}, {"name": "cluster.initial_master_nodes", "value": masters}]
+        snapshot_mounts: list[dict] = []
+        snapshot_volumes: list[dict] = []
         if es.snapshotRepository:
             es_env.append({"name": "path.repo", "value": es.snapshotRepository})
+            # An fs repository must be one filesystem shared by every node.
+            k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-snapshots",
+                metadata={"name": SNAPSHOT_CLAIM, "namespace": namespace, "labels": es_labels},
+                spec={"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": es.storageSize}}},
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
+            )
+            snapshot_mounts = [{"name": "snapshots", "mountPath": es.snapshotRepository}]
+            snapshot_volumes = [{"name": "snapshots", "persistentVolumeClaim": {"claimName": SNAPSHOT_CLAIM}}]
         memory_limit = f"{es.heapMb * 2}Mi"
         k8s.apps.v1.StatefulSet(
             f"{name}-elasticsearch",
@@ -157,10 +204,10 @@ class ElkLogging(pulumi.ComponentResource):
                                 "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
                                 "readinessProbe": {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 20, "periodSeconds": 10},
                                 "livenessProbe": {"tcpSocket": {"port": "transport"}, "initialDelaySeconds": 60, "periodSeconds": 20},
-                                "volumeMounts": [{"name": "data", "mountPath": "/usr/share/elasticsearch/data"}, *es_mounts],
+                                "volumeMounts": [{"name": "data", "mountPath": "/usr/share/elasticsearch/data"}, *es_mounts, *snapshot_mounts],
                             }
                         ],
-                        "volumes": es_volumes,
+                        "volumes": [*es_volumes, *snapshot_volumes],
                     },
                 },
                 "volumeClaimTemplates": [
@@ -188,7 +235,15 @@ class ElkLogging(pulumi.ComponentResource):
         k8s.core.v1.ConfigMap(
             f"{name}-logstash-pipeline",
             metadata={"name": "logstash-pipeline", "namespace": namespace},
-            data={"rdagent.conf": logstash_pipeline(self.elasticsearch_url), "ilm-policy.json": ilm_policy(logging.retentionDays)},
+            data={
+                "rdagent.conf": logstash_pipeline(self.elasticsearch_url),
+                "ilm-policy.json": ilm_policy(logging.retentionDays),
+                **(
+                    {"snapshot-repository.json": snapshot_repository(es.snapshotRepository), "snapshot-policy.json": snapshot_policy(logging.retentionDays)}
+                    if es.snapshotRepository
+                    else {}
+                ),
+            },
             opts=child,
         )
         ls_volumes, ls_mounts = writable_volumes(("tmp", "/tmp"), ("logstash-data", "/usr/share/logstash/data"))
@@ -209,12 +264,7 @@ class ElkLogging(pulumi.ComponentResource):
                                 "name": "install-ilm-policy",
                                 "image": f"docker.elastic.co/logstash/logstash:{version}",
                                 "imagePullPolicy": "IfNotPresent",
-                                "command": [
-                                    "sh",
-                                    "-c",
-                                    "until curl -sf -u \"elastic:$ELASTIC_PASSWORD\" -X PUT -H 'Content-Type: application/json' "
-                                    f"--data @/ilm/ilm-policy.json {self.elasticsearch_url}/_ilm/policy/{ILM_POLICY}; do sleep 5; done",
-                                ],
+                                "command": ["sh", "-c", setup_script(self.elasticsearch_url, bool(es.snapshotRepository))],
                                 "env": _credentials_env(),
                                 "resources": simple_resources("50m", "64Mi", "200m", "128Mi"),
                                 "securityContext": container_security_context(ELASTIC_UID, ELASTIC_UID),
@@ -241,7 +291,13 @@ class ElkLogging(pulumi.ComponentResource):
                         ],
                         "volumes": [
                             {"name": "pipeline", "configMap": {"name": "logstash-pipeline", "items": [{"key": "rdagent.conf", "path": "rdagent.conf"}]}},
-                            {"name": "ilm", "configMap": {"name": "logstash-pipeline", "items": [{"key": "ilm-policy.json", "path": "ilm-policy.json"}]}},
+                            {
+                                "name": "ilm",
+                                "configMap": {
+                                    "name": "logstash-pipeline",
+                                    "items": [{"key": key, "path": key} for key in setup_files(bool(es.snapshotRepository))],
+                                },
+                            },
                             *ls_volumes,
                         ],
                     },

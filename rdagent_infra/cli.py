@@ -184,6 +184,30 @@ def rollout_abort(stack: StackOption) -> None:
     _apply(move, stack, config)
 
 
+@app.command()
+def preflight(
+    stack: StackOption,
+    scan: Annotated[bool, typer.Option("--scan/--no-scan", help="Run the security scan (synth, policy pack, checkov).")] = True,
+) -> None:
+    """The seed's pre-deployment checklist, checked from the stack; exit 1 on any failed item."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rdagent_infra.preflight import FAIL, run_checklist
+
+    items = run_checklist(Path.cwd(), stack, scan=scan)
+    table = Table(title=f"preflight: {stack}", show_lines=False)
+    for column in ("item", "result", "why"):
+        table.add_column(column, overflow="fold")
+    styles = {"pass": "green", "fail": "bold red", "n/a": "dim"}
+    for item in items:
+        table.add_row(item.name, f"[{styles[item.status]}]{item.status}[/]", item.reason)
+    Console(width=160).print(table)
+    failed = [item.name for item in items if item.status == FAIL]
+    if failed:
+        fail([f"preflight: failed: {', '.join(failed)}"], EXIT_FINDINGS)
+
+
 def main() -> None:
     app()
 

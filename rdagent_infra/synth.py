@@ -7,6 +7,7 @@ the engine receives them (camelCase), secrets redacted. Two runs give identical 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import tempfile
@@ -129,6 +130,7 @@ class SynthMocks(pulumi_mocks.Mocks):
 class SynthResult:
     registrations: list[Registration]
     outputs: dict[str, Any]
+    secret_outputs: set[str]
 
 
 def _close_loop() -> None:
@@ -137,6 +139,8 @@ def _close_loop() -> None:
     if not loop.is_running() and not loop.is_closed():
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+    # The next run (tests, preflight) gets a fresh loop from the SDK.
+    asyncio.set_event_loop(None)
 
 
 def run_program(config: StackConfig, project: str, stack: str) -> SynthResult:
@@ -150,16 +154,21 @@ def run_program(config: StackConfig, project: str, stack: str) -> SynthResult:
     settings.rpc_manager.clear()
     settings.outputs.clear()
     outputs: dict[str, Any] = {}
+    secret_outputs: set[str] = set()
 
     def program():
         declared = build_stack(config)
+        for key, value in declared.items():
+            output = pulumi.Output.from_input(value)
+            if _sync_await(output.is_secret()):
+                secret_outputs.add(key)
         resolved = pulumi.Output.from_input(declared).apply(lambda values: outputs.update(values))
         return _sync_await(resolved.future())
 
     _sync_await(run_pulumi_func(program))
     _close_loop()
     registrations = sorted(monitor.registrations, key=lambda r: (r.type, r.name))
-    return SynthResult(registrations, outputs)
+    return SynthResult(registrations, outputs, secret_outputs)
 
 
 def kubernetes_object(registration: Registration) -> dict[str, Any] | None:

@@ -1,0 +1,169 @@
+"""`rdagent-infra preflight`: the seed's pre-deployment checklist (部署前检查清单), checked from the stack.
+
+Each item is pass, fail or n/a, with the reason. The security scan synthesizes the stack and runs
+the policy pack's rules and checkov over the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdagent_infra.config import LLM_KEY_SECRETS, ConfigError, StackConfig, Tier
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
+PASS, FAIL, NA = "pass", "fail", "n/a"
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    status: str
+    reason: str
+
+
+def _strict(config: StackConfig) -> bool:
+    return config.tier in (Tier.STAGING, Tier.PROD)
+
+
+def check_secrets(config: StackConfig) -> Item:
+    secrets = config.secrets
+    present = [name for name, value in secrets if value is not None]
+    missing = []
+    if _strict(config):
+        if secrets.databaseUrl is None:
+            missing.append("databaseUrl")
+        if not any(getattr(secrets, key) is not None for key in LLM_KEY_SECRETS):
+            missing.append("an LLM API key")
+    if config.app.sslCertPath and (secrets.tlsCertificate is None or secrets.tlsPrivateKey is None):
+        missing.append("tlsCertificate and tlsPrivateKey (app.sslCertPath is set)")
+    if config.tier == Tier.PROD and not config.app.sslCertPath:
+        return Item("secrets and certificates", FAIL, "prod serves no certificate: set app.sslCertPath and the tlsCertificate/tlsPrivateKey secrets")
+    if missing:
+        return Item("secrets and certificates", FAIL, "missing: " + ", ".join(missing))
+    return Item("secrets and certificates", PASS, f"{len(present)} set, all as Pulumi secrets: {', '.join(present)}")
+
+
+def check_rollback(config: StackConfig) -> Item:
+    rollout = config.rollout
+    if rollout.strategy == "canary":
+        return Item("rollback strategy", PASS, f"canary in {len(rollout.canary.stages)} stages; rollout abort returns all traffic to stable")
+    if rollout.strategy == "blueGreen":
+        return Item("rollback strategy", PASS, f"blue-green; the old colour is kept {rollout.blueGreen.scaleDownDelayMinutes} min after the switch")
+    if _strict(config):
+        return Item("rollback strategy", FAIL, "rolling updates only: set rdagent:rollout.strategy to canary or blueGreen")
+    return Item("rollback strategy", NA, f"{config.tier.value} uses rolling updates (maxUnavailable 0, revision history kept)")
+
+
+def check_alerts(config: StackConfig) -> Item:
+    monitoring = config.monitoring
+    if not monitoring.enabled:
+        status = FAIL if _strict(config) else NA
+        return Item("alerts", status, "monitoring is disabled (rdagent:monitoring.enabled)")
+    alerts = monitoring.alerts
+    where = "PrometheusRule" if monitoring.prometheusOperator else "rule file ConfigMap"
+    return Item(
+        "alerts",
+        PASS,
+        f"HighCPUUsage > {alerts.cpuPercent:g}% for {alerts.cpuForMinutes}m, HighMemoryUsage > {alerts.memoryPercent:g}% for {alerts.memoryForMinutes}m, "
+        f"HighErrorRate > {alerts.errorRatePercent:g}% ({where})",
+    )
+
+
+def check_backups(config: StackConfig) -> Item:
+    problems = []
+    redis = (
+        f"Redis {config.redis.persistence.upper()} persistence on a retained volume"
+        if config.redis.mode == "inCluster"
+        else "ElastiCache snapshots kept 7 days"
+    )
+    if config.logging.enabled and not config.logging.elasticsearch.snapshotRepository:
+        problems.append("Elasticsearch has no snapshot repository (rdagent:logging.elasticsearch.snapshotRepository)")
+    if config.tier == Tier.PROD and not config.protect:
+        problems.append("prod's stateful resources are not protected (rdagent:protect)")
+    if problems:
+        return Item("backups", FAIL if _strict(config) else NA, "; ".join(problems) + f"; {redis}")
+    return Item("backups", PASS, f"{redis}; Elasticsearch snapshots to {config.logging.elasticsearch.snapshotRepository or '(logging off)'}")
+
+
+def check_capacity(config: StackConfig) -> Item:
+    if not _strict(config):
+        return Item("performance capacity", NA, f"{config.tier.value} runs at minimum size")
+    ui = config.workloads.ui
+    gpu_runs = [run for run in config.workloads.runs if run.resources.gpus]
+    problems = []
+    if ui.autoscaling.maxReplicas <= ui.replicas and config.tier == Tier.PROD:
+        problems.append(f"the UI cannot scale out (autoscaling.maxReplicas {ui.autoscaling.maxReplicas} <= replicas {ui.replicas})")
+    if gpu_runs and config.gpu.enabled and config.gpu.pool.maxSize < 1:
+        problems.append("GPU runs are configured but the GPU pool cannot grow")
+    if problems:
+        return Item("performance capacity", FAIL, "; ".join(problems))
+    return Item(
+        "performance capacity",
+        PASS,
+        f"UI {ui.replicas}..{ui.autoscaling.maxReplicas} replicas at {ui.autoscaling.targetCpuUtilizationPercent}% CPU; "
+        f"{len(gpu_runs)} GPU run(s), GPU pool up to {config.gpu.pool.maxSize} nodes",
+    )
+
+
+def security_scan(config: StackConfig, project: str, stack: str) -> Item:
+    from policies.manifest_check import check, load_levels
+    from rdagent_infra.synth import run_program, write_output
+
+    with tempfile.TemporaryDirectory(prefix="rdagent-preflight-") as folder:
+        out = Path(folder) / "synth"
+        write_output(run_program(config, project, stack), out)
+        levels = load_levels(ROOT / "policies" / "config" / f"policy-config.{config.tier.value}.json")
+        mandatory = [f for f in check([out], levels) if f.level == "mandatory"]
+        if mandatory:
+            return Item("security scan", FAIL, f"{len(mandatory)} mandatory policy finding(s), first: {mandatory[0].line()}")
+        if not CHECKOV.exists():
+            return Item("security scan", FAIL, "policy pack: clean; checkov is not installed (make validators)")
+        result = subprocess.run(
+            [str(CHECKOV), "--config-file", str(ROOT / ".checkov.yaml"), "--output", "json", "--directory", str(out)],
+            capture_output=True, text=True, timeout=600, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+        )  # fmt: skip
+        try:
+            report = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            return Item("security scan", FAIL, f"checkov did not report: {result.stderr.strip()[:200]}")
+        report = report[0] if isinstance(report, list) else report
+        summary = report["summary"]
+        if summary["failed"]:
+            first = report["results"]["failed_checks"][0]
+            return Item("security scan", FAIL, f"checkov: {summary['failed']} failed, first {first['check_id']} on {first['resource']}")
+        return Item(
+            "security scan",
+            PASS,
+            f"policy pack: no mandatory findings; checkov: {summary['passed']} passed, 0 failed, {summary['skipped']} skipped with reasons",
+        )
+
+
+def run_checklist(directory: Path, stack: str, scan: bool = True) -> list[Item]:
+    from rdagent_infra.stack_source import load_from_files
+
+    try:
+        config, project = load_from_files(directory, stack)
+    except ConfigError as exc:
+        secret_problems = [p for p in exc.problems if "rdagent:secrets." in p]
+        items = [Item("configuration complete and valid", FAIL, "; ".join(exc.problems))]
+        items.append(
+            Item("secrets and certificates", FAIL, "; ".join(secret_problems))
+            if secret_problems
+            else Item("secrets and certificates", NA, "not checked: the configuration is invalid")
+        )
+        for name in ("rollback strategy", "alerts", "backups", "performance capacity", "security scan"):
+            items.append(Item(name, NA, "not checked: the configuration is invalid"))
+        return items
+    checks: list[Callable[[StackConfig], Item]] = [check_secrets, check_rollback, check_alerts, check_backups, check_capacity]
+    items = [Item("configuration complete and valid", PASS, f"every rdagent: key of Pulumi.{stack}.yaml validates ({config.tier.value})")]
+    items += [check(config) for check in checks]
+    items.append(security_scan(config, project, stack) if scan else Item("security scan", NA, "skipped (--no-scan)"))
+    items.append(Item("database migrations", NA, "RD-Agent keeps no schema of its own in DATABASE_URL; nothing to migrate"))
+    return items

@@ -1,0 +1,65 @@
+"""rdagent-infra preflight: the seed's pre-deployment checklist, checked from the stack."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from rdagent_infra.preflight import FAIL, NA, PASS, run_checklist
+from tests.conftest import ROOT, run_cli
+
+ITEMS = ["configuration complete and valid", "secrets and certificates", "rollback strategy", "alerts", "backups", "performance capacity", "security scan"]
+
+
+def project_with(tmp_path, stack: str, edit) -> object:
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    edit(document["config"])
+    (project / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
+    return project
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_our_production_stacks_pass(stack):
+    items = {item.name: item for item in run_checklist(ROOT, stack)}
+    assert list(items)[: len(ITEMS)] == ITEMS
+    assert all(item.status == PASS for name, item in items.items() if name != "database migrations"), {n: (i.status, i.reason) for n, i in items.items()}
+    assert "checkov" in items["security scan"].reason and "0 failed" in items["security scan"].reason
+
+
+def test_dev_marks_what_does_not_apply():
+    items = {item.name: item for item in run_checklist(ROOT, "dev", scan=False)}
+    assert items["rollback strategy"].status == NA and items["performance capacity"].status == NA
+    assert items["configuration complete and valid"].status == PASS
+
+
+def test_a_missing_secret_fails_naming_the_item(tmp_path):
+    project = project_with(tmp_path, "prod", lambda config: config["rdagent:secrets"].pop("databaseUrl"))
+    result = run_cli("preflight", "--stack", "prod", cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "preflight: failed: configuration complete and valid, secrets and certificates" in result.stderr
+    assert (
+        "rdagent:secrets.databaseUrl: required in prod" in result.stdout.replace("\n", " ").replace("│", " ").replace("  ", " ")
+        or "databaseUrl" in result.stdout
+    )
+    items = {item.name: item for item in run_checklist(project, "prod")}
+    assert items["secrets and certificates"].status == FAIL and "rdagent:secrets.databaseUrl" in items["secrets and certificates"].reason
+
+
+@pytest.mark.parametrize(
+    ("edit", "item", "fragment"),
+    [
+        (lambda c: c["rdagent:rollout"].update(strategy="rolling"), "rollback strategy", "rolling updates only"),
+        (lambda c: c.setdefault("rdagent:monitoring", {}).update(enabled=False), "alerts", "monitoring is disabled"),
+        (lambda c: c["rdagent:logging"]["elasticsearch"].pop("snapshotRepository"), "backups", "no snapshot repository"),
+        (lambda c: c["rdagent:workloads"]["ui"]["autoscaling"].update(maxReplicas=3), "performance capacity", "cannot scale out"),
+    ],
+)
+def test_each_item_fails_for_its_reason(tmp_path, edit, item, fragment):
+    project = project_with(tmp_path, "prod", edit)
+    items = {i.name: i for i in run_checklist(project, "prod", scan=False)}
+    assert items[item].status == FAIL and fragment in items[item].reason, (items[item].status, items[item].reason)
