@@ -69,6 +69,7 @@ class ImageRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, config: StackConfig, node_role_arn: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rdagent:index:ImageRegistry", name, None, opts)
         images = config.images
+        self.version = images.version
         self.references: dict[str, pulumi.Output[str]] = {}
         self.repositories: dict[str, pulumi.Output[str]] = {}
         for variant in IMAGE_VARIANTS:
@@ -82,7 +83,7 @@ class ImageRegistry(pulumi.ComponentResource):
 
     def image_for(self, variant: str, version: str | None = None) -> pulumi.Output[str]:
         """The reference to deploy: the configured one, or the repository at another version (rollouts)."""
-        if version is None:
+        if version is None or version == self.version:
             return self.references[variant]
         return self.repositories[variant].apply(lambda repository: f"{repository}:{version}")
 

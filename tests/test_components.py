@@ -1,0 +1,229 @@
+"""Component behaviour under mocks, per configuration: what a reviewer of each component would check."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from rdagent_infra.config import load_stack_config
+from rdagent_infra.stack_source import raw_stack_config
+from rdagent_infra.synth import kubernetes_object, run_program
+from tests.conftest import ROOT
+
+
+def synth(stack: str, **overrides):
+    """Run the program for `stack` with top-level rdagent: keys merged over the stack file."""
+    raw, source = raw_stack_config(ROOT, stack)
+    for key, value in overrides.items():
+        raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) and isinstance(raw.get(key), dict) else value
+    config = load_stack_config(raw, stack, source)
+    result = run_program(config, "rdagent-infra", stack)
+    manifests = [m for m in (kubernetes_object(r) for r in result.registrations) if m]
+    return config, result, manifests
+
+
+def resources(result, token: str):
+    return [r for r in result.registrations if r.type == token]
+
+
+def manifest(manifests, kind: str, name: str) -> dict:
+    (found,) = [m for m in manifests if m["kind"] == kind and m["metadata"]["name"] == name]
+    return found
+
+
+# --- cluster, registry, node pools (issue 6) ---------------------------------------------
+
+
+def test_kubeconfig_mode_uses_the_context_and_creates_no_aws():
+    _, result, _ = synth("dev", cluster={"mode": "kubeconfig", "kubeconfigContext": "kind-rdagent"})
+    (provider,) = resources(result, "pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "kind-rdagent" and "renderYamlToDirectory" not in provider.inputs
+    assert not [r for r in result.registrations if r.type.startswith("aws:")]
+
+
+def test_every_kubernetes_resource_uses_the_one_explicit_provider():
+    _, result, _ = synth("staging")
+    kubernetes = [r for r in result.registrations if r.type.startswith("kubernetes:") and r.custom]
+    assert kubernetes and all(r.parent for r in kubernetes)
+
+
+def test_eks_cluster_details():
+    _, result, _ = synth("prod")
+    (cluster,) = resources(result, "aws:eks/cluster:Cluster")
+    inputs = cluster.inputs
+    assert inputs["version"] == "1.33"
+    assert inputs["vpcConfig"]["endpointPublicAccess"] is False and inputs["vpcConfig"]["endpointPrivateAccess"] is True
+    assert inputs["enabledClusterLogTypes"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    assert inputs["encryptionConfig"]["resources"] == ["secrets"]
+    (oidc,) = resources(result, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert oidc.inputs["clientIdLists"] == ["sts.amazonaws.com"] and oidc.inputs["url"].startswith("https://oidc.eks.")
+    assert len(resources(result, "aws:ec2/subnet:Subnet")) == 4 and resources(result, "aws:ec2/natGateway:NatGateway")
+
+
+def test_existing_vpc_creates_no_network():
+    _, result, _ = synth("staging", cluster={"mode": "eks", "eks": {"existingVpcId": "vpc-123", "existingSubnetIds": ["subnet-a", "subnet-b"]}})
+    assert not resources(result, "aws:ec2/vpc:Vpc") and not resources(result, "aws:ec2/subnet:Subnet")
+    (cluster,) = resources(result, "aws:eks/cluster:Cluster")
+    assert cluster.inputs["vpcConfig"]["subnetIds"] == ["subnet-a", "subnet-b"]
+
+
+def test_node_groups_and_their_role():
+    _, result, _ = synth("staging")
+    groups = {r.name: r.inputs for r in resources(result, "aws:eks/nodeGroup:NodeGroup")}
+    gpu, cpu = groups["rdagent-nodes-gpu"], groups["rdagent-nodes-cpu"]
+    assert gpu["capacityType"] == "SPOT" and gpu["instanceTypes"] == ["g5.2xlarge"] and gpu["diskSize"] == 200
+    assert gpu["scalingConfig"] == {"minSize": 0, "desiredSize": 0, "maxSize": 2}
+    assert gpu["labels"]["rdagent.io/pool"] == "gpu" and "taints" not in cpu
+    policies = {r.inputs["policyArn"].rsplit("/", 1)[1] for r in resources(result, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    assert {"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"} <= policies
+
+
+def test_ecr_lifecycle_encryption_and_pull_policy():
+    _, result, _ = synth("prod")
+    repository = next(r for r in resources(result, "aws:ecr/repository:Repository") if r.name == "rdagent-images-production")
+    assert repository.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS"}] and repository.protect
+    lifecycle = json.loads(
+        next(r for r in resources(result, "aws:ecr/lifecyclePolicy:LifecyclePolicy") if r.name == "rdagent-images-production-lifecycle").inputs["policy"]
+    )
+    rules = {rule["selection"]["tagStatus"]: rule["selection"]["countNumber"] for rule in lifecycle["rules"]}
+    assert rules == {"untagged": 7, "tagged": 50}
+    assert len(resources(result, "aws:ecr/repositoryPolicy:RepositoryPolicy")) == 7
+
+
+def test_images_are_built_with_pulumi_docker_when_asked():
+    _, result, manifests = synth("staging", images={"build": True})
+    builds = {r.name: r.inputs for r in resources(result, "docker:index/image:Image")}
+    assert len(builds) == 7
+    production = builds["rdagent-images-production-image"]
+    assert production["build"]["dockerfile"].endswith("images/production.Dockerfile") and production["imageName"].endswith("rdagent/production:1.4.0")
+    image = manifest(manifests, "Deployment", "rdagent-ui-stable")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert re.search(r"@sha256:[0-9a-f]{64}$", image), "built images are deployed by digest"
+
+
+# --- workloads (issue 7) -------------------------------------------------------------------
+
+
+def ui_pod(manifests, name="rdagent-ui"):
+    return manifest(manifests, "Deployment", name)["spec"]["template"]
+
+
+def test_changing_a_config_map_rolls_the_pods():
+    _, _, before = synth("dev")
+    _, _, after = synth("dev", app={"debug": True, "logLevel": "WARNING"})
+    hash_before = ui_pod(before)["metadata"]["annotations"]["rdagent.io/config-hash"]
+    hash_after = ui_pod(after)["metadata"]["annotations"]["rdagent.io/config-hash"]
+    assert hash_before != hash_after
+    _, _, same = synth("dev")
+    assert ui_pod(same)["metadata"]["annotations"]["rdagent.io/config-hash"] == hash_before
+
+
+def test_ui_filesystem_and_volumes():
+    _, _, manifests = synth("dev")
+    spec = ui_pod(manifests)["spec"]
+    container = spec["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert {"/app/logs", "/tmp", "/app/cache", "/app/config/logging", "/app/config/cache"} <= set(mounts)
+    claim = manifest(manifests, "PersistentVolumeClaim", "rdagent-ui-cache")
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"  # dev's L3 size
+
+
+def test_ingress_with_tls():
+    _, _, manifests = synth("dev", workloads={"ui": {"ingress": {"enabled": True, "kind": "ingress", "host": "rdagent.dev.example.com"}}})
+    ingress = manifest(manifests, "Ingress", "rdagent-ui")
+    assert ingress["spec"]["tls"] == [{"hosts": ["rdagent.dev.example.com"], "secretName": "rdagent-ui-ingress-tls"}]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+
+
+def test_network_policies_open_only_what_is_needed():
+    config, _, manifests = synth("prod")
+    ui = manifest(manifests, "NetworkPolicy", "rdagent-ui")["spec"]
+    assert ui["ingress"] == [{"ports": [{"protocol": "TCP", "port": 19899}]}]
+    egress_ports = {(rule["ports"][0]["port"], json.dumps(rule["to"][0], sort_keys=True)) for rule in ui["egress"]}
+    ports = {port for port, _ in egress_ports}
+    assert {53, 6379, 5959, 443} <= ports
+    deny = manifest(manifests, "NetworkPolicy", "default-deny")["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []}
+    runs = manifest(manifests, "NetworkPolicy", "rdagent-run-egress")["spec"]
+    assert runs["policyTypes"] == ["Egress"] and runs["egress"] == ui["egress"]
+
+
+def test_gpu_runs_land_on_the_gpu_pool():
+    _, _, manifests = synth("prod")
+    job = manifest(manifests, "Job", "rdagent-run-ds-titanic")
+    spec = job["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] == {"rdagent.io/pool": "gpu"}
+    assert spec["containers"][0]["command"] == ["rdagent", "data_science", "--competition", "titanic"]
+    env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+    assert env["OMP_NUM_THREADS"] == "4" and env["DS_CODER_COSTEER_ENV_TYPE"] == "conda"
+    assert {"name": "workspace", "persistentVolumeClaim": {"claimName": "rdagent-run-ds-titanic-workspace"}} in spec["volumes"]
+    assert job["spec"]["ttlSecondsAfterFinished"] == 86400
+    cpu_job = manifest(manifests, "CronJob", "rdagent-run-fin-model-weekly")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert cpu_job["containers"][0]["image"].endswith("rdagent/qlib:1.4.0")
+
+
+# --- Redis, ELK, monitoring (issue 8) --------------------------------------------------------
+
+
+def test_in_cluster_redis():
+    _, result, manifests = synth("prod")
+    config = manifest(manifests, "ConfigMap", "redis-config")["data"]["redis.conf"]
+    assert "maxmemory 10gb" in config and "maxmemory-policy allkeys-lru" in config and "appendonly yes" in config
+    redis = manifest(manifests, "StatefulSet", "redis")["spec"]
+    env = redis["template"]["spec"]["containers"][0]["env"]
+    assert env == [{"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "redis-auth", "key": "password"}}}]
+    assert redis["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "50Gi"
+    assert manifest(manifests, "Service", "redis")["spec"]["ports"][0]["port"] == 6379
+    assert "redisUrl" in result.secret_outputs
+
+
+def test_elasticache_for_prod():
+    _, result, manifests = synth("prod", redis={"mode": "elasticache"})
+    (group,) = resources(result, "aws:elasticache/replicationGroup:ReplicationGroup")
+    inputs = group.inputs
+    assert inputs["atRestEncryptionEnabled"] is True and inputs["transitEncryptionEnabled"] is True
+    assert inputs["authToken"] == "[secret]" and inputs["automaticFailoverEnabled"] is True
+    (security_group,) = resources(result, "aws:ec2/securityGroup:SecurityGroup")
+    assert security_group.inputs["ingress"][0]["fromPort"] == 6379 and security_group.inputs["ingress"][0]["securityGroups"]
+    assert not [m for m in manifests if m["kind"] == "StatefulSet" and m["metadata"]["name"] == "redis"]
+    assert "redisUrl" in result.secret_outputs and result.outputs["redisUrl"].startswith("rediss://")
+
+
+@pytest.mark.parametrize(("stack", "nodes"), [("dev", 1), ("prod", 3)])
+def test_elasticsearch_size(stack, nodes):
+    _, _, manifests = synth(stack)
+    es = manifest(manifests, "StatefulSet", "elasticsearch")["spec"]
+    env = {e["name"]: e.get("value") for e in es["template"]["spec"]["containers"][0]["env"]}
+    assert es["replicas"] == nodes and env["xpack.security.enabled"] == "true"
+    assert ("discovery.type" in env) == (nodes == 1)
+
+
+def test_logstash_pipeline_structure():
+    _, _, manifests = synth("prod")
+    data = manifest(manifests, "ConfigMap", "logstash-pipeline")["data"]
+    pipeline = data["rdagent.conf"]
+    sections = re.findall(r"^(input|filter|output) \{", pipeline, flags=re.M)
+    assert sections == ["input", "filter", "output"]
+    assert pipeline.count("{") == pipeline.count("}"), "unbalanced braces"
+    assert re.search(r"tcp \{\s+port => 5959\s+codec => json_lines", pipeline)
+    assert 'hosts => ["http://elasticsearch.rdagent.svc.cluster.local:9200"]' in pipeline and 'ilm_policy => "rdagent-logs"' in pipeline
+    assert json.loads(data["ilm-policy.json"])["policy"]["phases"]["delete"]["min_age"] == "30d"
+    assert json.loads(data["snapshot-policy.json"])["retention"]["expire_after"] == "30d"
+    assert manifest(manifests, "Service", "logstash")["spec"]["ports"][0]["port"] == 5959
+
+
+def test_dashboards_and_rules():
+    _, _, manifests = synth("prod")
+    boards = [m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+    titles = sorted(json.loads(next(iter(m["data"].values())))["title"] for m in boards)
+    assert titles == ["RD-Agent: application metrics", "RD-Agent: business metrics", "RD-Agent: system overview"]
+    rules = manifest(manifests, "PrometheusRule", "rdagent-alerts")["spec"]["groups"][0]["rules"]
+    assert [(r["alert"], r["for"], r["labels"]["severity"]) for r in rules] == [
+        ("HighCPUUsage", "5m", "warning"),
+        ("HighMemoryUsage", "2m", "critical"),
+        ("HighErrorRate", "5m", "critical"),
+    ]
+    monitor = manifest(manifests, "ServiceMonitor", "rdagent-ui")["spec"]
+    assert monitor["podTargetLabels"] == ["rdagent.io/track"]
