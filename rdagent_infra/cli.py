@@ -133,15 +133,38 @@ def rollout_status(stack: StackOption, prometheus: PrometheusOption = None) -> N
         typer.echo(f"  gates: unavailable: {exc}")
 
 
-@rollout_app.command("advance")
-def rollout_advance(stack: StackOption, prometheus: PrometheusOption = None) -> None:
-    """Check the current step's gates; on pass move to the next step (or promote), on failure abort."""
-    from rdagent_infra.prometheus import PrometheusError
-    from rdagent_infra.rollouts import RolloutError, abortion, advancement, current_plan
+@rollout_app.command("start")
+def rollout_start(stack: StackOption, version: Annotated[str, typer.Option("--version", help="The new version to roll out.")]) -> None:
+    """Start rolling out a new version: step 0 of the canary or blue-green plan."""
+    from datetime import UTC, datetime
+
+    from rdagent_infra.rollouts import RolloutError, start
 
     config = _load(stack)
     try:
-        move = advancement(config)
+        move = start(config, version, datetime.now(UTC))
+    except RolloutError as exc:
+        fail([f"rollout: {exc}"])
+    _apply(move, stack, config)
+
+
+@rollout_app.command("advance")
+def rollout_advance(
+    stack: StackOption,
+    prometheus: PrometheusOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Advance on passing gates even if the step has not run its full duration.")] = False,
+) -> None:
+    """Check the current step's gates: on failure abort; on pass, once the step has run its duration,
+    move to the next step (or promote)."""
+    from datetime import UTC, datetime
+
+    from rdagent_infra.prometheus import PrometheusError
+    from rdagent_infra.rollouts import RolloutError, abortion, advancement, current_plan, time_left
+
+    config = _load(stack)
+    now = datetime.now(UTC)
+    try:
+        move = advancement(config, now)
     except RolloutError as exc:
         fail([f"rollout: {exc}"])
     plan = current_plan(config)
@@ -155,6 +178,18 @@ def rollout_advance(stack: StackOption, prometheus: PrometheusOption = None) -> 
     if failed:
         _apply(abortion(config), stack, config)
         fail([f"rollout: aborted: gate failed: {result.gate.describe(result.value)}" for result in failed], EXIT_FINDINGS)
+    left = time_left(config, now)
+    if left is not None and not force:
+        minutes = int(left.total_seconds() // 60) + 1
+        fail(
+            [
+                f"rollout: the gates pass so far, but step {plan.step} must run about {minutes} more minute(s); run advance again then",
+                "rollout: no change made",
+            ],
+            EXIT_UNAVAILABLE,
+        )
+    if config.rollout.stepStartedAt is None:
+        typer.echo(f"rollout: the start of step {plan.step} is unknown (rdagent:rollout.stepStartedAt): the gates judged the last window only")
     _apply(move, stack, config)
 
 

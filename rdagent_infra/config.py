@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -493,7 +494,7 @@ class MonitoringConfig(Model):
 
 
 class CanaryStage(Model):
-    weight: Annotated[int, Field(ge=1, le=100)]
+    weightPercent: Annotated[int, Field(ge=1, le=100)]
     durationMinutes: Annotated[int, Field(ge=0, le=7 * 1440)]
     successRatePercent: Annotated[float, Field(ge=0, le=100)] | None = None
     latencyThresholdMs: Annotated[int, Field(ge=1, le=600_000)] | None = None
@@ -508,13 +509,13 @@ class CanaryConfig(Model):
     @classmethod
     def _ascending(cls, stages: list[CanaryStage]) -> list[CanaryStage]:
         for index in range(1, len(stages)):
-            if stages[index].weight <= stages[index - 1].weight:
+            if stages[index].weightPercent <= stages[index - 1].weightPercent:
                 raise _path_error(
-                    [index, "weight"],
-                    f"stage weights must rise strictly: {stages[index].weight} follows {stages[index - 1].weight}",
+                    [index, "weightPercent"],
+                    f"stage weights must rise strictly: {stages[index].weightPercent} follows {stages[index - 1].weightPercent}",
                 )
-        if stages[-1].weight != 100:
-            raise _path_error([len(stages) - 1, "weight"], f"the last stage must send 100% of traffic, got {stages[-1].weight}")
+        if stages[-1].weightPercent != 100:
+            raise _path_error([len(stages) - 1, "weightPercent"], f"the last stage must send 100% of traffic, got {stages[-1].weightPercent}")
         return stages
 
 
@@ -524,6 +525,7 @@ class BlueGreenConfig(Model):
     incrementPercent: Annotated[int, Field(gt=0, le=100)] = seed.BLUE_GREEN_INCREMENT_PERCENT
     fullSwitchPercent: Annotated[int, Field(ge=1, le=100)] = seed.BLUE_GREEN_FULL_SWITCH_PERCENT
     scaleDownDelayMinutes: Annotated[int, Field(ge=0, le=7 * 1440)] = 60
+    stepDurationMinutes: Annotated[int, Field(ge=0, le=7 * 1440)] = 5
 
     @model_validator(mode="after")
     def _threshold(self) -> BlueGreenConfig:
@@ -552,6 +554,8 @@ class RolloutConfig(Model):
     stableVersion: str | None = None
     newVersion: str | None = None
     step: Annotated[int, Field(ge=0, le=100)] = 0
+    # Written by `rdagent-infra rollout` when it moves the rollout: when the current step began.
+    stepStartedAt: AwareDatetime | None = None
     canary: CanaryConfig = CanaryConfig()
     blueGreen: BlueGreenConfig = BlueGreenConfig()
 
@@ -562,7 +566,7 @@ class RolloutConfig(Model):
         Blue-green has one step after the full switch: the old colour scales to zero.
         """
         if self.strategy == "canary":
-            return [stage.weight for stage in self.canary.stages]
+            return [stage.weightPercent for stage in self.canary.stages]
         if self.strategy == "blueGreen":
             return [*self.blueGreen.weights, 100]
         return [100]

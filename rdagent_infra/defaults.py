@@ -55,9 +55,9 @@ ALERT_ERROR_RATE_FOR_MINUTES = 5
 
 # Canary (seed: canary_deployment.stages).
 CANARY_STAGES = (
-    {"weight": 5, "durationMinutes": 5, "successRatePercent": 99, "latencyThresholdMs": 200},
-    {"weight": 25, "durationMinutes": 15, "errorRatePercent": 0.1},
-    {"weight": 100, "durationMinutes": 30, "autoPromote": True},
+    {"weightPercent": 5, "durationMinutes": 5, "successRatePercent": 99, "latencyThresholdMs": 200},
+    {"weightPercent": 25, "durationMinutes": 15, "errorRatePercent": 0.1},
+    {"weightPercent": 100, "durationMinutes": 30, "autoPromote": True},
 )
 
 # Blue-green (seed: blue_green_deployment.traffic_switch).

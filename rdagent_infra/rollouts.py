@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rdagent_infra.config import StackConfig
@@ -44,10 +45,44 @@ def _in_progress(config: StackConfig) -> None:
         raise RolloutError("no rollout is under way: set rdagent:rollout.newVersion to start one")
 
 
+def _stamp(now: datetime) -> str:
+    return now.isoformat(timespec="seconds")
+
+
+def step_duration(config: StackConfig, plan: RolloutPlan) -> timedelta:
+    """How long the current step must run before its gates can pass it."""
+    if plan.strategy == "canary":
+        return timedelta(minutes=config.rollout.canary.stages[plan.step].durationMinutes)
+    if plan.final:  # the old colour is at zero, kept for rollback this long before promotion removes it
+        return timedelta(minutes=config.rollout.blueGreen.scaleDownDelayMinutes)
+    return timedelta(minutes=config.rollout.blueGreen.stepDurationMinutes)
+
+
+def time_left(config: StackConfig, now: datetime) -> timedelta | None:
+    """How much longer the current step must run; None when it is done or its start is unknown."""
+    started = config.rollout.stepStartedAt
+    if started is None:
+        return None
+    left = started + step_duration(config, current_plan(config)) - now
+    return left if left > timedelta(0) else None
+
+
+def start(config: StackConfig, version: str, now: datetime) -> Move:
+    rollout = config.rollout
+    if rollout.strategy == "rolling":
+        raise RolloutError("the stack uses rolling updates: set rdagent:rollout.strategy to canary or blueGreen first")
+    if rollout.newVersion:
+        raise RolloutError(f"a rollout of {rollout.newVersion} is under way: promote or abort it first")
+    if version == (rollout.stableVersion or config.images.version):
+        raise RolloutError(f"{version} is already the stable version")
+    weight = rollout.steps[0]
+    return Move("start", f"start {version}: {weight}% of traffic at step 0", {"newVersion": version, "step": "0", "stepStartedAt": _stamp(now)})
+
+
 def promotion(config: StackConfig) -> Move:
     _in_progress(config)
     rollout = config.rollout
-    changes: dict[str, str | None] = {"stableVersion": rollout.newVersion, "newVersion": None, "step": "0"}
+    changes: dict[str, str | None] = {"stableVersion": rollout.newVersion, "newVersion": None, "step": "0", "stepStartedAt": None}
     if rollout.strategy == "blueGreen":
         changes["blueGreen.activeColor"] = "green" if rollout.blueGreen.activeColor == "blue" else "blue"
     return Move("promote", f"promote {rollout.newVersion}: it becomes the stable version", changes)
@@ -62,7 +97,7 @@ def abortion(config: StackConfig) -> Move:
     )
 
 
-def advancement(config: StackConfig) -> Move:
+def advancement(config: StackConfig, now: datetime) -> Move:
     """The move after the current step's gates passed."""
     _in_progress(config)
     plan = current_plan(config)
@@ -72,7 +107,7 @@ def advancement(config: StackConfig) -> Move:
         return promotion(config)
     step = plan.step + 1
     weight = config.rollout.steps[step]
-    return Move("advance", f"advance to step {step}: {weight}% of traffic to {config.rollout.newVersion}", {"step": str(step)})
+    return Move("advance", f"advance to step {step}: {weight}% of traffic to {config.rollout.newVersion}", {"step": str(step), "stepStartedAt": _stamp(now)})
 
 
 def engine_environment(work_dir: Path) -> dict[str, str]:

@@ -135,7 +135,7 @@ KNOWN_FIELDS = {
 @given(weights=st.lists(st.integers(1, 100), min_size=2, max_size=5).filter(lambda w: any(b <= a for a, b in zip(w, w[1:], strict=False))))
 def test_descending_canary_weights_are_rejected(tmp_path, weights):
     config = base()
-    config["rdagent:rollout"] = {"strategy": "canary", "canary": {"stages": [{"weight": w, "durationMinutes": 5} for w in weights]}}
+    config["rdagent:rollout"] = {"strategy": "canary", "canary": {"stages": [{"weightPercent": w, "durationMinutes": 5} for w in weights]}}
     check_rejected(tmp_path, config, "rdagent:rollout.canary.stages[")
 
 

@@ -31,7 +31,7 @@ def test_seed_defaults():
     ui = config.workloads.ui
     assert (ui.port, ui.probe.path, ui.probe.initialDelaySeconds, ui.probe.periodSeconds) == (19899, "/_stcore/health", 30, 10)
     assert (ui.resources.requests.cpu, ui.resources.requests.memory, ui.resources.limits.cpu, ui.resources.limits.memory) == ("1000m", "2Gi", "4000m", "8Gi")
-    assert [(s.weight, s.durationMinutes) for s in config.rollout.canary.stages] == [(5, 5), (25, 15), (100, 30)]
+    assert [(s.weightPercent, s.durationMinutes) for s in config.rollout.canary.stages] == [(5, 5), (25, 15), (100, 30)]
     assert config.rollout.canary.stages[0].successRatePercent == 99 and config.rollout.canary.stages[0].latencyThresholdMs == 200
     assert config.rollout.canary.stages[1].errorRatePercent == 0.1 and config.rollout.canary.stages[2].autoPromote
     assert config.rollout.blueGreen.weights == [10, 30, 50, 70, 90, 100]
@@ -97,16 +97,22 @@ def test_issue_example_three_problems_at_once():
         (
             {
                 "rollout": {
-                    "canary": {"stages": [{"weight": 50, "durationMinutes": 5}, {"weight": 25, "durationMinutes": 5}, {"weight": 100, "durationMinutes": 5}]}
+                    "canary": {
+                        "stages": [
+                            {"weightPercent": 50, "durationMinutes": 5},
+                            {"weightPercent": 25, "durationMinutes": 5},
+                            {"weightPercent": 100, "durationMinutes": 5},
+                        ]
+                    }
                 }
             },
             "dev",
-            "rdagent:rollout.canary.stages[1].weight: stage weights must rise strictly: 25 follows 50",
+            "rdagent:rollout.canary.stages[1].weightPercent: stage weights must rise strictly: 25 follows 50",
         ),
         (
-            {"rollout": {"canary": {"stages": [{"weight": 150, "durationMinutes": 5}]}}},
+            {"rollout": {"canary": {"stages": [{"weightPercent": 150, "durationMinutes": 5}]}}},
             "dev",
-            "rdagent:rollout.canary.stages[0].weight: must be <= 100, got 150",
+            "rdagent:rollout.canary.stages[0].weightPercent: must be <= 100, got 150",
         ),
         ({"rollout": {"blueGreen": {"incrementPercent": 0}}}, "dev", "rdagent:rollout.blueGreen.incrementPercent: must be > 0, got 0"),
         ({"images": {"references": {"production": "repo/rdagent"}}}, "staging", "rdagent:images.references.production: 'repo/rdagent' has no tag"),

@@ -114,3 +114,38 @@ def test_status_prints_weights_and_gates(canary_project):
     assert result.returncode == 0, result.stderr
     assert "route -> rdagent-ui-stable: 95%" in result.stdout and "route -> rdagent-ui-canary: 5%" in result.stdout
     assert "gate pass: success rate 99.9%" in result.stdout
+
+
+def test_step_durations_and_time_left():
+    from datetime import UTC, datetime, timedelta
+
+    from rdagent_infra.rollouts import RolloutError, start, step_duration, time_left
+
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    config, plan = canary(1)
+    assert step_duration(config, plan) == timedelta(minutes=15)
+    started = config.model_copy(update={"rollout": config.rollout.model_copy(update={"stepStartedAt": now - timedelta(minutes=10)})})
+    assert time_left(started, now) == timedelta(minutes=5)
+    assert time_left(started, now + timedelta(minutes=6)) is None
+    assert time_left(config, now) is None  # unknown start
+    blue_green = load_stack_config({**BASE, "rollout": {"strategy": "blueGreen", "stableVersion": "1.0.0", "newVersion": "1.1.0", "step": 6}}, "dev", "x")
+    assert step_duration(blue_green, plan_rollout(blue_green.rollout, 1)) == timedelta(minutes=60)  # scaleDownDelayMinutes
+    with pytest.raises(RolloutError, match="under way"):
+        start(config, "1.2.0", now)
+    at_rest = load_stack_config({**BASE, "rollout": {"strategy": "canary", "stableVersion": "1.0.0"}}, "dev", "x")
+    move = start(at_rest, "1.2.0", now)
+    assert move.changes == {"newVersion": "1.2.0", "step": "0", "stepStartedAt": "2026-11-25T12:00:00+00:00"}
+
+
+def test_advance_waits_for_the_step_duration(canary_project):
+    from datetime import UTC, datetime
+
+    document = yaml.safe_load((canary_project / "Pulumi.test.yaml").read_text())
+    document["config"]["rdagent:rollout"]["stepStartedAt"] = datetime.now(UTC).isoformat(timespec="seconds")
+    (canary_project / "Pulumi.test.yaml").write_text(yaml.safe_dump(document))
+    before = (canary_project / "Pulumi.test.yaml").read_bytes()
+    with FakePrometheus(metrics()) as fake:
+        result = run_cli("rollout", "advance", "--stack", "test", "--prometheus", fake.url, cwd=canary_project)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "the gates pass so far, but step 0 must run about 5 more minute(s)" in result.stderr
+    assert (canary_project / "Pulumi.test.yaml").read_bytes() == before

@@ -18,7 +18,7 @@ from tests.manifests import find, load_manifests, one
 @st.composite
 def canaries(draw):
     weights = sorted(draw(st.sets(st.integers(1, 99), max_size=5))) + [100]
-    return CanaryConfig(stages=[CanaryStage(weight=w, durationMinutes=5) for w in weights])
+    return CanaryConfig(stages=[CanaryStage(weightPercent=w, durationMinutes=5) for w in weights])
 
 
 @st.composite
