@@ -120,6 +120,45 @@ def setup_script(elasticsearch_url: str, snapshots: bool) -> str:
     return " && ".join(steps)
 
 
+def elastic_container(name: str, image: str, *, env: list, port: tuple[str, int], resources: dict, readiness: dict, liveness: dict, mounts: list) -> dict:
+    """A container of an Elastic image: non-root as the image's uid, its root filesystem writable
+    (the images write their keystores and config at start-up)."""
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "env": env,
+        "ports": [{"name": port[0], "containerPort": port[1], "protocol": "TCP"}],
+        "resources": resources,
+        "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
+        "readinessProbe": readiness,
+        "livenessProbe": liveness,
+        "volumeMounts": mounts,
+    }
+
+
+def elastic_deployment(app: str, namespace: str, pod_spec: dict) -> dict:
+    """The metadata and spec of a one-replica Deployment of an Elastic image."""
+    return {
+        "metadata": {"name": app, "namespace": namespace, "labels": labels(app, "logging"), "annotations": ELASTIC_CHECKOV_SKIPS},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": selector(app, "logging")},
+            "template": {
+                "metadata": {"labels": labels(app, "logging")},
+                "spec": {"automountServiceAccountToken": False, "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID), **pod_spec},
+            },
+        },
+    }
+
+
+def service(app: str, namespace: str, port_name: str, port: int) -> dict:
+    return {
+        "metadata": {"name": app, "namespace": namespace, "labels": labels(app, "logging")},
+        "spec": {"selector": selector(app, "logging"), "ports": [{"name": port_name, "port": port, "targetPort": port_name, "protocol": "TCP"}]},
+    }
+
+
 def _credentials_env() -> list[dict]:
     return [
         {"name": "ELASTIC_USER", "value": "elastic"},
@@ -247,116 +286,79 @@ class ElkLogging(pulumi.ComponentResource):
             opts=child,
         )
         ls_volumes, ls_mounts = writable_volumes(("tmp", "/tmp"), ("logstash-data", "/usr/share/logstash/data"))
-        k8s.apps.v1.Deployment(
-            f"{name}-logstash",
-            metadata={"name": "logstash", "namespace": namespace, "labels": labels("logstash", "logging"), "annotations": ELASTIC_CHECKOV_SKIPS},
-            spec={
-                "replicas": 1,
-                "selector": {"matchLabels": selector("logstash", "logging")},
-                "template": {
-                    "metadata": {"labels": labels("logstash", "logging")},
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
-                        # Logstash's output expects a custom ILM policy to exist: install (or update) it first.
-                        "initContainers": [
-                            {
-                                "name": "install-ilm-policy",
-                                "image": f"docker.elastic.co/logstash/logstash:{version}",
-                                "imagePullPolicy": "IfNotPresent",
-                                "command": ["sh", "-c", setup_script(self.elasticsearch_url, bool(es.snapshotRepository))],
-                                "env": _credentials_env(),
-                                "resources": simple_resources("50m", "64Mi", "200m", "128Mi"),
-                                "securityContext": container_security_context(ELASTIC_UID, ELASTIC_UID),
-                                "volumeMounts": [{"name": "ilm", "mountPath": "/ilm", "readOnly": True}],
-                            }
+        logstash_image = f"docker.elastic.co/logstash/logstash:{version}"
+        logstash = elastic_deployment(
+            "logstash",
+            namespace,
+            {
+                # Logstash's output expects a custom ILM policy to exist: install (or update) it first.
+                "initContainers": [
+                    {
+                        "name": "install-ilm-policy",
+                        "image": logstash_image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "command": ["sh", "-c", setup_script(self.elasticsearch_url, bool(es.snapshotRepository))],
+                        "env": _credentials_env(),
+                        "resources": simple_resources("50m", "64Mi", "200m", "128Mi"),
+                        "securityContext": container_security_context(ELASTIC_UID, ELASTIC_UID),
+                        "volumeMounts": [{"name": "ilm", "mountPath": "/ilm", "readOnly": True}],
+                    }
+                ],
+                "containers": [
+                    elastic_container(
+                        "logstash",
+                        logstash_image,
+                        env=[
+                            *_credentials_env(),
+                            {"name": "LS_JAVA_OPTS", "value": "-Xms512m -Xmx512m"},
+                            {"name": "XPACK_MONITORING_ENABLED", "value": "false"},
                         ],
-                        "containers": [
-                            {
-                                "name": "logstash",
-                                "image": f"docker.elastic.co/logstash/logstash:{version}",
-                                "imagePullPolicy": "IfNotPresent",
-                                "env": [
-                                    *_credentials_env(),
-                                    {"name": "LS_JAVA_OPTS", "value": "-Xms512m -Xmx512m"},
-                                    {"name": "XPACK_MONITORING_ENABLED", "value": "false"},
-                                ],
-                                "ports": [{"name": "tcp-json", "containerPort": seed.LOGSTASH_PORT, "protocol": "TCP"}],
-                                "resources": simple_resources("250m", "1Gi", "1000m", "1536Mi"),
-                                "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
-                                "readinessProbe": {"tcpSocket": {"port": "tcp-json"}, "initialDelaySeconds": 30, "periodSeconds": 10},
-                                "livenessProbe": {"tcpSocket": {"port": "tcp-json"}, "initialDelaySeconds": 90, "periodSeconds": 20},
-                                "volumeMounts": [{"name": "pipeline", "mountPath": "/usr/share/logstash/pipeline", "readOnly": True}, *ls_mounts],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "pipeline", "configMap": {"name": "logstash-pipeline", "items": [{"key": "rdagent.conf", "path": "rdagent.conf"}]}},
-                            {
-                                "name": "ilm",
-                                "configMap": {
-                                    "name": "logstash-pipeline",
-                                    "items": [{"key": key, "path": key} for key in setup_files(bool(es.snapshotRepository))],
-                                },
-                            },
-                            *ls_volumes,
-                        ],
+                        port=("tcp-json", seed.LOGSTASH_PORT),
+                        resources=simple_resources("250m", "1Gi", "1000m", "1536Mi"),
+                        readiness={"tcpSocket": {"port": "tcp-json"}, "initialDelaySeconds": 30, "periodSeconds": 10},
+                        liveness={"tcpSocket": {"port": "tcp-json"}, "initialDelaySeconds": 90, "periodSeconds": 20},
+                        mounts=[{"name": "pipeline", "mountPath": "/usr/share/logstash/pipeline", "readOnly": True}, *ls_mounts],
+                    )
+                ],
+                "volumes": [
+                    {"name": "pipeline", "configMap": {"name": "logstash-pipeline", "items": [{"key": "rdagent.conf", "path": "rdagent.conf"}]}},
+                    {
+                        "name": "ilm",
+                        "configMap": {"name": "logstash-pipeline", "items": [{"key": key, "path": key} for key in setup_files(bool(es.snapshotRepository))]},
                     },
-                },
+                    *ls_volumes,
+                ],
             },
-            opts=child,
         )
-        k8s.core.v1.Service(
-            f"{name}-logstash-service",
-            metadata={"name": "logstash", "namespace": namespace, "labels": labels("logstash", "logging")},
-            spec={
-                "selector": selector("logstash", "logging"),
-                "ports": [{"name": "tcp-json", "port": seed.LOGSTASH_PORT, "targetPort": "tcp-json", "protocol": "TCP"}],
-            },
-            opts=child,
-        )
+        k8s.apps.v1.Deployment(f"{name}-logstash", **logstash, opts=child)
+        k8s.core.v1.Service(f"{name}-logstash-service", **service("logstash", namespace, "tcp-json", seed.LOGSTASH_PORT), opts=child)
 
         kb_volumes, kb_mounts = writable_volumes(("tmp", "/tmp"), ("kibana-data", "/usr/share/kibana/data"))
-        k8s.apps.v1.Deployment(
-            f"{name}-kibana",
-            metadata={"name": "kibana", "namespace": namespace, "labels": labels("kibana", "logging"), "annotations": ELASTIC_CHECKOV_SKIPS},
-            spec={
-                "replicas": 1,
-                "selector": {"matchLabels": selector("kibana", "logging")},
-                "template": {
-                    "metadata": {"labels": labels("kibana", "logging")},
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
-                        "containers": [
-                            {
-                                "name": "kibana",
-                                "image": f"docker.elastic.co/kibana/kibana:{version}",
-                                "imagePullPolicy": "IfNotPresent",
-                                "env": [
-                                    {"name": "ELASTICSEARCH_HOSTS", "value": self.elasticsearch_url},
-                                    {"name": "ELASTICSEARCH_USERNAME", "value": "kibana_system"},
-                                    {"name": "ELASTICSEARCH_PASSWORD", "valueFrom": {"secretKeyRef": {"name": ELASTIC_SECRET, "key": "password"}}},
-                                ],
-                                "ports": [{"name": "http", "containerPort": KIBANA_PORT, "protocol": "TCP"}],
-                                "resources": simple_resources("250m", "1Gi", "1000m", "2Gi"),
-                                "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
-                                "readinessProbe": http_probe("/api/status", "http", 30, 10),
-                                "livenessProbe": http_probe("/api/status", "http", 120, 20),
-                                "volumeMounts": kb_mounts,
-                            }
+        kibana = elastic_deployment(
+            "kibana",
+            namespace,
+            {
+                "containers": [
+                    elastic_container(
+                        "kibana",
+                        f"docker.elastic.co/kibana/kibana:{version}",
+                        env=[
+                            {"name": "ELASTICSEARCH_HOSTS", "value": self.elasticsearch_url},
+                            {"name": "ELASTICSEARCH_USERNAME", "value": "kibana_system"},
+                            {"name": "ELASTICSEARCH_PASSWORD", "valueFrom": {"secretKeyRef": {"name": ELASTIC_SECRET, "key": "password"}}},
                         ],
-                        "volumes": kb_volumes,
-                    },
-                },
+                        port=("http", KIBANA_PORT),
+                        resources=simple_resources("250m", "1Gi", "1000m", "2Gi"),
+                        readiness=http_probe("/api/status", "http", 30, 10),
+                        liveness=http_probe("/api/status", "http", 120, 20),
+                        mounts=kb_mounts,
+                    )
+                ],
+                "volumes": kb_volumes,
             },
-            opts=child,
         )
-        k8s.core.v1.Service(
-            f"{name}-kibana-service",
-            metadata={"name": "kibana", "namespace": namespace, "labels": labels("kibana", "logging"), "annotations": ELASTIC_CHECKOV_SKIPS},
-            spec={"selector": selector("kibana", "logging"), "ports": [{"name": "http", "port": KIBANA_PORT, "targetPort": "http", "protocol": "TCP"}]},
-            opts=child,
-        )
+        k8s.apps.v1.Deployment(f"{name}-kibana", **kibana, opts=child)
+        k8s.core.v1.Service(f"{name}-kibana-service", **service("kibana", namespace, "http", KIBANA_PORT), opts=child)
 
         part_of = {"app.kubernetes.io/part-of": "rdagent"}
         policies = [

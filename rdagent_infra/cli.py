@@ -115,6 +115,18 @@ def _apply(move, stack: str, config) -> None:
         fail([f"rollout: {exc}"])
 
 
+def _move_now(stack: str, make_move) -> None:
+    """Load the stack, make the move `make_move(config)` describes, and apply it."""
+    from rdagent_infra.rollouts import RolloutError
+
+    config = _load(stack)
+    try:
+        move = make_move(config)
+    except RolloutError as exc:
+        fail([f"rollout: {exc}"])
+    _apply(move, stack, config)
+
+
 @rollout_app.command("status")
 def rollout_status(stack: StackOption, prometheus: PrometheusOption = None) -> None:
     """Print the rollout's step, weights and the current step's gate results."""
@@ -138,14 +150,9 @@ def rollout_start(stack: StackOption, version: Annotated[str, typer.Option("--ve
     """Start rolling out a new version: step 0 of the canary or blue-green plan."""
     from datetime import UTC, datetime
 
-    from rdagent_infra.rollouts import RolloutError, start
+    from rdagent_infra.rollouts import start
 
-    config = _load(stack)
-    try:
-        move = start(config, version, datetime.now(UTC))
-    except RolloutError as exc:
-        fail([f"rollout: {exc}"])
-    _apply(move, stack, config)
+    _move_now(stack, lambda config: start(config, version, datetime.now(UTC)))
 
 
 @rollout_app.command("advance")
@@ -196,27 +203,17 @@ def rollout_advance(
 @rollout_app.command("promote")
 def rollout_promote(stack: StackOption) -> None:
     """Make the new version stable now (remove the canary, or switch the active colour)."""
-    from rdagent_infra.rollouts import RolloutError, promotion
+    from rdagent_infra.rollouts import promotion
 
-    config = _load(stack)
-    try:
-        move = promotion(config)
-    except RolloutError as exc:
-        fail([f"rollout: {exc}"])
-    _apply(move, stack, config)
+    _move_now(stack, promotion)
 
 
 @rollout_app.command("abort")
 def rollout_abort(stack: StackOption) -> None:
     """Send all traffic back to the stable version and drop the new one."""
-    from rdagent_infra.rollouts import RolloutError, abortion
+    from rdagent_infra.rollouts import abortion
 
-    config = _load(stack)
-    try:
-        move = abortion(config)
-    except RolloutError as exc:
-        fail([f"rollout: {exc}"])
-    _apply(move, stack, config)
+    _move_now(stack, abortion)
 
 
 @app.command()

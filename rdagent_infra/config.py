@@ -29,6 +29,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from policies.quantities import QuantityError, parse_quantity
+from policies.rules import image_tag_problem
 from rdagent_infra import defaults as seed
 
 NAMESPACE = "rdagent"
@@ -224,18 +225,6 @@ ImageVariant = Literal["development", "testing", "production", "kaggle-gpu", "ka
 _SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 
 
-def image_tag_problem(reference: str) -> str | None:
-    """Why an image reference is not pinned, or None when it is (tag other than latest, or digest)."""
-    if "@sha256:" in reference:
-        return None
-    last = reference.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return "has no tag: pin a version tag or a digest"
-    if last.rsplit(":", 1)[1] in ("", "latest"):
-        return "uses the tag latest: pin a version tag or a digest"
-    return None
-
-
 class ImagesConfig(Model):
     registry: Annotated[str, Field(min_length=1)] = "localhost:5000/rdagent"
     ecr: bool = False
@@ -268,7 +257,7 @@ class ImagesConfig(Model):
         for variant, reference in references.items():
             problem = image_tag_problem(reference)
             if problem:
-                raise _path_error([variant], f"{reference!r} {problem}")
+                raise _path_error([variant], f"{reference!r} {problem}: pin a version tag or a digest")
         return references
 
 
