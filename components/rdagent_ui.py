@@ -198,7 +198,13 @@ class RdAgentUi(pulumi.ComponentResource):
                 kind="HTTPRoute",
                 metadata={"name": APP, "namespace": namespace, "labels": labels(APP, "ui")},
                 spec={
-                    "parentRefs": [{"name": ingress.gatewayName, "namespace": ingress.gatewayNamespace}],
+                    "parentRefs": [
+                        {
+                            "name": ingress.gatewayName,
+                            "namespace": ingress.gatewayNamespace,
+                            **({"sectionName": ingress.gatewayListener} if ingress.tls else {}),
+                        }
+                    ],
                     "hostnames": [ingress.host],
                     "rules": [
                         {

@@ -320,6 +320,8 @@ class IngressConfig(Model):
     host: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] = "rdagent.example.com"
     gatewayName: str = "shared-gateway"
     gatewayNamespace: str = "gateway-system"
+    # With Gateway API, TLS terminates on the Gateway: the route attaches to this listener when tls is on.
+    gatewayListener: str = "https"
     ingressClassName: str = "nginx"
     tls: bool = True
 

@@ -137,6 +137,13 @@ def test_ingress_with_tls():
     assert ingress["spec"]["ingressClassName"] == "nginx"
 
 
+def test_http_route_attaches_to_the_tls_listener():
+    _, _, manifests = synth("prod")
+    route = manifest(manifests, "HTTPRoute", "rdagent-ui")["spec"]
+    assert route["parentRefs"] == [{"name": "shared-gateway", "namespace": "gateway-system", "sectionName": "https"}]
+    assert route["hostnames"] == ["rdagent.example.com"]
+
+
 def test_network_policies_open_only_what_is_needed():
     config, _, manifests = synth("prod")
     ui = manifest(manifests, "NetworkPolicy", "rdagent-ui")["spec"]

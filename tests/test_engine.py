@@ -153,3 +153,36 @@ def test_rollout_start_advance_and_abort_through_the_engine(project):
     deployments = [p.name for p in (project / "build" / "test").rglob("*deployment*rdagent-ui*")]
     assert deployments and not [name for name in deployments if "canary" in name], deployments
     pulumi(project, "destroy", "--stack", "test", "--yes")
+
+
+def test_dev_stack_previews_with_advisory_policies(project):
+    pulumi(project, "stack", "init", "dev")
+    preview = pulumi(project, "preview", "--stack", "dev", *policy_args("dev"))
+    assert "[advisory]  read-only-root-filesystem" in preview.stdout
+    assert "[mandatory]" not in preview.stdout
+    assert not (project / "build" / "dev").exists(), "a preview rendered manifests"
+
+
+def test_the_pack_guards_any_pulumi_program(tmp_path):
+    """Another team's program, not built from our components: the pack still finds what is wrong."""
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (tmp_path / "state").mkdir()
+    (foreign / "Pulumi.yaml").write_text(f"name: foreign\nruntime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: {ROOT / '.venv'}\n")
+    (foreign / "__main__.py").write_text(
+        "import pulumi\n"
+        "import pulumi_kubernetes as k8s\n"
+        "provider = k8s.Provider('render', render_yaml_to_directory='out')\n"
+        "k8s.apps.v1.Deployment('web', metadata={'name': 'web'}, spec={\n"
+        "    'selector': {'matchLabels': {'app': 'web'}},\n"
+        "    'template': {'metadata': {'labels': {'app': 'web'}},\n"
+        "                 'spec': {'containers': [{'name': 'web', 'image': 'nginx', 'securityContext': {'privileged': True}}]}}},\n"
+        "    opts=pulumi.ResourceOptions(provider=provider))\n"
+    )
+    pulumi(foreign, "stack", "init", "ci")
+    result = pulumi(foreign, "preview", "--stack", "ci", "--policy-pack", str(ROOT / "policies"), check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for policy in ("run-as-non-root", "resource-requests-limits", "no-privileged-containers", "pinned-image-tags", "seccomp-runtime-default"):
+        assert f"[mandatory]  {policy}" in output, f"{policy} did not fire:\n{output}"
+    assert "container 'web' (spec.template.spec.containers[0]): spec.template.spec.containers[0].image 'nginx' has no tag" in output
