@@ -40,7 +40,21 @@ ELASTIC_CHECKOV_SKIPS = checkov_skips(
 )
 
 
-def logstash_pipeline(elasticsearch_url: str) -> str:
+ECK_NAME = "rdagent-logs"
+# The Elasticsearch output of the ECK Logstash: ECK injects these variables for the `rdagent` ref.
+ECK_OUTPUT = {
+    "hosts": "${RDAGENT_ES_HOSTS}",
+    "user": "${RDAGENT_ES_USER}",
+    "password": "${RDAGENT_ES_PASSWORD}",
+    "ssl_certificate_authorities": "${RDAGENT_ES_SSL_CERTIFICATE_AUTHORITY}",
+}
+
+
+def statefulset_output(elasticsearch_url: str) -> dict[str, str]:
+    return {"hosts": elasticsearch_url, "user": "${ELASTIC_USER}", "password": "${ELASTIC_PASSWORD}"}
+
+
+def logstash_pipeline(output: dict[str, str]) -> str:
     """The pipeline Logstash runs: JSON lines over TCP in, Elasticsearch (with ILM) out."""
     return "\n".join(
         [
@@ -57,9 +71,8 @@ def logstash_pipeline(elasticsearch_url: str) -> str:
             "}",
             "output {",
             "  elasticsearch {",
-            f'    hosts => ["{elasticsearch_url}"]',
-            '    user => "${ELASTIC_USER}"',
-            '    password => "${ELASTIC_PASSWORD}"',
+            f'    hosts => ["{output["hosts"]}"]',
+            *(f'    {key} => "{value}"' for key, value in output.items() if key != "hosts"),
             "    ilm_enabled => true",
             f'    ilm_rollover_alias => "{ILM_POLICY}"',
             f'    ilm_policy => "{ILM_POLICY}"',
@@ -108,13 +121,14 @@ def setup_files(snapshots: bool) -> list[str]:
     return ["ilm-policy.json", *(["snapshot-repository.json", "snapshot-policy.json"] if snapshots else [])]
 
 
-def setup_script(elasticsearch_url: str, snapshots: bool) -> str:
+def setup_script(elasticsearch_url: str, snapshots: bool, ca: str | None = None) -> str:
     """PUTs the ILM policy (and the snapshot repository and policy), retrying until Elasticsearch answers."""
     puts = [(f"_ilm/policy/{ILM_POLICY}", "ilm-policy.json")]
     if snapshots:
         puts += [(f"_snapshot/{SNAPSHOT_REPOSITORY}", "snapshot-repository.json"), ("_slm/policy/nightly", "snapshot-policy.json")]
+    trust = f" --cacert {ca}" if ca else ""
     steps = [
-        f"until curl -sf -u \"elastic:$ELASTIC_PASSWORD\" -X PUT -H 'Content-Type: application/json' --data @/ilm/{file} {elasticsearch_url}/{path}; do sleep 5; done"
+        f"until curl -sf{trust} -u \"elastic:$ELASTIC_PASSWORD\" -X PUT -H 'Content-Type: application/json' --data @/ilm/{file} {elasticsearch_url}/{path}; do sleep 5; done"
         for path, file in puts
     ]
     return " && ".join(steps)
@@ -172,12 +186,19 @@ class ElkLogging(pulumi.ComponentResource):
     def __init__(self, name: str, config: StackConfig, provider: k8s.Provider, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rdagent:index:ElkLogging", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
+        self.logstash_host = f"logstash.{config.namespace}.svc.cluster.local"
+        if config.logging.mode == "eck":
+            self._eck(name, config, child)
+        else:
+            self._statefulsets(name, config, child)
+        self.register_outputs({"logstash_host": self.logstash_host, "elasticsearch_url": self.elasticsearch_url})
+
+    def _statefulsets(self, name: str, config: StackConfig, child: pulumi.ResourceOptions) -> None:
         namespace = config.namespace
         logging = config.logging
         es = logging.elasticsearch
         version = logging.version
         self.elasticsearch_url = f"http://elasticsearch.{namespace}.svc.cluster.local:{ES_PORT}"
-        self.logstash_host = f"logstash.{namespace}.svc.cluster.local"
 
         k8s.core.v1.Secret(
             f"{name}-credentials",
@@ -275,7 +296,7 @@ class ElkLogging(pulumi.ComponentResource):
             f"{name}-logstash-pipeline",
             metadata={"name": "logstash-pipeline", "namespace": namespace},
             data={
-                "rdagent.conf": logstash_pipeline(self.elasticsearch_url),
+                "rdagent.conf": logstash_pipeline(statefulset_output(self.elasticsearch_url)),
                 "ilm-policy.json": ilm_policy(logging.retentionDays),
                 **(
                     {"snapshot-repository.json": snapshot_repository(es.snapshotRepository), "snapshot-policy.json": snapshot_policy(logging.retentionDays)}
@@ -390,4 +411,189 @@ class ElkLogging(pulumi.ComponentResource):
         ]
         for policy in policies:
             k8s.networking.v1.NetworkPolicy(f"{name}-{policy['metadata']['name']}", metadata=policy["metadata"], spec=policy["spec"], opts=child)
-        self.register_outputs({"logstash_host": self.logstash_host, "elasticsearch_url": self.elasticsearch_url})
+
+    def _eck(self, name: str, config: StackConfig, child: pulumi.ResourceOptions) -> None:
+        """The same stack as custom resources of the Elastic operator (ECK), which runs the pods,
+        generates the elastic user's password and serves Elasticsearch over TLS."""
+        namespace = config.namespace
+        logging = config.logging
+        es = logging.elasticsearch
+        version = logging.version
+        cluster = ECK_NAME
+        self.elasticsearch_url = f"https://{cluster}-es-http.{namespace}.svc.cluster.local:{ES_PORT}"
+        protected = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect))
+        memory = f"{es.heapMb * 2}Mi"
+        snapshot_mounts = [{"name": "snapshots", "mountPath": es.snapshotRepository}] if es.snapshotRepository else []
+        if es.snapshotRepository:
+            k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-snapshots",
+                metadata={"name": SNAPSHOT_CLAIM, "namespace": namespace, "labels": labels("elasticsearch", "logging")},
+                spec={"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": es.storageSize}}},
+                opts=protected,
+            )
+        k8s.apiextensions.CustomResource(
+            f"{name}-elasticsearch",
+            api_version="elasticsearch.k8s.elastic.co/v1",
+            kind="Elasticsearch",
+            metadata={"name": cluster, "namespace": namespace, "labels": labels("elasticsearch", "logging")},
+            spec={
+                "version": version,
+                "nodeSets": [
+                    {
+                        "name": "default",
+                        "count": es.replicas,
+                        "config": {"node.store.allow_mmap": False, **({"path.repo": [es.snapshotRepository]} if es.snapshotRepository else {})},
+                        "podTemplate": {
+                            "spec": {
+                                "automountServiceAccountToken": False,
+                                "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
+                                "containers": [
+                                    {
+                                        "name": "elasticsearch",
+                                        "env": [{"name": "ES_JAVA_OPTS", "value": f"-Xms{es.heapMb}m -Xmx{es.heapMb}m"}],
+                                        "resources": simple_resources("500m", memory, "2000m", memory),
+                                        "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
+                                        "volumeMounts": snapshot_mounts,
+                                    }
+                                ],
+                                "volumes": [{"name": "snapshots", "persistentVolumeClaim": {"claimName": SNAPSHOT_CLAIM}}] if es.snapshotRepository else [],
+                            }
+                        },
+                        "volumeClaimTemplates": [
+                            {
+                                "metadata": {"name": "elasticsearch-data"},
+                                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": es.storageSize}}},
+                            }
+                        ],
+                    }
+                ],
+            },
+            opts=protected,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-kibana",
+            api_version="kibana.k8s.elastic.co/v1",
+            kind="Kibana",
+            metadata={"name": cluster, "namespace": namespace, "labels": labels("kibana", "logging")},
+            spec={
+                "version": version,
+                "count": 1,
+                "elasticsearchRef": {"name": cluster},
+                "podTemplate": {
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
+                        "containers": [
+                            {
+                                "name": "kibana",
+                                "resources": simple_resources("250m", "1Gi", "1000m", "2Gi"),
+                                "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
+                            }
+                        ],
+                    }
+                },
+            },
+            opts=child,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-logstash",
+            api_version="logstash.k8s.elastic.co/v1alpha1",
+            kind="Logstash",
+            metadata={"name": cluster, "namespace": namespace, "labels": labels("logstash", "logging")},
+            spec={
+                "version": version,
+                "count": 1,
+                # ECK gives the pods RDAGENT_ES_HOSTS, _USER, _PASSWORD and _SSL_CERTIFICATE_AUTHORITY.
+                "elasticsearchRefs": [{"name": cluster, "clusterName": "rdagent"}],
+                "pipelines": [{"pipeline.id": "main", "config.string": logstash_pipeline(ECK_OUTPUT)}],
+                "podTemplate": {
+                    "metadata": {"labels": labels("logstash", "logging")},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
+                        "containers": [
+                            {
+                                "name": "logstash",
+                                "env": [{"name": "LS_JAVA_OPTS", "value": "-Xms512m -Xmx512m"}],
+                                "resources": simple_resources("250m", "1Gi", "1000m", "1536Mi"),
+                                "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
+                            }
+                        ],
+                    },
+                },
+            },
+            opts=child,
+        )
+        # The seed's `logstash.internal:5959`, under the name the workloads' logging config uses.
+        k8s.core.v1.Service(f"{name}-logstash-service", **service("logstash", namespace, "tcp-json", seed.LOGSTASH_PORT), opts=child)
+
+        setup = {"ilm-policy.json": ilm_policy(logging.retentionDays)}
+        if es.snapshotRepository:
+            setup |= {"snapshot-repository.json": snapshot_repository(es.snapshotRepository), "snapshot-policy.json": snapshot_policy(logging.retentionDays)}
+        k8s.core.v1.ConfigMap(f"{name}-setup", metadata={"name": "elasticsearch-setup", "namespace": namespace}, data=setup, opts=child)
+        setup_labels = labels("elasticsearch-setup", "logging")
+        k8s.batch.v1.Job(
+            f"{name}-setup-job",
+            metadata={"name": "elasticsearch-setup", "namespace": namespace, "labels": setup_labels},
+            spec={
+                "backoffLimit": 10,
+                "ttlSecondsAfterFinished": 86400,
+                "template": {
+                    "metadata": {"labels": setup_labels},
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(),
+                        "containers": [
+                            {
+                                "name": "setup",
+                                "image": f"docker.elastic.co/logstash/logstash:{version}",
+                                "imagePullPolicy": "IfNotPresent",
+                                "command": ["sh", "-c", setup_script(self.elasticsearch_url, bool(es.snapshotRepository), ca="/ca/ca.crt")],
+                                "env": [
+                                    {"name": "ELASTIC_PASSWORD", "valueFrom": {"secretKeyRef": {"name": f"{cluster}-es-elastic-user", "key": "elastic"}}},
+                                ],
+                                "resources": simple_resources("50m", "64Mi", "200m", "128Mi"),
+                                "securityContext": container_security_context(),
+                                "volumeMounts": [{"name": "ilm", "mountPath": "/ilm", "readOnly": True}, {"name": "ca", "mountPath": "/ca", "readOnly": True}],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "ilm", "configMap": {"name": "elasticsearch-setup"}},
+                            {"name": "ca", "secret": {"secretName": f"{cluster}-es-http-certs-public"}},
+                        ],
+                    },
+                },
+            },
+            opts=child,
+        )
+
+        es_pods = {"elasticsearch.k8s.elastic.co/cluster-name": cluster}
+        logstash_pods = {"logstash.k8s.elastic.co/name": cluster}
+        kibana_pods = {"kibana.k8s.elastic.co/name": cluster}
+        operator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": logging.eckOperatorNamespace}}}
+        part_of = {"app.kubernetes.io/part-of": "rdagent"}
+        policies = [
+            network_policy(
+                "logstash-ingress", namespace, logstash_pods, ingress=[allow_from(part_of, seed.LOGSTASH_PORT)], egress=[allow_to(es_pods, ES_PORT)]
+            ),
+            network_policy(
+                "elasticsearch-ingress",
+                namespace,
+                es_pods,
+                ingress=[
+                    allow_from(logstash_pods, ES_PORT),
+                    allow_from(kibana_pods, ES_PORT),
+                    allow_from(setup_labels, ES_PORT),
+                    allow_from(es_pods, ES_TRANSPORT_PORT),
+                    {"from": [operator], "ports": [{"protocol": "TCP", "port": ES_PORT}]},
+                ],
+                egress=[allow_to(es_pods, ES_TRANSPORT_PORT)],
+            ),
+            network_policy(
+                "kibana-egress", namespace, kibana_pods, ingress=[{"ports": [{"protocol": "TCP", "port": KIBANA_PORT}]}], egress=[allow_to(es_pods, ES_PORT)]
+            ),
+            network_policy("elasticsearch-setup-egress", namespace, setup_labels, egress=[allow_to(es_pods, ES_PORT)]),
+        ]
+        for policy in policies:
+            k8s.networking.v1.NetworkPolicy(f"{name}-{policy['metadata']['name']}", metadata=policy["metadata"], spec=policy["spec"], opts=child)

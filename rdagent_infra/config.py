@@ -454,6 +454,9 @@ class ElasticsearchConfig(Model):
 
 class LoggingConfig(Model):
     enabled: bool = True
+    # statefulSets: we run Elasticsearch, Logstash and Kibana; eck: custom resources for the Elastic operator.
+    mode: Literal["statefulSets", "eck"] = "statefulSets"
+    eckOperatorNamespace: str = "elastic-system"
     version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")] = "8.15.3"
     elasticsearch: ElasticsearchConfig = ElasticsearchConfig()
     retentionDays: Annotated[int, Field(ge=1, le=3650)] = 7
@@ -595,7 +598,7 @@ class StackConfig(Model):
             raise _path_error(key, "needs cluster.mode eks: ECR repositories and node pools are created on AWS")
         if self.app.sslCertPath and (self.secrets.tlsCertificate is None or self.secrets.tlsPrivateKey is None):
             raise _path_error(["secrets", "tlsCertificate"], "required (with tlsPrivateKey) when app.sslCertPath is set")
-        if self.logging.enabled and self.secrets.elasticPassword is None:
+        if self.logging.enabled and self.logging.mode == "statefulSets" and self.secrets.elasticPassword is None:
             raise _path_error(["secrets", "elasticPassword"], "required when logging is enabled (Elasticsearch runs with security on)")
         if any(run.resources.gpus for run in self.workloads.runs) and self.cluster.mode == "eks" and not self.gpu.enabled:
             raise _path_error(["gpu", "enabled"], "runs ask for GPUs but the GPU node pool is disabled")

@@ -234,3 +234,34 @@ def test_dashboards_and_rules():
     ]
     monitor = manifest(manifests, "ServiceMonitor", "rdagent-ui")["spec"]
     assert monitor["podTargetLabels"] == ["rdagent.io/track"]
+
+
+def test_eck_mode_uses_the_operators_custom_resources():
+    _, result, manifests = synth("prod", logging={"mode": "eck"})
+    kinds = {(m["apiVersion"], m["kind"]) for m in manifests}
+    assert {
+        ("elasticsearch.k8s.elastic.co/v1", "Elasticsearch"),
+        ("kibana.k8s.elastic.co/v1", "Kibana"),
+        ("logstash.k8s.elastic.co/v1alpha1", "Logstash"),
+    } <= kinds
+    assert not [m for m in manifests if m["kind"] == "StatefulSet" and m["metadata"]["name"] == "elasticsearch"]
+    es = manifest(manifests, "Elasticsearch", "rdagent-logs")["spec"]
+    assert es["version"] == "8.15.3" and es["nodeSets"][0]["count"] == 3
+    assert es["nodeSets"][0]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "200Gi"
+    assert es["nodeSets"][0]["config"]["path.repo"] == ["/usr/share/elasticsearch/snapshots"]
+    pipeline = manifest(manifests, "Logstash", "rdagent-logs")["spec"]["pipelines"][0]["config.string"]
+    assert "port => 5959" in pipeline and 'hosts => ["${RDAGENT_ES_HOSTS}"]' in pipeline and "${RDAGENT_ES_SSL_CERTIFICATE_AUTHORITY}" in pipeline
+    # The workloads still log to logstash:5959.
+    assert manifest(manifests, "Service", "logstash")["spec"]["ports"][0]["port"] == 5959
+    setup = manifest(manifests, "Job", "elasticsearch-setup")["spec"]["template"]["spec"]
+    assert "--cacert /ca/ca.crt" in setup["containers"][0]["command"][2] and "_slm/policy/nightly" in setup["containers"][0]["command"][2]
+    operator_rule = manifest(manifests, "NetworkPolicy", "elasticsearch-ingress")["spec"]["ingress"][-1]
+    assert operator_rule["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "elastic-system"}
+    assert [r for r in result.registrations if r.type == "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch"][0].protect
+
+
+def test_eck_mode_needs_no_elastic_password():
+    raw, source = raw_stack_config(ROOT, "prod")
+    raw["logging"] = {**raw["logging"], "mode": "eck"}
+    raw["secrets"] = {k: v for k, v in raw["secrets"].items() if k != "elasticPassword"}
+    assert load_stack_config(raw, "prod", source).logging.mode == "eck"

@@ -74,3 +74,19 @@ def test_every_image_variant_has_a_dockerfile():
 
     for variant in IMAGE_VARIANTS:
         assert (ROOT / "images" / f"{variant}.Dockerfile").exists(), f"images/{variant}.Dockerfile is missing"
+
+
+def test_validators_on_the_eck_variant(tmp_path):
+    """prod with logging.mode eck: the operator's custom resources plus our Job and Service pass too."""
+    project = tmp_path / "eck"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    document["config"]["rdagent:logging"]["mode"] = "eck"
+    (project / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document))
+    out = project / "out"
+    rdagent_infra = str(Path(sys.executable).parent / "rdagent-infra")
+    assert subprocess.run([rdagent_infra, "synth", "--stack", "prod", "--out", str(out)], cwd=project, capture_output=True, timeout=300).returncode == 0
+    assert subprocess.run([rdagent_infra, "policy", "check", str(out)], capture_output=True, timeout=300).returncode == 0
+    report = checkov("--framework", "kubernetes", "--directory", str(out))
+    assert not failures(report), "\n".join(failures(report))
