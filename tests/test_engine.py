@@ -107,9 +107,9 @@ def test_invalid_config_stops_before_any_resource(project):
     result = pulumi(project, "preview", "--stack", "test", check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "rdagent:colour: unknown key" in output
-    assert "rdagent:workloads.ui.replicas: must be >= 1, got -1" in output
-    assert "Traceback" not in output
+    assert "error: Pulumi.test.yaml: rdagent:colour: unknown key" in output
+    assert "error: Pulumi.test.yaml: rdagent:workloads.ui.replicas: must be >= 1, got -1" in output
+    assert "Traceback" not in output and "unhandled error" not in output
     assert "kubernetes:" not in output, "resources were registered despite invalid configuration"
 
 
