@@ -64,6 +64,8 @@ class Cluster(pulumi.ComponentResource):
         self.vpc_id: pulumi.Output[str] | None = None
         self.cluster_security_group_id: pulumi.Output[str] | None = None
         self.vpc_cidr = cluster.eks.vpcCidr
+        # The one AWS provider every AWS resource of the stack uses (None without EKS).
+        self.aws_provider = None
 
         if cluster.mode == "render":
             self.provider = k8s.Provider(
@@ -87,8 +89,15 @@ class Cluster(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         eks_config = config.cluster.eks
-        child = pulumi.ResourceOptions(parent=self)
-        protected = pulumi.ResourceOptions(parent=self, protect=config.protect)
+        self.aws_provider = aws.Provider(
+            f"{name}-aws",
+            region=config.aws.region,
+            allowed_account_ids=[config.aws.accountId] if config.aws.accountId else None,
+            default_tags={"tags": {"app.kubernetes.io/part-of": "rdagent", "rdagent.io/tier": config.tier.value, "managed-by": "pulumi"}},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=self.aws_provider)
+        protected = pulumi.ResourceOptions(parent=self, provider=self.aws_provider, protect=config.protect)
 
         if eks_config.existingVpcId:
             self.vpc_id = pulumi.Output.from_input(eks_config.existingVpcId)
@@ -128,7 +137,7 @@ class Cluster(pulumi.ComponentResource):
             enabled_cluster_log_types=list(eks_config.logTypes),
             encryption_config={"provider": {"key_arn": secrets_key.arn}, "resources": ["secrets"]},
             access_config={"authentication_mode": "API_AND_CONFIG_MAP"},
-            opts=pulumi.ResourceOptions(parent=self, protect=config.protect, depends_on=[attachment]),
+            opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[attachment])),
         )
         self.cluster_name = eks_cluster.name
         self.cluster_security_group_id = eks_cluster.vpc_config.cluster_security_group_id
@@ -147,7 +156,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=kubeconfig,
             enable_server_side_apply=True,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _vpc(self, name: str, config: StackConfig, aws, child: pulumi.ResourceOptions) -> None:

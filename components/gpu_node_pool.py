@@ -100,14 +100,14 @@ class GpuNodePool(pulumi.ComponentResource):
         super().__init__("rdagent:index:GpuNodePool", name, None, opts)
         import pulumi_aws as aws
 
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, provider=cluster.aws_provider)
         gpu = config.gpu
         role = aws.iam.Role(f"{name}-node-role", assume_role_policy=assume_role_policy("ec2.amazonaws.com"), opts=child)
         attachments = [
             aws.iam.RolePolicyAttachment(f"{name}-node-policy-{index}", role=role.name, policy_arn=arn, opts=child) for index, arn in enumerate(NODE_POLICIES)
         ]
         self.node_role_arn = role.arn
-        after_policies = pulumi.ResourceOptions(parent=self, depends_on=attachments)
+        after_policies = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=attachments))
 
         aws.eks.NodeGroup(
             f"{name}-cpu",

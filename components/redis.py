@@ -132,7 +132,7 @@ class Redis(pulumi.ComponentResource):
     def _elasticache(self, name: str, config: StackConfig, cluster) -> None:
         import pulumi_aws as aws
 
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, provider=cluster.aws_provider)
         token = config.secrets.redisPassword
         subnets = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=cluster.private_subnet_ids, opts=child)
         group = aws.ec2.SecurityGroup(
@@ -159,7 +159,7 @@ class Redis(pulumi.ComponentResource):
             port=seed.REDIS_PORT,
             snapshot_retention_limit=7,
             parameter_group_name="default.redis7",
-            opts=pulumi.ResourceOptions(parent=self, protect=config.protect, additional_secret_outputs=["authToken"]),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, additional_secret_outputs=["authToken"])),
         )
         self.host = replication.primary_endpoint_address
         self.url = pulumi.Output.all(replication.primary_endpoint_address, pulumi.Output.secret(token.value)).apply(

@@ -66,8 +66,16 @@ def image_reference(images: ImagesConfig, variant: str, repository: str) -> str:
 class ImageRegistry(pulumi.ComponentResource):
     """Outputs: `references`, a map from image variant to the reference workloads deploy."""
 
-    def __init__(self, name: str, config: StackConfig, node_role_arn: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        config: StackConfig,
+        node_role_arn: pulumi.Input[str] | None = None,
+        aws_provider: pulumi.ProviderResource | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("rdagent:index:ImageRegistry", name, None, opts)
+        self.aws_provider = aws_provider
         images = config.images
         self.version = images.version
         self.references: dict[str, pulumi.Output[str]] = {}
@@ -98,20 +106,20 @@ class ImageRegistry(pulumi.ComponentResource):
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "KMS" if images.kmsEncryption else "AES256"}],
             force_delete=False,
-            opts=pulumi.ResourceOptions(parent=self, protect=config.protect, retain_on_delete=config.protect),
+            opts=pulumi.ResourceOptions(parent=self, provider=self.aws_provider, protect=config.protect, retain_on_delete=config.protect),
         )
         aws.ecr.LifecyclePolicy(
             f"{name}-{variant}-lifecycle",
             repository=repository.name,
             policy=lifecycle_policy(images.keepReleaseTags, images.untaggedExpiryDays),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, provider=self.aws_provider),
         )
         if node_role_arn is not None:
             aws.ecr.RepositoryPolicy(
                 f"{name}-{variant}-pull",
                 repository=repository.name,
                 policy=pulumi.Output.from_input(node_role_arn).apply(pull_policy),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.aws_provider),
             )
         return repository.repository_url
 

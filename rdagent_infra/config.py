@@ -188,7 +188,8 @@ class ClusterConfig(Model):
 
 class AwsConfig(Model):
     region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")] = "us-east-1"
-    accountId: Annotated[str, Field(pattern=r"^\d{12}$")] = "123456789012"
+    # When set, the AWS provider refuses credentials of any other account.
+    accountId: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
 
 
 class NodePoolConfig(Model):

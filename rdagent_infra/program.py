@@ -49,7 +49,7 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
     node_role_arn = None
     if config.gpu.enabled:
         node_role_arn = GpuNodePool("rdagent-nodes", config, cluster).node_role_arn
-    registry = ImageRegistry("rdagent-images", config, node_role_arn)
+    registry = ImageRegistry("rdagent-images", config, node_role_arn, aws_provider=cluster.aws_provider)
 
     namespace = AppNamespace("rdagent", config.namespace, provider, protect=config.protect)
     in_namespace = pulumi.ResourceOptions(depends_on=[namespace])

@@ -39,6 +39,7 @@ class Registration:
     inputs: dict[str, Any]
     protect: bool = False
     retain_on_delete: bool = False
+    provider: str = ""
 
 
 def redact(value: Any) -> Any:
@@ -84,6 +85,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                         inputs=inputs,
                         protect=bool(request.protect),
                         retain_on_delete=bool(request.retainOnDelete),
+                        provider=request.provider,
                     )
                 )
         return response

@@ -265,3 +265,13 @@ def test_eck_mode_needs_no_elastic_password():
     raw["logging"] = {**raw["logging"], "mode": "eck"}
     raw["secrets"] = {k: v for k, v in raw["secrets"].items() if k != "elasticPassword"}
     assert load_stack_config(raw, "prod", source).logging.mode == "eck"
+
+
+def test_every_aws_resource_uses_the_one_explicit_aws_provider():
+    _, result, _ = synth("prod", redis={"mode": "elasticache"})
+    (provider,) = resources(result, "pulumi:providers:aws")
+    decoded = {key: json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value for key, value in provider.inputs.items()}
+    assert decoded["region"] == "us-east-1" and decoded["allowedAccountIds"] == ["123456789012"]
+    assert decoded["defaultTags"]["tags"]["rdagent.io/tier"] == "prod"
+    aws_resources = [r for r in result.registrations if r.type.startswith("aws:")]
+    assert aws_resources and all(r.provider and "pulumi:providers:aws" in r.provider for r in aws_resources), [r.name for r in aws_resources if not r.provider]
