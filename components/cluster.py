@@ -63,7 +63,6 @@ class Cluster(pulumi.ComponentResource):
         self.private_subnet_ids: list[pulumi.Output[str]] = []
         self.vpc_id: pulumi.Output[str] | None = None
         self.cluster_security_group_id: pulumi.Output[str] | None = None
-        self.vpc_cidr = cluster.eks.vpcCidr
         # The one AWS provider every AWS resource of the stack uses (None without EKS).
         self.aws_provider = None
 
@@ -83,7 +82,7 @@ class Cluster(pulumi.ComponentResource):
         else:
             self._eks(name, config)
 
-        self.register_outputs({"cluster_name": self.cluster_name, "vpc_id": self.vpc_id})
+        self.register_outputs({"cluster_name": self.cluster_name, "vpc_id": self.vpc_id, "oidc_provider_arn": self.oidc_provider_arn})
 
     def _eks(self, name: str, config: StackConfig) -> None:
         import pulumi_aws as aws

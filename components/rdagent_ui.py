@@ -112,6 +112,7 @@ class RdAgentUi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
         )
 
+        autoscaled = plan.autoscaled_track if ui.replicas > 1 else None
         self.deployment_names: list[str] = []
         for track in plan.tracks:
             image = image_for(config.images.ui, track.version)
@@ -119,7 +120,8 @@ class RdAgentUi(pulumi.ComponentResource):
                 f"{name}-{track.name}",
                 metadata={"name": track.deployment, "namespace": namespace, "labels": {**labels(APP, "ui"), **track.labels}},
                 spec={
-                    "replicas": track.replicas,
+                    # The HPA owns the replica count of the track it scales; setting it here would reset it on every update.
+                    **({} if track == autoscaled else {"replicas": track.replicas}),
                     "revisionHistoryLimit": 5,
                     "selector": {"matchLabels": {**selector(APP, "ui"), **track.labels}},
                     "strategy": {
@@ -158,12 +160,12 @@ class RdAgentUi(pulumi.ComponentResource):
                 spec={"minAvailable": 1, "selector": {"matchLabels": selector(APP, "ui")}},
                 opts=child,
             )
-        if ui.replicas > 1 and plan.autoscaled_track is not None:
+        if autoscaled is not None:
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-hpa",
                 metadata={"name": APP, "namespace": namespace, "labels": labels(APP, "ui")},
                 spec={
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": plan.autoscaled_track.deployment},
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": autoscaled.deployment},
                     "minReplicas": ui.replicas,
                     "maxReplicas": ui.autoscaling.maxReplicas,
                     "metrics": [

@@ -63,11 +63,3 @@ def parse_quantity(value: str | int | float) -> Decimal:
     if suffix in _BINARY_SUFFIXES:
         return base * _BINARY_SUFFIXES[suffix]
     return base * _DECIMAL_SUFFIXES[suffix]
-
-
-def is_quantity(value: object) -> bool:
-    try:
-        parse_quantity(value)  # type: ignore[arg-type]
-    except QuantityError:
-        return False
-    return True

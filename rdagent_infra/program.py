@@ -82,5 +82,7 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
         "images": registry.references,
         "redisUrl": redis.url,
         "clusterName": cluster.cluster_name,
+        # For IAM roles for service accounts (IRSA) that other stacks attach to the cluster.
+        "oidcProviderArn": cluster.oidc_provider_arn,
         "renderDir": config.cluster.renderDir if config.cluster.mode == "render" else None,
     }

@@ -27,7 +27,6 @@ class RolloutError(Exception):
 
 @dataclass(frozen=True)
 class Move:
-    action: str
     summary: str
     # rollout key -> new value; None removes the key.
     changes: dict[str, str | None]
@@ -76,7 +75,7 @@ def start(config: StackConfig, version: str, now: datetime) -> Move:
     if version == (rollout.stableVersion or config.images.version):
         raise RolloutError(f"{version} is already the stable version")
     weight = rollout.steps[0]
-    return Move("start", f"start {version}: {weight}% of traffic at step 0", {"newVersion": version, "step": "0", "stepStartedAt": _stamp(now)})
+    return Move(f"start {version}: {weight}% of traffic at step 0", {"newVersion": version, "step": "0", "stepStartedAt": _stamp(now)})
 
 
 def promotion(config: StackConfig) -> Move:
@@ -85,7 +84,7 @@ def promotion(config: StackConfig) -> Move:
     changes: dict[str, str | None] = {"stableVersion": rollout.newVersion, "newVersion": None, "step": "0", "stepStartedAt": None}
     if rollout.strategy == "blueGreen":
         changes["blueGreen.activeColor"] = "green" if rollout.blueGreen.activeColor == "blue" else "blue"
-    return Move("promote", f"promote {rollout.newVersion}: it becomes the stable version", changes)
+    return Move(f"promote {rollout.newVersion}: it becomes the stable version", changes)
 
 
 def abortion(config: StackConfig) -> Move:
@@ -107,7 +106,7 @@ def advancement(config: StackConfig, now: datetime) -> Move:
         return promotion(config)
     step = plan.step + 1
     weight = config.rollout.steps[step]
-    return Move("advance", f"advance to step {step}: {weight}% of traffic to {config.rollout.newVersion}", {"step": str(step), "stepStartedAt": _stamp(now)})
+    return Move(f"advance to step {step}: {weight}% of traffic to {config.rollout.newVersion}", {"step": str(step), "stepStartedAt": _stamp(now)})
 
 
 def engine_environment(work_dir: Path) -> dict[str, str]:

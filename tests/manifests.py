@@ -34,3 +34,13 @@ def pod_spec(manifest: dict) -> dict:
     if manifest["kind"] == "Pod":
         return spec
     return spec["template"]["spec"]
+
+
+def replicas_of(manifests: list[dict], deployment: str) -> int:
+    """A Deployment's replica count: its own, or the minimum of the HPA that owns it."""
+    spec = one(manifests, "Deployment", deployment)["spec"]
+    if "replicas" in spec:
+        return spec["replicas"]
+    owners = [h for h in find(manifests, "HorizontalPodAutoscaler") if h["spec"]["scaleTargetRef"]["name"] == deployment]
+    assert owners, f"Deployment/{deployment} has no replicas and no HPA"
+    return owners[0]["spec"]["minReplicas"]

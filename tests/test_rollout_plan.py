@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rdagent_infra.config import BlueGreenConfig, CanaryConfig, CanaryStage, RolloutConfig
 from rdagent_infra.logic.rollout import plan_rollout
 from tests.conftest import ROOT, run_cli
-from tests.manifests import find, load_manifests, one
+from tests.manifests import find, load_manifests, one, replicas_of
 
 
 @st.composite
@@ -65,6 +65,8 @@ def test_every_step_of_every_rollout(rollout, replicas):
             assert old.replicas >= 1
         if plan.provider != "replicas" or plan.new_weight >= 100:
             assert old.replicas + new.replicas >= replicas or new.replicas >= replicas
+        # The HPA follows the track with the larger share, which always has pods.
+        assert plan.autoscaled_track is None or plan.autoscaled_track.replicas >= 1
     final = plan_rollout(rollout.model_copy(update={"step": len(steps) - 1}), replicas)
     assert final.final and final.new_weight == 100, "the last step must send all traffic to the new version"
 
@@ -102,15 +104,19 @@ def test_canary_stages_on_the_route(tmp_path, step, canary_weight):
     canary = one(manifests, "Deployment", "rdagent-ui-canary")
     assert stable["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.4.0")
     assert canary["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.5.0")
-    assert stable["spec"]["replicas"] == 3
+    assert replicas_of(manifests, "rdagent-ui-stable") == 3
+    hpa = one(manifests, "HorizontalPodAutoscaler", "rdagent-ui")["spec"]["scaleTargetRef"]["name"]
+    assert hpa == ("rdagent-ui-canary" if canary_weight >= 50 else "rdagent-ui-stable"), "the HPA follows the larger share"
 
 
 @pytest.mark.parametrize(("step", "green_weight", "blue_replicas"), [(0, 10, 3), (1, 30, 3), (2, 50, 3), (3, 70, 3), (4, 90, 3), (5, 100, 3), (6, 100, 0)])
 def test_blue_green_steps_then_scales_the_old_colour_down(tmp_path, step, green_weight, blue_replicas):
     manifests = synth_at(tmp_path, {"strategy": "blueGreen", "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": step}, f"bg{step}")
     assert route_weights(manifests) == {"rdagent-ui-active": 100 - green_weight, "rdagent-ui-preview": green_weight}
-    assert one(manifests, "Deployment", "rdagent-ui-blue")["spec"]["replicas"] == blue_replicas
-    assert one(manifests, "Deployment", "rdagent-ui-green")["spec"]["replicas"] == 3
+    assert replicas_of(manifests, "rdagent-ui-blue") == blue_replicas
+    assert replicas_of(manifests, "rdagent-ui-green") == 3
+    hpa = one(manifests, "HorizontalPodAutoscaler", "rdagent-ui")["spec"]["scaleTargetRef"]["name"]
+    assert hpa == ("rdagent-ui-green" if green_weight >= 50 else "rdagent-ui-blue"), "an HPA must never revive the scaled-down colour"
     services = {s["metadata"]["name"]: s["spec"]["selector"].get("rdagent.io/track") for s in find(manifests, "Service")}
     assert services["rdagent-ui-active"] == "blue" and services["rdagent-ui-preview"] == "green"
 

@@ -46,7 +46,7 @@ def test_prod_ui(synthesized):
     manifests = load_manifests(synthesized("prod"))
     ui = one(manifests, "Deployment", "rdagent-ui-blue")
     assert ui["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
-    assert ui["spec"]["replicas"] == 3
+    assert "replicas" not in ui["spec"], "the HPA owns the replica count"
     container = pod_spec(ui)["containers"][0]
     assert container["ports"][0]["containerPort"] == 19899
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):

@@ -89,9 +89,3 @@ def gates_for(config: StackConfig, plan: RolloutPlan) -> list[Gate]:
     # Blue-green steps carry no metrics of their own in the seed: the new colour must stay under the alert's error rate.
     window = "5m"
     return [Gate("error rate", error_rate_query(namespace, track, window), config.monitoring.alerts.errorRatePercent, False, "%")]
-
-
-def stage_duration_minutes(config: StackConfig, plan: RolloutPlan) -> int:
-    if plan.strategy == "canary":
-        return config.rollout.canary.stages[plan.step].durationMinutes
-    return 5

@@ -44,12 +44,14 @@ class RolloutPlan:
 
     @property
     def autoscaled_track(self) -> Track | None:
-        """The track the HPA scales: the one serving stable traffic (none mid-rollout by replica ratio)."""
-        if self.strategy == "rolling":
+        """The track an HPA may scale: the one serving the larger share of traffic (so the HPA
+        follows the switch and never revives a colour scaled to zero); none mid-rollout by replica
+        ratio, where the replica counts are the weights."""
+        if len(self.tracks) == 1:
             return self.tracks[0]
-        if self.provider == "replicas" and len(self.tracks) > 1:
+        if self.provider == "replicas":
             return None
-        return self.tracks[0]
+        return self.tracks[1] if self.new_weight >= 50 else self.tracks[0]
 
 
 def _replica_split(total: int, weight: int) -> tuple[int, int]:
