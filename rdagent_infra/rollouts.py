@@ -90,9 +90,8 @@ def promotion(config: StackConfig) -> Move:
 def abortion(config: StackConfig) -> Move:
     _in_progress(config)
     return Move(
-        "abort",
         f"abort {config.rollout.newVersion}: all traffic back to {config.rollout.stableVersion or 'the stable version'}",
-        {"newVersion": None, "step": "0"},
+        {"newVersion": None, "step": "0", "stepStartedAt": None},
     )
 
 

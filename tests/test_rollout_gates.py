@@ -149,3 +149,18 @@ def test_advance_waits_for_the_step_duration(canary_project):
     assert result.returncode == 3, result.stdout + result.stderr
     assert "the gates pass so far, but step 0 must run about 5 more minute(s)" in result.stderr
     assert (canary_project / "Pulumi.test.yaml").read_bytes() == before
+
+
+def test_promotion_and_abortion_moves():
+    from rdagent_infra.rollouts import RolloutError, abortion, promotion
+
+    config, _ = canary(1)
+    assert promotion(config).changes == {"stableVersion": "1.1.0", "newVersion": None, "step": "0", "stepStartedAt": None}
+    assert abortion(config).changes == {"newVersion": None, "step": "0", "stepStartedAt": None}
+    assert "all traffic back to 1.0.0" in abortion(config).summary
+    blue_green = load_stack_config({**BASE, "rollout": {"strategy": "blueGreen", "stableVersion": "1.0.0", "newVersion": "1.1.0", "step": 6}}, "dev", "x")
+    assert promotion(blue_green).changes["blueGreen.activeColor"] == "green"
+    at_rest = load_stack_config({**BASE, "rollout": {"strategy": "canary", "stableVersion": "1.0.0"}}, "dev", "x")
+    for move in (promotion, abortion):
+        with pytest.raises(RolloutError, match="no rollout is under way"):
+            move(at_rest)
