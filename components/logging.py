@@ -134,6 +134,25 @@ def setup_script(elasticsearch_url: str, snapshots: bool, ca: str | None = None)
     return " && ".join(steps)
 
 
+# The Elastic images run as their own uid and write keystores and config at start-up.
+ELASTIC_CONTAINER_SECURITY = {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False}
+
+
+def eck_pod_template(
+    container: str, resources: dict, *, env: list | None = None, mounts: list | None = None, volumes: list | None = None, pod_labels: dict | None = None
+) -> dict:
+    """An ECK podTemplate: the operator fills in the image, ports and probes; we set identity and limits."""
+    spec_container = {"name": container, "resources": resources, "securityContext": ELASTIC_CONTAINER_SECURITY}
+    if env:
+        spec_container["env"] = env
+    if mounts:
+        spec_container["volumeMounts"] = mounts
+    spec = {"automountServiceAccountToken": False, "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID), "containers": [spec_container]}
+    if volumes:
+        spec["volumes"] = volumes
+    return {"metadata": {"labels": pod_labels}, "spec": spec} if pod_labels else {"spec": spec}
+
+
 def elastic_container(name: str, image: str, *, env: list, port: tuple[str, int], resources: dict, readiness: dict, liveness: dict, mounts: list) -> dict:
     """A container of an Elastic image: non-root as the image's uid, its root filesystem writable
     (the images write their keystores and config at start-up)."""
@@ -144,7 +163,7 @@ def elastic_container(name: str, image: str, *, env: list, port: tuple[str, int]
         "env": env,
         "ports": [{"name": port[0], "containerPort": port[1], "protocol": "TCP"}],
         "resources": resources,
-        "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
+        "securityContext": ELASTIC_CONTAINER_SECURITY,
         "readinessProbe": readiness,
         "livenessProbe": liveness,
         "volumeMounts": mounts,
@@ -261,7 +280,7 @@ class ElkLogging(pulumi.ComponentResource):
                                     {"name": "transport", "containerPort": ES_TRANSPORT_PORT, "protocol": "TCP"},
                                 ],
                                 "resources": simple_resources("500m", memory_limit, "2000m", memory_limit),
-                                "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
+                                "securityContext": ELASTIC_CONTAINER_SECURITY,
                                 "readinessProbe": {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 20, "periodSeconds": 10},
                                 "livenessProbe": {"tcpSocket": {"port": "transport"}, "initialDelaySeconds": 60, "periodSeconds": 20},
                                 "volumeMounts": [{"name": "data", "mountPath": "/usr/share/elasticsearch/data"}, *es_mounts, *snapshot_mounts],
@@ -443,22 +462,13 @@ class ElkLogging(pulumi.ComponentResource):
                         "name": "default",
                         "count": es.replicas,
                         "config": {"node.store.allow_mmap": False, **({"path.repo": [es.snapshotRepository]} if es.snapshotRepository else {})},
-                        "podTemplate": {
-                            "spec": {
-                                "automountServiceAccountToken": False,
-                                "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
-                                "containers": [
-                                    {
-                                        "name": "elasticsearch",
-                                        "env": [{"name": "ES_JAVA_OPTS", "value": f"-Xms{es.heapMb}m -Xmx{es.heapMb}m"}],
-                                        "resources": simple_resources("500m", memory, "2000m", memory),
-                                        "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
-                                        "volumeMounts": snapshot_mounts,
-                                    }
-                                ],
-                                "volumes": [{"name": "snapshots", "persistentVolumeClaim": {"claimName": SNAPSHOT_CLAIM}}] if es.snapshotRepository else [],
-                            }
-                        },
+                        "podTemplate": eck_pod_template(
+                            "elasticsearch",
+                            simple_resources("500m", memory, "2000m", memory),
+                            env=[{"name": "ES_JAVA_OPTS", "value": f"-Xms{es.heapMb}m -Xmx{es.heapMb}m"}],
+                            mounts=snapshot_mounts,
+                            volumes=[{"name": "snapshots", "persistentVolumeClaim": {"claimName": SNAPSHOT_CLAIM}}] if es.snapshotRepository else None,
+                        ),
                         "volumeClaimTemplates": [
                             {
                                 "metadata": {"name": "elasticsearch-data"},
@@ -479,19 +489,7 @@ class ElkLogging(pulumi.ComponentResource):
                 "version": version,
                 "count": 1,
                 "elasticsearchRef": {"name": cluster},
-                "podTemplate": {
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
-                        "containers": [
-                            {
-                                "name": "kibana",
-                                "resources": simple_resources("250m", "1Gi", "1000m", "2Gi"),
-                                "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
-                            }
-                        ],
-                    }
-                },
+                "podTemplate": eck_pod_template("kibana", simple_resources("250m", "1Gi", "1000m", "2Gi")),
             },
             opts=child,
         )
@@ -506,21 +504,12 @@ class ElkLogging(pulumi.ComponentResource):
                 # ECK gives the pods RDAGENT_ES_HOSTS, _USER, _PASSWORD and _SSL_CERTIFICATE_AUTHORITY.
                 "elasticsearchRefs": [{"name": cluster, "clusterName": "rdagent"}],
                 "pipelines": [{"pipeline.id": "main", "config.string": logstash_pipeline(ECK_OUTPUT)}],
-                "podTemplate": {
-                    "metadata": {"labels": labels("logstash", "logging")},
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
-                        "containers": [
-                            {
-                                "name": "logstash",
-                                "env": [{"name": "LS_JAVA_OPTS", "value": "-Xms512m -Xmx512m"}],
-                                "resources": simple_resources("250m", "1Gi", "1000m", "1536Mi"),
-                                "securityContext": {**container_security_context(ELASTIC_UID, ELASTIC_UID), "readOnlyRootFilesystem": False},
-                            }
-                        ],
-                    },
-                },
+                "podTemplate": eck_pod_template(
+                    "logstash",
+                    simple_resources("250m", "1Gi", "1000m", "1536Mi"),
+                    env=[{"name": "LS_JAVA_OPTS", "value": "-Xms512m -Xmx512m"}],
+                    pod_labels=labels("logstash", "logging"),
+                ),
             },
             opts=child,
         )
