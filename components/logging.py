@@ -192,6 +192,30 @@ def service(app: str, namespace: str, port_name: str, port: int) -> dict:
     }
 
 
+def elk_network_policies(namespace: str, es_pods: dict, logstash_pods: dict, kibana_pods: dict, extra_es_ingress: list | None = None) -> list[dict]:
+    """Who may talk to whom in the logging stack: the workloads to Logstash, Logstash and Kibana to
+    Elasticsearch, Elasticsearch nodes to each other, plus `extra_es_ingress`."""
+    part_of = {"app.kubernetes.io/part-of": "rdagent"}
+    return [
+        network_policy("logstash-ingress", namespace, logstash_pods, ingress=[allow_from(part_of, seed.LOGSTASH_PORT)], egress=[allow_to(es_pods, ES_PORT)]),
+        network_policy(
+            "elasticsearch-ingress",
+            namespace,
+            es_pods,
+            ingress=[
+                allow_from(logstash_pods, ES_PORT),
+                allow_from(kibana_pods, ES_PORT),
+                allow_from(es_pods, ES_TRANSPORT_PORT),
+                *(extra_es_ingress or []),
+            ],
+            egress=[allow_to(es_pods, ES_TRANSPORT_PORT)],
+        ),
+        network_policy(
+            "kibana-egress", namespace, kibana_pods, ingress=[{"ports": [{"protocol": "TCP", "port": KIBANA_PORT}]}], egress=[allow_to(es_pods, ES_PORT)]
+        ),
+    ]
+
+
 def _credentials_env() -> list[dict]:
     return [
         {"name": "ELASTIC_USER", "value": "elastic"},
@@ -400,34 +424,7 @@ class ElkLogging(pulumi.ComponentResource):
         k8s.apps.v1.Deployment(f"{name}-kibana", **kibana, opts=child)
         k8s.core.v1.Service(f"{name}-kibana-service", **service("kibana", namespace, "http", KIBANA_PORT), opts=child)
 
-        part_of = {"app.kubernetes.io/part-of": "rdagent"}
-        policies = [
-            network_policy(
-                "logstash-ingress",
-                namespace,
-                selector("logstash", "logging"),
-                ingress=[allow_from(part_of, seed.LOGSTASH_PORT)],
-                egress=[allow_to(selector("elasticsearch", "logging"), ES_PORT)],
-            ),
-            network_policy(
-                "elasticsearch-ingress",
-                namespace,
-                selector("elasticsearch", "logging"),
-                ingress=[
-                    allow_from(selector("logstash", "logging"), ES_PORT),
-                    allow_from(selector("kibana", "logging"), ES_PORT),
-                    allow_from(selector("elasticsearch", "logging"), ES_TRANSPORT_PORT),
-                ],
-                egress=[allow_to(selector("elasticsearch", "logging"), ES_TRANSPORT_PORT)],
-            ),
-            network_policy(
-                "kibana-egress",
-                namespace,
-                selector("kibana", "logging"),
-                ingress=[{"ports": [{"protocol": "TCP", "port": KIBANA_PORT}]}],
-                egress=[allow_to(selector("elasticsearch", "logging"), ES_PORT)],
-            ),
-        ]
+        policies = elk_network_policies(namespace, selector("elasticsearch", "logging"), selector("logstash", "logging"), selector("kibana", "logging"))
         for policy in policies:
             k8s.networking.v1.NetworkPolicy(f"{name}-{policy['metadata']['name']}", metadata=policy["metadata"], spec=policy["spec"], opts=child)
 
@@ -561,28 +558,13 @@ class ElkLogging(pulumi.ComponentResource):
         logstash_pods = {"logstash.k8s.elastic.co/name": cluster}
         kibana_pods = {"kibana.k8s.elastic.co/name": cluster}
         operator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": logging.eckOperatorNamespace}}}
-        part_of = {"app.kubernetes.io/part-of": "rdagent"}
-        policies = [
-            network_policy(
-                "logstash-ingress", namespace, logstash_pods, ingress=[allow_from(part_of, seed.LOGSTASH_PORT)], egress=[allow_to(es_pods, ES_PORT)]
-            ),
-            network_policy(
-                "elasticsearch-ingress",
-                namespace,
-                es_pods,
-                ingress=[
-                    allow_from(logstash_pods, ES_PORT),
-                    allow_from(kibana_pods, ES_PORT),
-                    allow_from(setup_labels, ES_PORT),
-                    allow_from(es_pods, ES_TRANSPORT_PORT),
-                    {"from": [operator], "ports": [{"protocol": "TCP", "port": ES_PORT}]},
-                ],
-                egress=[allow_to(es_pods, ES_TRANSPORT_PORT)],
-            ),
-            network_policy(
-                "kibana-egress", namespace, kibana_pods, ingress=[{"ports": [{"protocol": "TCP", "port": KIBANA_PORT}]}], egress=[allow_to(es_pods, ES_PORT)]
-            ),
-            network_policy("elasticsearch-setup-egress", namespace, setup_labels, egress=[allow_to(es_pods, ES_PORT)]),
-        ]
+        policies = elk_network_policies(
+            namespace,
+            es_pods,
+            logstash_pods,
+            kibana_pods,
+            extra_es_ingress=[allow_from(setup_labels, ES_PORT), {"from": [operator], "ports": [{"protocol": "TCP", "port": ES_PORT}]}],
+        )
+        policies.append(network_policy("elasticsearch-setup-egress", namespace, setup_labels, egress=[allow_to(es_pods, ES_PORT)]))
         for policy in policies:
             k8s.networking.v1.NetworkPolicy(f"{name}-{policy['metadata']['name']}", metadata=policy["metadata"], spec=policy["spec"], opts=child)
