@@ -1,0 +1,121 @@
+"""What the benchmarks run on, built here (never from tests/): a project folder whose `test`
+stack declares N batch runs, a bare Pulumi program registering a given number of Kubernetes
+resources, and folders of one-object Deployment manifests for `policy check`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS_KEY = "rdagent:workloads"
+
+
+def batch_runs(count: int) -> list[dict]:
+    """`count` CPU-only batch runs, alternating two scenarios (with and without a schedule)."""
+    runs = []
+    for index in range(count):
+        run = {
+            "name": f"run-{index:04d}",
+            "scenario": "fin_factor" if index % 2 else "general_model",
+            "resources": {"requests": {"cpu": "500m", "memory": "1Gi", "gpu": 0}, "limits": {"cpu": "1000m", "memory": "2Gi", "gpu": 0}},
+            "deadlineSeconds": 3600,
+            "workspaceSize": "5Gi",
+        }
+        if index % 5 == 0:
+            run["schedule"] = "0 2 * * *"
+        runs.append(run)
+    return runs
+
+
+def stack_project(folder: Path, runs: int, stack: str = "test") -> Path:
+    """A copy of the repo's project and `stack` file in `folder`, with `runs` batch runs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    document["config"][RUNS_KEY]["runs"] = batch_runs(runs)
+    (folder / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    return folder
+
+
+BARE_PROGRAM = '''"""A bare Pulumi program: {count} Kubernetes resources under the SDK's own mocks, nothing else."""
+import sys
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi.runtime import mocks
+
+
+class Mocks(mocks.Mocks):
+    def new_resource(self, args):
+        return f"{{args.name}}-id", dict(args.inputs)
+
+    def call(self, args):
+        return {{}}
+
+
+def program():
+    for index in range({count}):
+        name = f"obj-{{index:04d}}"
+        meta = k8s.meta.v1.ObjectMetaArgs(name=name, namespace="bench", labels={{"app": "bench", "index": str(index)}})
+        if index % 2:
+            k8s.core.v1.ConfigMap(name, metadata=meta, data={{"key": name, "other": "value"}})
+        else:
+            container = k8s.core.v1.ContainerArgs(name="main", image="busybox:1.36", args=["sleep", "1"],
+                resources=k8s.core.v1.ResourceRequirementsArgs(requests={{"cpu": "100m", "memory": "64Mi"}}))
+            k8s.batch.v1.Job(name, metadata=meta, spec=k8s.batch.v1.JobSpecArgs(
+                template=k8s.core.v1.PodTemplateSpecArgs(spec=k8s.core.v1.PodSpecArgs(containers=[container], restart_policy="Never"))))
+
+
+mocks.set_mocks(Mocks(), project="bench", stack="bench", preview=False)
+from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
+from pulumi.runtime.sync_await import _sync_await  # noqa: E402
+
+_sync_await(run_pulumi_func(program))
+print(f"bare: {count} resources", file=sys.stderr)
+'''
+
+
+def bare_program(folder: Path, count: int) -> Path:
+    """A script that registers `count` Kubernetes resources (Jobs and ConfigMaps) under mocks."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / f"bare_{count}.py"
+    script.write_text(BARE_PROGRAM.format(count=count))
+    return script
+
+
+def deployment(index: int) -> dict:
+    """A Deployment; every third one runs as root so findings (and their messages) are measured."""
+    security = {"runAsNonRoot": True, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+    if index % 3 == 0:
+        security = {"runAsUser": 0, "privileged": True}
+    name = f"web-{index:05d}"
+    container = {
+        "name": "web",
+        "image": f"registry.example.com/web:1.{index % 7}.0",
+        "ports": [{"containerPort": 8080}],
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+        "securityContext": security,
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "bench", "labels": {"app": name}},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [container], "automountServiceAccountToken": False}},
+        },
+    }
+
+
+def manifest_folder(folder: Path, count: int) -> Path:
+    """`count` one-Deployment YAML files in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        (folder / f"deployment-{index:05d}.yaml").write_text(yaml.safe_dump(deployment(index), sort_keys=False))
+    return folder
