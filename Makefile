@@ -45,6 +45,7 @@ validators: $(CHECKOV_STAMP)
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint --failure-threshold style images/*.Dockerfile
 	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine)" || { gofmt -l engine; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
 
 test: setup engine validators lint
