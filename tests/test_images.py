@@ -167,7 +167,7 @@ def test_the_kaggle_environment_is_the_seeds_list_pinned():
     for dependency in conda:
         assert re.fullmatch(r"[a-z0-9_.-]+=\d+(\.\d+)+", dependency), f"conda dependency {dependency!r} is not pinned to one version"
     for requirement in pip_section:
-        assert re.fullmatch(r"[A-Za-z0-9_.-]+==\d+(\.\d+)+", requirement), f"pip requirement {requirement!r} is not pinned with =="
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+==\d+(\.\d+)*(\.?(post|rc|a|b)\d+)?", requirement), f"pip requirement {requirement!r} is not pinned with =="
     pinned = {re.sub(r"[-_.]+", "-", r.split("==")[0]).lower(): r.split("==")[1] for r in pip_section}
     missing = SEED_KAGGLE_PACKAGES - set(pinned)
     assert not missing, f"the seed's packages missing from kaggle_environment.yaml: {sorted(missing)}"
