@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import yaml
@@ -173,3 +174,93 @@ def test_the_kaggle_environment_is_the_seeds_list_pinned():
     assert not missing, f"the seed's packages missing from kaggle_environment.yaml: {sorted(missing)}"
     assert pinned["lightgbm"] == "3.3.5", "the seed pins lightgbm 3.3.5"
     assert {d.split("=")[0] for d in conda} >= {"python", "pip"}
+
+
+# --- the matrix in images/README.md -------------------------------------------------------
+
+
+def readme_matrix() -> dict[str, dict[str, str]]:
+    """images/README.md's matrix, one dict per row keyed by the header's column names."""
+    lines = [line.strip() for line in (IMAGES / "README.md").read_text().splitlines()]
+    start = next(i for i, line in enumerate(lines) if line.startswith("| variant |"))
+    header = [cell.strip() for cell in lines[start].strip("|").split("|")]
+    rows = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")), strict=True))
+        rows[cells["variant"]] = cells
+    return rows
+
+
+def expected_users(variant: str) -> set[str]:
+    """Who the config gives `variant` when nothing is named: stacks' UI, runs by scenario and GPUs."""
+    from rdagent_infra.config import RunConfig, Scenario, gpu_resources
+    from rdagent_infra.stack_source import load_from_files
+    from tests.conftest import STACKS
+
+    users = {f"UI ({stack})" for stack in STACKS if load_from_files(ROOT, stack)[0].images.ui == variant}
+    for scenario in get_args(Scenario):
+        cpu, gpu = (RunConfig(name="r", scenario=scenario, competition="c", resources=gpu_resources(n)).image_variant for n in (0, 1))
+        if cpu == gpu == variant:
+            users.add(scenario)
+        elif variant in (cpu, gpu):
+            users.add(f"{scenario} ({'CPU' if cpu == variant else 'GPU'})")
+    return users
+
+
+def test_the_readme_matrix_has_one_row_per_variant_and_dockerfile():
+    from rdagent_infra.config import IMAGE_VARIANTS
+
+    rows = readme_matrix()
+    assert set(rows) == set(IMAGE_VARIANTS), f"README rows {sorted(rows)} != config variants {sorted(IMAGE_VARIANTS)}"
+    assert {path.name.removesuffix(".Dockerfile") for path in DOCKERFILES} == set(IMAGE_VARIANTS)
+
+
+@pytest.mark.parametrize("variant", sorted(readme_matrix()))
+def test_the_readme_matrix_row_matches_the_dockerfile_and_the_config(variant):
+    from rdagent_infra.config import CUDA_IMAGE_VARIANTS
+
+    row = readme_matrix()[variant]
+    path = IMAGES / f"{variant}.Dockerfile"
+    reference = base(stages(path)[-1])
+    assert row["base"] == f"`{reference.split('@')[0]}`", f"{variant}: README base {row['base']} != FROM {reference}"
+    assert row["digest pinned"] == ("yes" if "@sha256:" in reference else "no"), f"{variant}: README digest column is wrong"
+    assert row["stages"] == str(len(stages(path))), f"{variant}: README says {row['stages']} stages"
+    assert row["CUDA"] == ("yes" if variant in CUDA_IMAGE_VARIANTS else "no"), f"{variant}: README CUDA column disagrees with the config"
+    on_cuda_base = bool(re.search(r"cuda|kaggle-gpu-images", reference))
+    assert on_cuda_base == (variant in CUDA_IMAGE_VARIANTS), f"{variant}: the config's CUDA_IMAGE_VARIANTS disagrees with FROM {reference}"
+    users = set() if row["used by"] == "–" else set(row["used by"].split(", "))
+    assert users == expected_users(variant), f"{variant}: README says used by {sorted(users)}, the config gives {sorted(expected_users(variant))}"
+    assert row["tag"] == f"`<registry>/{variant}:<version>`", f"{variant}: README tag {row['tag']}"
+
+
+def test_a_gpu_run_of_general_model_deploys_the_production_gpu_image(tmp_path):
+    """Through synth, as a user sees it: the Job of a GPU general_model run uses production-gpu,
+    the same run without GPUs production; a run naming a CUDA-less image with GPUs is refused."""
+    from tests.conftest import run_cli
+
+    document = yaml.safe_load((ROOT / "Pulumi.test.yaml").read_text())
+    gpu = {"requests": {"cpu": "1", "memory": "2Gi", "gpu": 1}, "limits": {"cpu": "1", "memory": "2Gi", "gpu": 1}}
+    cpu = {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}
+    document["config"]["rdagent:workloads"]["runs"] = [
+        {"name": "gm-gpu", "scenario": "general_model", "args": ["paper.pdf"], "resources": gpu},
+        {"name": "gm-cpu", "scenario": "general_model", "args": ["paper.pdf"], "resources": cpu},
+    ]
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.test.yaml").write_text(yaml.safe_dump(document))
+    result = run_cli("synth", "--stack", "test", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    version = document["config"]["rdagent:images"]["version"]
+    registry = document["config"]["rdagent:images"]["registry"]
+    for run, variant in (("gm-gpu", "production-gpu"), ("gm-cpu", "production")):
+        job = yaml.safe_load((tmp_path / "out" / f"Job__rdagent__rdagent-run-{run}.yaml").read_text())
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == f"{registry}/{variant}:{version}", f"{run} runs {container['image']}"
+
+    document["config"]["rdagent:workloads"]["runs"] = [{"name": "gm", "scenario": "general_model", "image": "production", "resources": gpu}]
+    (tmp_path / "Pulumi.test.yaml").write_text(yaml.safe_dump(document))
+    result = run_cli("synth", "--stack", "test", "--out", str(tmp_path / "refused"), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "rdagent:workloads.runs[0].image: production has no CUDA runtime" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "refused").exists()
