@@ -16,7 +16,9 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 DEBIAN_FRONTEND=nonintera
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential python3 python3-dev python3-venv \
     && rm -rf /var/lib/apt/lists/*
+# Ubuntu's venv seeds pip 22.0; a current pip resolves RD-Agent's large dependency tree.
 RUN python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir pip==25.0 \
     && /opt/venv/bin/pip install --no-cache-dir "rdagent==${RDAGENT_VERSION}" "torch==${TORCH_VERSION}"
 
 FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04
