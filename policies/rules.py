@@ -8,202 +8,26 @@ how to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from policies.quantities import QuantityError, parse_quantity
+from policies import pod_security as pss
+from policies.workloads import WORKLOAD_TYPES, PodSpec, pod_spec_of
 
-# Where each workload type keeps its pod spec.
-POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    "kubernetes:core/v1:Pod": ("spec",),
-    "kubernetes:apps/v1:Deployment": ("spec", "template", "spec"),
-    "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
-    "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
-    "kubernetes:apps/v1:ReplicaSet": ("spec", "template", "spec"),
-    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
-    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-WORKLOAD_TYPES = tuple(POD_SPEC_PATHS)
-CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 EXEMPT_ANNOTATION = "policy.rdagent.io/exempt"
 EXEMPT_REASON_ANNOTATION = "policy.rdagent.io/exempt-reason"
-# Capabilities a container may add back after dropping ALL.
-SAFE_ADDED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
 GPU_MARKERS = ("NVIDIA", "GPU")
 GPU_INSTANCE_FAMILIES = ("p2", "p3", "p4", "p5", "g3", "g4", "g5", "g6", "gr6", "trn", "inf", "dl1")
-
-
-@dataclass(frozen=True)
-class Container:
-    spec: dict[str, Any]
-    path: str  # e.g. spec.template.spec.containers[0]
-    kind: str  # containers, initContainers, ephemeralContainers
-
-    @property
-    def name(self) -> str:
-        return str(self.spec.get("name", "?"))
-
-
-@dataclass(frozen=True)
-class PodSpec:
-    spec: dict[str, Any]
-    path: str
-
-    def containers(self) -> Iterator[Container]:
-        for kind in CONTAINER_LISTS:
-            for index, container in enumerate(self.spec.get(kind) or []):
-                if isinstance(container, Mapping):
-                    yield Container(container, f"{self.path}.{kind}[{index}]", kind)
-
-
-def pod_spec_of(resource_type: str, props: dict[str, Any]) -> PodSpec | None:
-    path = POD_SPEC_PATHS.get(resource_type)
-    if path is None:
-        return None
-    node: Any = props
-    for key in path:
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(key)
-    return PodSpec(node, ".".join(path)) if isinstance(node, Mapping) else None
-
-
-def _pod_field(pod: PodSpec, container: Container, field: str) -> tuple[Any, str]:
-    """The effective securityContext field: the container's, else the pod's."""
-    own = (container.spec.get("securityContext") or {}).get(field)
-    if own is not None:
-        return own, f"{container.path}.securityContext.{field}"
-    return (pod.spec.get("securityContext") or {}).get(field), f"{pod.path}.securityContext.{field}"
-
-
-def _where(container: Container) -> str:
-    return f"container {container.name!r} ({container.path})"
-
-
-# --- workload rules --------------------------------------------------------------------
-
-
-def run_as_non_root(pod: PodSpec) -> list[str]:
-    found = []
-    for container in pod.containers():
-        non_root, _ = _pod_field(pod, container, "runAsNonRoot")
-        user, user_path = _pod_field(pod, container, "runAsUser")
-        if user == 0:
-            found.append(f"{_where(container)}: {user_path} is 0 (root); set a non-zero runAsUser")
-        elif non_root is not True and not (isinstance(user, int) and user > 0):
-            found.append(
-                f"{_where(container)}: may run as root; set {container.path}.securityContext.runAsNonRoot: true "
-                f"(or {pod.path}.securityContext.runAsNonRoot) or a non-zero runAsUser"
-            )
-    return found
-
-
-def resource_requests_limits(pod: PodSpec) -> list[str]:
-    found = []
-    for container in pod.containers():
-        if container.kind == "ephemeralContainers":
-            continue  # the API forbids resources on ephemeral containers
-        resources = container.spec.get("resources") or {}
-        for resource in ("cpu", "memory"):
-            request = (resources.get("requests") or {}).get(resource)
-            limit = (resources.get("limits") or {}).get(resource)
-            for value, section in ((request, "requests"), (limit, "limits")):
-                if value is None:
-                    found.append(f"{_where(container)}: {container.path}.resources.{section}.{resource} is not set; set it")
-            if request is not None and limit is not None:
-                try:
-                    if parse_quantity(request) > parse_quantity(limit):
-                        found.append(
-                            f"{_where(container)}: {container.path}.resources.requests.{resource} ({request}) is above "
-                            f"limits.{resource} ({limit}); lower the request or raise the limit"
-                        )
-                except QuantityError as exc:
-                    found.append(f"{_where(container)}: {container.path}.resources: {exc}")
-    return found
-
-
-def _container_flag(field: str, must_be: bool, fix: str) -> Callable[[PodSpec], list[str]]:
-    def rule(pod: PodSpec) -> list[str]:
-        found = []
-        for container in pod.containers():
-            value = (container.spec.get("securityContext") or {}).get(field)
-            if must_be is False and value is True:
-                found.append(f"{_where(container)}: {container.path}.securityContext.{field} is true; {fix}")
-            elif must_be is True and value is not True:
-                found.append(f"{_where(container)}: {container.path}.securityContext.{field} is not true; {fix}")
-        return found
-
-    return rule
-
-
-no_privileged = _container_flag("privileged", False, "remove it or set false")
-
-
-def no_privilege_escalation(pod: PodSpec) -> list[str]:
-    found = []
-    for container in pod.containers():
-        if (container.spec.get("securityContext") or {}).get("allowPrivilegeEscalation") is not False:
-            found.append(f"{_where(container)}: {container.path}.securityContext.allowPrivilegeEscalation must be false; set it explicitly")
-    return found
-
-
-read_only_root_filesystem = _container_flag("readOnlyRootFilesystem", True, "set it, with emptyDir volumes for the paths the program writes")
-
-
-def drop_all_capabilities(pod: PodSpec) -> list[str]:
-    found = []
-    for container in pod.containers():
-        capabilities = (container.spec.get("securityContext") or {}).get("capabilities") or {}
-        if "ALL" not in (capabilities.get("drop") or []):
-            found.append(f"{_where(container)}: {container.path}.securityContext.capabilities.drop must contain ALL")
-        added = set(capabilities.get("add") or []) - SAFE_ADDED_CAPABILITIES
-        if added:
-            found.append(
-                f"{_where(container)}: {container.path}.securityContext.capabilities.add has {', '.join(sorted(added))}; "
-                f"only {', '.join(sorted(SAFE_ADDED_CAPABILITIES))} may be added back"
-            )
-    return found
-
-
-def seccomp_runtime_default(pod: PodSpec) -> list[str]:
-    found = []
-    for container in pod.containers():
-        profile, path = _pod_field(pod, container, "seccompProfile")
-        kind = (profile or {}).get("type")
-        if kind not in ("RuntimeDefault", "Localhost"):
-            shown = f"is {kind}" if kind else "is not set"
-            found.append(f"{_where(container)}: {path}.type {shown}; set seccompProfile.type: RuntimeDefault on the pod or container")
-    return found
-
-
-def no_host_namespaces(pod: PodSpec) -> list[str]:
-    return [
-        f"{pod.path}.{field} is true; remove it (pods must not share the node's namespaces)"
-        for field in ("hostNetwork", "hostPID", "hostIPC")
-        if pod.spec.get(field) is True
-    ]
-
-
-def no_host_path(pod: PodSpec) -> list[str]:
-    return [
-        f"{pod.path}.volumes[{index}] ({volume.get('name')!r}) is a hostPath volume; use a PersistentVolumeClaim, emptyDir, ConfigMap or Secret"
-        for index, volume in enumerate(pod.spec.get("volumes") or [])
-        if isinstance(volume, Mapping) and volume.get("hostPath") is not None
-    ]
-
-
-def no_host_port(pod: PodSpec) -> list[str]:
-    found = []
-    for container in pod.containers():
-        for index, port in enumerate(container.spec.get("ports") or []):
-            if isinstance(port, Mapping) and port.get("hostPort"):
-                found.append(f"{_where(container)}: {container.path}.ports[{index}].hostPort is {port['hostPort']}; expose it through a Service instead")
-    return found
+# An OCI digest: algorithm ":" encoded (the distribution reference grammar), sha256 or any other.
+DIGEST = re.compile(r"@[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 
 
 def image_tag_problem(image: str) -> str | None:
-    if "@sha256:" in image:
+    """Why `image` is not pinned, or None. A digest pins it (the kubelet pulls by digest even when a
+    tag is given too); otherwise a tag other than latest (no tag means latest)."""
+    if DIGEST.search(image):
         return None
     last = image.rsplit("/", 1)[-1]
     if ":" not in last:
@@ -221,7 +45,7 @@ def pinned_image_tag(pod: PodSpec) -> list[str]:
             continue  # unknown during preview
         problem = image_tag_problem(image)
         if problem:
-            found.append(f"{_where(container)}: {container.path}.image {image!r} {problem}; pin a version tag or a digest")
+            found.append(f"{container.where()}: {container.path}.image {image!r} {problem}; pin a version tag or a digest")
     return found
 
 
@@ -322,17 +146,34 @@ class Policy:
 
 
 WORKLOAD_POLICIES = (
-    Policy("run-as-non-root", "Containers run as a non-root user (runAsNonRoot or a non-zero runAsUser).", "mandatory", run_as_non_root),
-    Policy("resource-requests-limits", "Containers set CPU and memory requests and limits, requests within limits.", "mandatory", resource_requests_limits),
-    Policy("no-privilege-escalation", "Containers set allowPrivilegeEscalation: false.", "mandatory", no_privilege_escalation),
-    Policy("no-privileged-containers", "Containers are not privileged.", "mandatory", no_privileged),
-    Policy("drop-all-capabilities", "Containers drop ALL capabilities and add back nothing dangerous.", "mandatory", drop_all_capabilities),
-    Policy("seccomp-runtime-default", "Pods or containers use the RuntimeDefault (or a Localhost) seccomp profile.", "mandatory", seccomp_runtime_default),
-    Policy("no-host-namespaces", "Pods do not use hostNetwork, hostPID or hostIPC.", "mandatory", no_host_namespaces),
-    Policy("no-host-path-volumes", "Pods do not mount hostPath volumes.", "mandatory", no_host_path),
-    Policy("no-host-ports", "Containers do not bind host ports.", "mandatory", no_host_port),
+    Policy("run-as-non-root", "Pods or all their containers set runAsNonRoot: true; nothing sets runAsUser 0.", "mandatory", pss.run_as_non_root),
+    Policy(
+        "resource-requests-limits",
+        "Containers set CPU and memory limits (requests default to them), requests within limits.",
+        "mandatory",
+        pss.resource_requests_limits,
+    ),
+    Policy("no-privilege-escalation", "Containers set allowPrivilegeEscalation: false.", "mandatory", pss.no_privilege_escalation),
+    Policy("no-privileged-containers", "Containers are not privileged.", "mandatory", pss.no_privileged),
+    Policy("drop-all-capabilities", "Containers drop ALL capabilities and add back nothing but NET_BIND_SERVICE.", "mandatory", pss.drop_all_capabilities),
+    Policy(
+        "seccomp-runtime-default",
+        "Pods or containers use the RuntimeDefault (or a Localhost) seccomp profile, and none another.",
+        "mandatory",
+        pss.seccomp_runtime_default,
+    ),
+    Policy("no-host-namespaces", "Pods do not use hostNetwork, hostPID or hostIPC.", "mandatory", pss.no_host_namespaces),
+    Policy("no-host-path-volumes", "Pods do not mount hostPath volumes.", "mandatory", pss.no_host_path),
+    Policy("no-host-ports", "Containers do not bind host ports (hostPort, or any port under hostNetwork).", "mandatory", pss.no_host_port),
     Policy("pinned-image-tags", "Images are pinned by a version tag or digest, never latest or untagged.", "mandatory", pinned_image_tag),
-    Policy("read-only-root-filesystem", "Containers mount their root filesystem read-only.", "advisory", read_only_root_filesystem),
+    Policy("read-only-root-filesystem", "Containers mount their root filesystem read-only.", "advisory", pss.read_only_root_filesystem),
+    Policy(
+        "pod-security-baseline",
+        "No Windows HostProcess, unmasked /proc, unsafe sysctls, unconfined AppArmor or custom SELinux user, role or type.",
+        "mandatory",
+        pss.pod_security_baseline,
+    ),
+    Policy("restricted-volume-types", "Pods use only the volume types Pod Security restricted allows.", "mandatory", pss.restricted_volume_types),
 )
 AWS_POLICIES = (
     Policy(
