@@ -6,19 +6,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+WHEELHOUSE := .tools/wheelhouse
+WHEELHOUSE_STAMP := $(WHEELHOUSE)/.downloaded
 CHECKOV := .tools/checkov/bin/checkov
 CHECKOV_STAMP := .tools/checkov/.installed
 
-.PHONY: up test setup engine actionlint validators lint synth-all bench clean
+.PHONY: up test setup engine actionlint wheelhouse validators lint synth-all bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml policies/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "rdagent-infra needs Python 3.11 (found " + sys.version.split()[0] + ")")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e policies -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The policy pack's pinned dependencies as wheels, so that tests/test_engine.py installs the pack
+# into a fresh virtualenv from its own folder without touching the network.
+$(WHEELHOUSE_STAMP): policies/requirements.txt | $(STAMP)
+	$(BIN)/pip download --quiet --disable-pip-version-check -d $(WHEELHOUSE) -r policies/requirements.txt setuptools==80.9.0
+	touch $(WHEELHOUSE_STAMP)
+
+wheelhouse: $(WHEELHOUSE_STAMP)
 
 # The real Pulumi engine, built from the Go module proxy (cached; see docs/engine.md).
 engine:
@@ -55,7 +65,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine)" || { gofmt -l engine; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
 
-test: setup engine actionlint validators lint
+test: setup engine actionlint wheelhouse validators lint
 	$(BIN)/python -m pytest
 
 synth-all: setup

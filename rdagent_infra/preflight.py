@@ -113,7 +113,8 @@ def check_capacity(config: StackConfig) -> Item:
 
 
 def security_scan(config: StackConfig, project: str, stack: str) -> Item:
-    from policies.manifest_check import check, load_levels
+    from rdagent_policies.manifest_check import check, load_levels
+
     from rdagent_infra.synth import run_program, write_output
 
     with tempfile.TemporaryDirectory(prefix="rdagent-preflight-") as folder:

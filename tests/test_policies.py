@@ -6,9 +6,9 @@ import copy
 
 import pytest
 import yaml
+from rdagent_policies import rules
+from rdagent_policies.manifest_check import type_token
 
-from policies import rules
-from policies.manifest_check import type_token
 from tests.conftest import STACKS, run_cli
 
 POLICIES = {p.name: p for p in rules.RESOURCE_POLICIES}

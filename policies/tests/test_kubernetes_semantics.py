@@ -7,8 +7,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-
-from policies import rules
+from rdagent_policies import rules
 
 POLICIES = {p.name: p for p in rules.RESOURCE_POLICIES}
 GOOD_CONTAINER = {

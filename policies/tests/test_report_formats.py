@@ -10,9 +10,8 @@ from importlib.resources import files
 
 import jsonschema
 import pytest
-
-from policies import report_formats
-from policies.manifest_check import check, load_levels
+from rdagent_policies import report_formats
+from rdagent_policies.manifest_check import check, load_levels
 
 MANIFESTS = """\
 apiVersion: v1

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
+from rdagent_policies.rules import image_tag_problem
 
-from policies.rules import image_tag_problem
 from rdagent_infra.config.base import SEMVER, Model, Tier, path_error
 
 IMAGE_VARIANTS = ("development", "testing", "production", "kaggle-gpu", "kaggle", "qlib", "data-science")

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from policies import __version__, rules
-from policies.manifest_check import Finding
+from rdagent_policies import __version__, rules
+from rdagent_policies.manifest_check import Finding
 
 FORMATS = ("text", "json", "sarif", "junit")
 TOOL_NAME = "rdagent-policies"

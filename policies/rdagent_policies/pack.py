@@ -1,4 +1,4 @@
-"""The CrossGuard policy pack: wraps the rule functions of `policies.rules` in pulumi-policy's
+"""The CrossGuard policy pack: wraps the rule functions of `rdagent_policies.rules` in pulumi-policy's
 API. Building the pack starts the analyzer server; importing this module does not."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies import rules
+from rdagent_policies import rules
 
 PACK_NAME = "rdagent-policies"
 LEVELS = {"advisory": EnforcementLevel.ADVISORY, "mandatory": EnforcementLevel.MANDATORY, "disabled": EnforcementLevel.DISABLED}

@@ -1,6 +1,6 @@
 """The policy rules: small functions over a resource's properties (camelCase, as the engine and
 the Kubernetes API write them). Importing this module starts nothing; the CrossGuard pack
-(`policies/pack.py`) and `rdagent-infra policy check` both call these functions.
+(`rdagent_policies/pack.py`) and `rdagent-infra policy check` both call these functions.
 
 A rule returns a list of violation messages; each names the container and field path and says
 how to fix it.
@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from policies import pod_security as pss
-from policies.workloads import WORKLOAD_TYPES, PodSpec, pod_spec_of
+from rdagent_policies import pod_security as pss
+from rdagent_policies.workloads import WORKLOAD_TYPES, PodSpec, pod_spec_of
 
 EXEMPT_ANNOTATION = "policy.rdagent.io/exempt"
 EXEMPT_REASON_ANNOTATION = "policy.rdagent.io/exempt-reason"

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from policies.quantities import QuantityError, parse_quantity
-from policies.workloads import Container, PodSpec
+from rdagent_policies.quantities import QuantityError, parse_quantity
+from rdagent_policies.workloads import Container, PodSpec
 
 # Capabilities a container may add back after dropping ALL (PSS restricted). Names are compared
 # exactly, as admission does: "all" or "CAP_NET_BIND_SERVICE" do not count.

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from policies import rules
+from rdagent_policies import rules
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 
