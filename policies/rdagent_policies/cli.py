@@ -14,8 +14,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TextIO
 
-from rdagent_policies import __version__
-from rdagent_policies.manifest_check import ManifestError, check, load_levels
+from rdagent_policies import __version__, policy_config
+from rdagent_policies.manifest_check import ManifestError, check
 from rdagent_policies.report_formats import FORMATS, render
 
 EXIT_FINDINGS = 1
@@ -31,8 +31,9 @@ def run_check(paths: list[Path], config: Path | None, fmt: str, out: TextIO, err
         print(f"policy check: --format must be one of {', '.join(FORMATS)}, got {fmt!r}", file=err)
         return EXIT_USAGE
     try:
-        findings = check(paths, load_levels(config))
-    except ManifestError as exc:
+        levels, settings = policy_config.load(config)
+        findings = check(paths, levels, settings)
+    except (ManifestError, policy_config.PolicyConfigError) as exc:
         print(f"policy check: {exc}", file=err)
         return EXIT_USAGE
     out.write(render(findings, fmt))

@@ -9,8 +9,8 @@ how to fix it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from rdagent_policies import pod_security as pss
@@ -37,13 +37,15 @@ def image_tag_problem(image: str) -> str | None:
     return None
 
 
-def pinned_image_tag(pod: PodSpec) -> list[str]:
+def pinned_image_tag(pod: PodSpec, requireDigest: bool = False) -> list[str]:  # noqa: N803 (the config key)
     found = []
     for container in pod.containers():
         image = container.spec.get("image")
         if not isinstance(image, str):
             continue  # unknown during preview
         problem = image_tag_problem(image)
+        if problem is None and requireDigest and not DIGEST.search(image):
+            problem = "has a tag but no digest (requireDigest is on: tags can be moved, digests cannot)"
         if problem:
             found.append(f"{container.where()}: {container.path}.image {image!r} {problem}; pin a version tag or a digest")
     return found
@@ -140,9 +142,16 @@ class Policy:
     name: str
     description: str
     default_level: str  # advisory | mandatory
-    check_pod: Callable[[PodSpec], list[str]] | None = None
+    check_pod: Callable[..., list[str]] | None = None  # (pod, **settings)
     check_props: Callable[[dict[str, Any]], list[str]] | None = None
     resource_types: tuple[str, ...] = WORKLOAD_TYPES
+    # JSON schema of each configuration property (pulumi-policy's config_schema), passed to the
+    # check as keyword arguments; the stack's policy config sets them beside enforcementLevel.
+    config_schema: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def settings(self, config: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The configured properties of this policy, schema defaults for the rest."""
+        return {key: (config or {}).get(key, schema.get("default")) for key, schema in self.config_schema.items()}
 
 
 WORKLOAD_POLICIES = (
@@ -165,7 +174,13 @@ WORKLOAD_POLICIES = (
     Policy("no-host-namespaces", "Pods do not use hostNetwork, hostPID or hostIPC.", "mandatory", pss.no_host_namespaces),
     Policy("no-host-path-volumes", "Pods do not mount hostPath volumes.", "mandatory", pss.no_host_path),
     Policy("no-host-ports", "Containers do not bind host ports (hostPort, or any port under hostNetwork).", "mandatory", pss.no_host_port),
-    Policy("pinned-image-tags", "Images are pinned by a version tag or digest, never latest or untagged.", "mandatory", pinned_image_tag),
+    Policy(
+        "pinned-image-tags",
+        "Images are pinned by a version tag or digest, never latest or untagged.",
+        "mandatory",
+        pinned_image_tag,
+        config_schema={"requireDigest": {"type": "boolean", "default": False, "description": "Require a digest; a version tag alone is not enough."}},
+    ),
     Policy("read-only-root-filesystem", "Containers mount their root filesystem read-only.", "advisory", pss.read_only_root_filesystem),
     Policy(
         "pod-security-baseline",
@@ -205,11 +220,12 @@ def exemptions(props: dict[str, Any]) -> set[str]:
     return {name.strip() for name in str(annotations.get(EXEMPT_ANNOTATION, "")).split(",") if name.strip()}
 
 
-def evaluate(policy: Policy, resource_type: str, props: dict[str, Any]) -> list[str]:
-    """Messages of `policy` for one resource (empty when it passes, does not apply, or is exempt)."""
+def evaluate(policy: Policy, resource_type: str, props: dict[str, Any], config: Mapping[str, Any] | None = None) -> list[str]:
+    """Messages of `policy` for one resource (empty when it passes, does not apply, or is exempt),
+    with the policy's configuration properties from `config`."""
     if resource_type not in policy.resource_types or policy.name in exemptions(props):
         return []
     if policy.check_pod is not None:
         pod = pod_spec_of(resource_type, props)
-        return policy.check_pod(pod) if pod is not None else []
+        return policy.check_pod(pod, **policy.settings(config)) if pod is not None else []
     return policy.check_props(props) if policy.check_props else []
