@@ -32,3 +32,11 @@ def test_path_and_version_commands(capsys):
     assert Path(capsys.readouterr().out.strip()) == pack_dir()
     assert main(["version"]) == 0
     assert capsys.readouterr().out.strip() == rdagent_policies.__version__
+
+
+def test_the_readme_lists_every_policy():
+    from rdagent_policies import rules
+
+    table = (REPO_PACK / "README.md").read_text()
+    for name in rules.ALL_POLICY_NAMES:
+        assert f"\n| {name} |" in table or f"\n| {name} (stack) |" in table, f"policies/README.md has no row for {name}"
