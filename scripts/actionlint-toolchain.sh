@@ -16,15 +16,9 @@ GO_MIN_MINOR=25 # actionlint v1.7.12's go.mod says go 1.25.0
 
 log() { printf 'actionlint-toolchain: %s\n' "$*" >&2; }
 
-if ! command -v go >/dev/null 2>&1; then
-  log "Go is not installed (go1.${GO_MIN_MINOR} or newer builds actionlint from the Go module proxy)."
-  exit 3
-fi
-go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
-if [ "${go_minor:-0}" -lt "$GO_MIN_MINOR" ]; then
-  log "Go $(go env GOVERSION) is too old: go1.${GO_MIN_MINOR} or newer is needed."
-  exit 3
-fi
+# shellcheck source=scripts/go-toolchain.sh
+. "$ROOT/scripts/go-toolchain.sh"
+require_go "$GO_MIN_MINOR" "actionlint"
 
 key="actionlint-${ACTIONLINT_VERSION}_$(go env GOVERSION)"
 stamp="$TOOLS/.actionlint-stamp"

@@ -5,7 +5,7 @@ the container and the field path."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from rdagent_policies.quantities import QuantityError, parse_quantity
 from rdagent_policies.workloads import Container, PodSpec
@@ -100,24 +100,20 @@ def no_privileged(pod: PodSpec) -> list[str]:
     return [f"{c.where()}: {c.path}.securityContext.privileged is true; remove it or set false" for c in pod.containers() if c.security("privileged") is True]
 
 
-def no_privilege_escalation(pod: PodSpec) -> list[str]:
-    if pod.is_windows:
-        return []
-    return [
-        f"{c.where()}: {c.path}.securityContext.allowPrivilegeEscalation must be false; set it explicitly (unset means allowed)"
-        for c in pod.containers()
-        if c.security("allowPrivilegeEscalation") is not False
-    ]
+def _must_be(field: str, value: bool, problem: str) -> Callable[[PodSpec], list[str]]:
+    """A rule that each container sets securityContext.<field> to `value` (unset does not count).
+    The fields are Linux-only: the API rejects them on Windows pods."""
+
+    def rule(pod: PodSpec) -> list[str]:
+        if pod.is_windows:
+            return []
+        return [f"{c.where()}: {c.path}.securityContext.{field} {problem}" for c in pod.containers() if c.security(field) is not value]
+
+    return rule
 
 
-def read_only_root_filesystem(pod: PodSpec) -> list[str]:
-    if pod.is_windows:
-        return []
-    return [
-        f"{c.where()}: {c.path}.securityContext.readOnlyRootFilesystem is not true; set it, with emptyDir volumes for the paths the program writes"
-        for c in pod.containers()
-        if c.security("readOnlyRootFilesystem") is not True
-    ]
+no_privilege_escalation = _must_be("allowPrivilegeEscalation", False, "must be false; set it explicitly (unset means allowed)")
+read_only_root_filesystem = _must_be("readOnlyRootFilesystem", True, "is not true; set it, with emptyDir volumes for the paths the program writes")
 
 
 def drop_all_capabilities(pod: PodSpec) -> list[str]:
