@@ -225,7 +225,7 @@ def test_the_installed_pack_guards_a_program_outside_this_repo(tmp_path):
         "                 'spec': {'containers': [{'name': 'web', 'image': 'nginx', 'securityContext': {'privileged': True}}]}}},\n"
         "    opts=pulumi.ResourceOptions(provider=provider))\n"
     )
-    probe = subprocess.run([str(pack_bin / "python"), "-c", "import rdagent_infra"], capture_output=True, text=True)
+    probe = subprocess.run([str(pack_bin / "python"), "-c", "import rdagent_infra"], cwd=tmp_path, capture_output=True, text=True)
     assert probe.returncode != 0, "the pack's virtualenv can import rdagent_infra: it is not standalone"
     path = os.pathsep.join([str(pack_bin), str(ROOT / ".tools" / "bin"), "/usr/bin", "/bin"])
     pulumi(foreign, "stack", "init", "ci", path=path)
