@@ -7,8 +7,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
+from rdagent_policies.rules import image_tag_problem
 
-from policies.rules import image_tag_problem
 from rdagent_infra.config.base import SEMVER, Model, Tier, path_error
 
 # The image matrix (images/README.md): one Dockerfile per variant, images/<variant>.Dockerfile.
