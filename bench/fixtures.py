@@ -1,9 +1,10 @@
 """What the benchmarks run on, built here (never from tests/): a project folder whose `test`
-stack declares N batch runs, a bare Pulumi program registering a given number of Kubernetes
-resources, and folders of one-object Deployment manifests for `policy check`."""
+stack declares N batch runs, a bare Pulumi program registering the same Kubernetes objects, and
+folders of one-object Deployment manifests for `policy check`."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -40,33 +41,44 @@ def stack_project(folder: Path, runs: int, stack: str = "test") -> Path:
     return folder
 
 
-BARE_PROGRAM = '''"""A bare Pulumi program: {count} Kubernetes resources under the SDK's own mocks, nothing else."""
+BARE_PROGRAM = '''"""A bare Pulumi program under the SDK's mocks: the Kubernetes objects in objects.json through
+pulumi_kubernetes' own classes, then small ConfigMaps up to `total` resources. Nothing else."""
+import json
 import sys
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.runtime import mocks
 
+ARGUMENTS = {"stringData": "string_data", "binaryData": "binary_data"}
+
 
 class Mocks(mocks.Mocks):
     def new_resource(self, args):
-        return f"{{args.name}}-id", dict(args.inputs)
+        return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args):
-        return {{}}
+        return {}
+
+
+def resource_class(token):
+    _, group_version, kind = token.split(":")
+    group, version = group_version.split("/")
+    module = getattr(k8s, group.split(".")[0].replace("-", "_"), None)
+    return getattr(getattr(module, version, None), kind, None)
 
 
 def program():
-    for index in range({count}):
-        name = f"obj-{{index:04d}}"
-        meta = k8s.meta.v1.ObjectMetaArgs(name=name, namespace="bench", labels={{"app": "bench", "index": str(index)}})
-        if index % 2:
-            k8s.core.v1.ConfigMap(name, metadata=meta, data={{"key": name, "other": "value"}})
+    objects, total = json.loads(open(sys.argv[1]).read()), int(sys.argv[2])
+    for token, name, inputs in objects:
+        cls = resource_class(token)
+        body = {ARGUMENTS.get(key, key): value for key, value in inputs.items() if key not in ("apiVersion", "kind")}
+        if cls is None:  # a custom resource (ECK, Gateway API, ...)
+            k8s.apiextensions.CustomResource(name, api_version=inputs["apiVersion"], kind=inputs["kind"], **body)
         else:
-            container = k8s.core.v1.ContainerArgs(name="main", image="busybox:1.36", args=["sleep", "1"],
-                resources=k8s.core.v1.ResourceRequirementsArgs(requests={{"cpu": "100m", "memory": "64Mi"}}))
-            k8s.batch.v1.Job(name, metadata=meta, spec=k8s.batch.v1.JobSpecArgs(
-                template=k8s.core.v1.PodTemplateSpecArgs(spec=k8s.core.v1.PodSpecArgs(containers=[container], restart_policy="Never"))))
+            cls(name, **body)
+    for index in range(total - len(objects)):
+        k8s.core.v1.ConfigMap(f"pad-{index}", metadata={"name": f"pad-{index}", "namespace": "bench"}, data={"k": "v"})
 
 
 mocks.set_mocks(Mocks(), project="bench", stack="bench", preview=False)
@@ -74,16 +86,19 @@ from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
 from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
 _sync_await(run_pulumi_func(program))
-print(f"bare: {count} resources", file=sys.stderr)
 '''
 
 
-def bare_program(folder: Path, count: int) -> Path:
-    """A script that registers `count` Kubernetes resources (Jobs and ConfigMaps) under mocks."""
+def bare_program(folder: Path, synth_out: Path) -> tuple[list[str], int]:
+    """The bare program registering the Kubernetes objects synth wrote to `synth_out` (same
+    types, names and inputs) plus ConfigMaps up to synth's resource count; its arguments and
+    that count."""
     folder.mkdir(parents=True, exist_ok=True)
-    script = folder / f"bare_{count}.py"
-    script.write_text(BARE_PROGRAM.format(count=count))
-    return script
+    resources = json.loads((synth_out / "resources.json").read_text())
+    objects = [[r["type"], r["name"], r["inputs"]] for r in resources if r["type"].startswith("kubernetes:") and "apiVersion" in r["inputs"]]
+    (folder / "objects.json").write_text(json.dumps(objects))
+    (folder / "bare.py").write_text(BARE_PROGRAM)
+    return [str(folder / "bare.py"), str(folder / "objects.json"), str(len(resources))], len(resources)
 
 
 def deployment(index: int) -> dict:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from policies import manifest_check
+from rdagent_policies import manifest_check
 
 PURE = {"jobs": 1, "loader": manifest_check.PURE_LOADER}
 VARIANTS = [{"jobs": 1}, {"jobs": 2}, {"jobs": 3}, {}]

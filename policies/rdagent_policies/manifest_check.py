@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 from collections.abc import Iterable
@@ -12,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from policies import rules
+from rdagent_policies import policy_config, rules
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 # libyaml's parser where PyYAML has it (its wheels do); PyYAML's pure-Python one otherwise and
@@ -81,29 +80,19 @@ def documents(path: Path, loader: type = LOADER) -> list[dict[str, Any]]:
 
 
 def load_levels(config_file: Path | None) -> dict[str, str]:
-    levels = {policy.name: policy.default_level for policy in rules.RESOURCE_POLICIES}
-    levels[rules.STACK_POLICY_NAME] = "mandatory"
-    if config_file is None:
-        return levels
     try:
-        configured = json.loads(config_file.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"{config_file}: cannot read policy config: {exc}") from None
-    for name, value in configured.items():
-        level = value.get("enforcementLevel") if isinstance(value, dict) else value
-        if name not in levels:
-            raise ManifestError(f"{config_file}: unknown policy {name!r} (known: {', '.join(sorted(levels))})")
-        if level not in ("advisory", "mandatory", "disabled"):
-            raise ManifestError(f"{config_file}: {name}: enforcement level must be advisory, mandatory or disabled, got {level!r}")
-        levels[name] = level
-    return levels
+        return policy_config.load(config_file)[0]
+    except policy_config.PolicyConfigError as exc:
+        raise ManifestError(str(exc)) from None
 
 
-def check_files(files: list[Path], levels: dict[str, str], loader: type = LOADER) -> tuple[list[Finding], list[tuple[str, str, dict]]]:
+def check_files(
+    files: list[Path], levels: dict[str, str], settings: dict[str, dict] | None = None, loader: type = LOADER
+) -> tuple[list[Finding], list[tuple[str, str, dict]]]:
     """Each object's findings, in file order, and the objects the stack-wide rule looks at."""
     findings: list[Finding] = []
     stack: list[tuple[str, str, dict]] = []
-    enabled = [(policy, levels[policy.name]) for policy in rules.RESOURCE_POLICIES if levels[policy.name] != "disabled"]
+    enabled = [(policy, levels[policy.name], (settings or {}).get(policy.name)) for policy in rules.RESOURCE_POLICIES if levels[policy.name] != "disabled"]
     for path in files:
         for manifest in documents(path, loader):
             kind = manifest.get("kind", "?")
@@ -111,17 +100,19 @@ def check_files(files: list[Path], levels: dict[str, str], loader: type = LOADER
             token = type_token(str(manifest.get("apiVersion", "")), kind)
             if rules.rollout_relevant(token, manifest):
                 stack.append((token, name, manifest))
-            for policy, level in enabled:
-                for message in rules.evaluate(policy, token, manifest):
+            for policy, level, policy_settings in enabled:
+                for message in rules.evaluate(policy, token, manifest, policy_settings):
                     findings.append(Finding(str(path), f"{kind}/{name}", policy.name, level, message))
     return findings, stack
 
 
-def _check_chunk(job: tuple[list[Path], dict[str, str], type]) -> tuple[list[Finding], list[tuple[str, str, dict]]]:
+def _check_chunk(job: tuple) -> tuple[list[Finding], list[tuple[str, str, dict]]]:
     return check_files(*job)
 
 
-def check(paths: Iterable[Path], levels: dict[str, str], jobs: int | None = None, loader: type = LOADER) -> list[Finding]:
+def check(
+    paths: Iterable[Path], levels: dict[str, str], settings: dict[str, dict] | None = None, jobs: int | None = None, loader: type = LOADER
+) -> list[Finding]:
     """Findings of every enabled policy over the manifests under `paths`, in file order, then
     the stack-wide rule's. With many files and more than one core, worker processes parse
     chunks of files (in order); `jobs=1` keeps it in this process."""
@@ -129,11 +120,11 @@ def check(paths: Iterable[Path], levels: dict[str, str], jobs: int | None = None
     jobs = parallel_jobs(len(files)) if jobs is None else jobs
     if jobs > 1:
         size = -(-len(files) // (jobs * CHUNKS_PER_JOB))
-        chunks = [(files[start : start + size], levels, loader) for start in range(0, len(files), size)]
+        chunks = [(files[start : start + size], levels, settings, loader) for start in range(0, len(files), size)]
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             results = pool.map(_check_chunk, chunks, chunksize=1)
     else:
-        results = [check_files(files, levels, loader)]
+        results = [check_files(files, levels, settings, loader)]
     findings = [finding for chunk_findings, _ in results for finding in chunk_findings]
     stack = [resource for _, chunk_stack in results for resource in chunk_stack]
     if levels[rules.STACK_POLICY_NAME] != "disabled":
