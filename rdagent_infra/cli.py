@@ -8,7 +8,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from rdagent_infra.config import ConfigError
+# Commands import what they need when they run: `policy check` loads no stack config (pydantic
+# models take a second to import; BENCHMARKS.md).
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Deploy RD-Agent to Kubernetes on AWS with Pulumi.")
 
@@ -36,6 +37,7 @@ def synth(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write manifests and resources.json into (replaced).")],
 ) -> None:
     """Run the program offline under Pulumi's mocks and write every Kubernetes object as YAML."""
+    from rdagent_infra.config import ConfigError
     from rdagent_infra.stack_source import load_from_files
     from rdagent_infra.synth import OutputDirError, run_program, write_output
 
@@ -76,6 +78,7 @@ app.add_typer(rollout_app, name="rollout")
 
 
 def _load(stack: str):
+    from rdagent_infra.config import ConfigError
     from rdagent_infra.stack_source import load_from_files
 
     try:

@@ -17,7 +17,55 @@ MANIFEST_SUFFIXES = (".yaml", ".yml")
 # libyaml's parser where PyYAML has it (its wheels do); PyYAML's pure-Python one otherwise and
 # for the messages about invalid files.
 PURE_LOADER = yaml.SafeLoader
-LOADER = yaml.CSafeLoader if yaml.__with_libyaml__ else PURE_LOADER
+_TAG = "tag:yaml.org,2002:"
+_STR, _NULL, _BOOL, _INT, _FLOAT, _MAP, _SEQ = (_TAG + name for name in ("str", "null", "bool", "int", "float", "map", "seq"))
+
+
+class _Unusual(Exception):
+    """A node the lean constructor leaves to PyYAML's (merge keys, timestamps, sets, ...)."""
+
+
+class LeanLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):
+    """libyaml's parser and composer, then a constructor for what manifests hold (maps,
+    sequences, strings, numbers, booleans, nulls, aliases) that builds each document in one
+    pass, with PyYAML's own functions for every scalar; any other node sends the whole
+    document to PyYAML's SafeConstructor, so the result is the safe loader's."""
+
+    def construct_document(self, node):
+        try:
+            return self._build(node, {})
+        except (_Unusual, TypeError, RecursionError):  # TypeError: an unhashable key
+            return super().construct_document(node)
+
+    def _build(self, node, built: dict):
+        if id(node) in built:
+            if built[id(node)] is _Unusual:  # a recursive alias
+                raise _Unusual
+            return built[id(node)]
+        tag = node.tag
+        if tag == _STR and type(node) is yaml.ScalarNode:
+            value = node.value
+        elif tag == _MAP and type(node) is yaml.MappingNode:
+            built[id(node)] = _Unusual
+            value = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _TAG + "merge":
+                    raise _Unusual
+                value[self._build(key_node, built)] = self._build(value_node, built)
+        elif tag == _SEQ and type(node) is yaml.SequenceNode:
+            built[id(node)] = _Unusual
+            value = [self._build(item, built) for item in node.value]
+        elif tag in SCALARS and type(node) is yaml.ScalarNode:
+            value = SCALARS[tag](self, node)
+        else:
+            raise _Unusual
+        built[id(node)] = value
+        return value
+
+
+SCALARS = {_NULL: yaml.SafeLoader.construct_yaml_null, _BOOL: yaml.SafeLoader.construct_yaml_bool, _INT: yaml.SafeLoader.construct_yaml_int}
+SCALARS[_FLOAT] = yaml.SafeLoader.construct_yaml_float
+LOADER = LeanLoader
 PARALLEL_FROM_FILES = 2000
 MAX_JOBS = 8
 CHUNKS_PER_JOB = 4
