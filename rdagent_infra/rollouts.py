@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.rollout import RolloutPlan, plan_rollout
+from rdagent_infra.logic.steps import rollout_steps
 from rdagent_infra.logic.verdicts import Action, Counts, Decision, Limits, Verdict, decide
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +114,7 @@ def start(config: StackConfig, version: str, now: datetime) -> Move:
         raise RolloutError(f"a rollout of {rollout.newVersion} is under way: promote or abort it first")
     if version == (rollout.stableVersion or config.images.version):
         raise RolloutError(f"{version} is already the stable version")
-    weight = rollout.steps[0]
+    weight = rollout_steps(rollout)[0]
     changes = {"newVersion": version, "step": "0", "stepStartedAt": _stamp(now), **_reset_counts(config)}
     return Move(f"start {version}: {weight}% of traffic at step 0", changes)
 
@@ -144,7 +145,7 @@ def advancement(config: StackConfig, now: datetime) -> Move:
             raise RolloutError("the last canary stage does not auto-promote: run rollout promote to finish")
         return promotion(config)
     step = plan.step + 1
-    weight = config.rollout.steps[step]
+    weight = rollout_steps(config.rollout)[step]
     changes = {"step": str(step), "stepStartedAt": _stamp(now), **_reset_counts(config)}
     return Move(f"advance to step {step}: {weight}% of traffic to {config.rollout.newVersion}", changes)
 
