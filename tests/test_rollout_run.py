@@ -30,7 +30,7 @@ FAST = {"durationScale": 0.005, "analysis": {"intervalSeconds": 400, "inconclusi
 def prometheus(tmp_path_factory):
     """Every scenario of the Envoy sidecar's series, each in the namespace named after it."""
     counters = [counter for name, loads in SCENARIOS.items() for counter in counters_for("gatewayApi", loads, name)]
-    with PrometheusServer(tmp_path_factory.mktemp("prom"), openmetrics=openmetrics(counters, time.time() - 5, minutes=60)) as server:
+    with PrometheusServer(tmp_path_factory.mktemp("prom"), openmetrics=openmetrics(counters, time.time())) as server:
         yield server
 
 
@@ -123,11 +123,16 @@ def test_a_good_canary_is_promoted_even_when_the_run_is_killed_and_started_again
     assert not [name for name in project.rendered("*Deployment*") if "canary" in name], project.rendered("*Deployment*")
 
 
-def test_a_5xx_heavy_canary_aborts_naming_the_gate(tmp_path, prometheus):
-    project = Project(tmp_path, "errors", prometheus.url)
+def started_then(tmp_path, prometheus, scenario: str, command: str, status: int) -> tuple[Project, subprocess.CompletedProcess]:
+    project = Project(tmp_path, scenario, prometheus.url)
     started(project)
-    result = project.rollout("run")
-    assert result.returncode == 1, result.stdout + result.stderr
+    result = project.rollout(command)
+    assert result.returncode == status, result.stdout + result.stderr
+    return project, result
+
+
+def test_a_5xx_heavy_canary_aborts_naming_the_gate(tmp_path, prometheus):
+    project, result = started_then(tmp_path, prometheus, "errors", "run", 1)
     assert "analysis fail: gate failed: success rate 60% (needs > 99%)" in result.stdout
     assert "decision: wait: failing analysis 1 of failureLimit 2" in result.stdout
     assert "decision: abort: 2 consecutive failing analysis(es), failureLimit 2" in result.stdout
@@ -138,10 +143,7 @@ def test_a_5xx_heavy_canary_aborts_naming_the_gate(tmp_path, prometheus):
 
 
 def test_a_quiet_canary_waits_then_aborts_at_the_inconclusive_limit(tmp_path, prometheus):
-    project = Project(tmp_path, "quiet", prometheus.url)
-    started(project)
-    result = project.rollout("run")
-    assert result.returncode == 1, result.stdout + result.stderr
+    project, result = started_then(tmp_path, prometheus, "quiet", "run", 1)
     out = result.stdout
     assert "analysis inconclusive: 6 request(s) in the window, fewer than minRequests 50" in out
     assert "decision: wait: inconclusive analysis 1 of inconclusiveLimit 1: waiting" in out
@@ -150,10 +152,7 @@ def test_a_quiet_canary_waits_then_aborts_at_the_inconclusive_limit(tmp_path, pr
 
 
 def test_a_slow_canary_fails_on_p95(tmp_path, prometheus):
-    project = Project(tmp_path, "slow", prometheus.url)
-    started(project)
-    first = project.rollout("advance")
-    assert first.returncode == 3, first.stdout + first.stderr
+    project, first = started_then(tmp_path, prometheus, "slow", "advance", 3)
     assert "analysis fail: gate failed: p95 response time 487.5ms (needs < 200ms)" in first.stdout
     assert project.rollout_config()["failedAnalyses"] in (1, "1")  # counted in the stack config, no update
     second = project.rollout("advance")

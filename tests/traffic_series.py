@@ -85,14 +85,16 @@ def counters_for(provider: str, loads: dict[str, Load], namespace: str = NS) -> 
     return nginx_counters(loads, namespace) if provider == "ingressNginx" else envoy_counters(loads, namespace)
 
 
-def openmetrics(counters: list[Counter], end: float, minutes: int = 40, step_seconds: int = 15) -> str:
-    """Samples every step_seconds for `minutes` up to `end` (unix seconds), grouped by metric name."""
-    start = int(end) - minutes * 60
+def openmetrics(counters: list[Counter], now: float, past_minutes: int = 40, future_minutes: int = 60, step_seconds: int = 15) -> str:
+    """Samples every step_seconds from `past_minutes` before `now` to `future_minutes` after it,
+    grouped by metric name: a window ending at any moment of a (slow) test run is full."""
+    start = int(now) - past_minutes * 60
+    end = int(now) + future_minutes * 60
     lines: list[str] = []
     for name in dict.fromkeys(counter.name for counter in counters):
         lines.append(f"# TYPE {name} unknown")
         for counter in (c for c in counters if c.name == name):
-            for t in range(start, int(end) + 1, step_seconds):
+            for t in range(start, end + 1, step_seconds):
                 value = counter.per_second * (t - start)
                 lines.append(f"{counter.selector()} {value:.6f} {t}")
     lines.append("# EOF")
