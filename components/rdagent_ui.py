@@ -13,11 +13,11 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.app_settings import AppSettings
-from components.namespace import allow_to, network_policy
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import envoy_sidecar as envoy
 from rdagent_infra.logic.load_hook import LOAD_LABELS, load_job
+from rdagent_infra.logic.network import allow_to, network_policy
 from rdagent_infra.logic.pods import (
     container_security_context,
     http_probe,
@@ -133,6 +133,32 @@ class RdAgentUi(pulumi.ComponentResource):
         ui = config.workloads.ui
         namespace = config.namespace
 
+        self._cache_claim(name, config, plan, child)
+        sidecar = has_sidecar(config)
+        if sidecar:
+            k8s.core.v1.ConfigMap(
+                f"{name}-envoy-config",
+                metadata={"name": ENVOY_CONFIG_MAP, "namespace": namespace, "labels": labels(APP, "proxy")},
+                data={envoy.CONFIG_FILE: yaml.safe_dump(envoy.envoy_config(ui.port), sort_keys=False)},
+                opts=child,
+            )
+        self.deployment_names = self._deployments(name, config, plan, image_for, settings, child)
+        self._services(name, namespace, plan, sidecar, child)
+        self.service_name = plan.primary_service
+        self._disruption_and_scaling(name, config, plan, child)
+        self._routing(name, config, plan, child)
+        self._load_hook(name, config, plan, child)
+
+        # With the sidecar, traffic enters through it (so it is measured) and its stats are scraped.
+        ports = [envoy.SIDECAR_PORT, envoy.STATS_PORT] if sidecar else [ui.port]
+        ingress_rule = {"ports": [{"protocol": "TCP", "port": port} for port in ports]}
+        policy = network_policy("rdagent-ui", namespace, selector(APP, "ui"), ingress=[ingress_rule], egress=egress)
+        k8s.networking.v1.NetworkPolicy(f"{name}-ingress-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
+        self.register_outputs({"service_name": self.service_name})
+
+    def _cache_claim(self, name: str, config: StackConfig, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
+        ui = config.workloads.ui
+        namespace = config.namespace
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-cache",
             metadata={"name": CACHE_CLAIM, "namespace": namespace, "labels": labels(APP, "cache")},
@@ -144,16 +170,12 @@ class RdAgentUi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
         )
 
-        sidecar = has_sidecar(config)
-        if sidecar:
-            k8s.core.v1.ConfigMap(
-                f"{name}-envoy-config",
-                metadata={"name": ENVOY_CONFIG_MAP, "namespace": namespace, "labels": labels(APP, "proxy")},
-                data={envoy.CONFIG_FILE: yaml.safe_dump(envoy.envoy_config(ui.port), sort_keys=False)},
-                opts=child,
-            )
+    def _deployments(self, name: str, config: StackConfig, plan: RolloutPlan, image_for, settings: AppSettings, child: pulumi.ResourceOptions) -> list[str]:
+        """One Deployment per track of the rollout plan; returns their names."""
+        ui = config.workloads.ui
+        namespace = config.namespace
         autoscaled = plan.autoscaled_track if ui.replicas > 1 else None
-        self.deployment_names: list[str] = []
+        names: list[str] = []
         for track in plan.tracks:
             image = image_for(config.images.ui, track.version)
             k8s.apps.v1.Deployment(
@@ -172,8 +194,10 @@ class RdAgentUi(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-            self.deployment_names.append(track.deployment)
+            names.append(track.deployment)
+        return names
 
+    def _services(self, name: str, namespace: str, plan: RolloutPlan, sidecar: bool, child: pulumi.ResourceOptions) -> None:
         for service in plan.services:
             k8s.core.v1.Service(
                 f"{name}-svc-{service.name}",
@@ -198,8 +222,11 @@ class RdAgentUi(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-        self.service_name = plan.primary_service
 
+    def _disruption_and_scaling(self, name: str, config: StackConfig, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
+        ui = config.workloads.ui
+        namespace = config.namespace
+        autoscaled = plan.autoscaled_track if ui.replicas > 1 else None
         total_replicas = sum(track.replicas for track in plan.tracks)
         if total_replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
@@ -225,16 +252,6 @@ class RdAgentUi(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-
-        self._routing(name, config, plan, child)
-        self._load_hook(name, config, plan, child)
-
-        # With the sidecar, traffic enters through it (so it is measured) and its stats are scraped.
-        ports = [envoy.SIDECAR_PORT, envoy.STATS_PORT] if sidecar else [ui.port]
-        ingress_rule = {"ports": [{"protocol": "TCP", "port": port} for port in ports]}
-        policy = network_policy("rdagent-ui", namespace, selector(APP, "ui"), ingress=[ingress_rule], egress=egress)
-        k8s.networking.v1.NetworkPolicy(f"{name}-ingress-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
-        self.register_outputs({"service_name": self.service_name})
 
     def _load_hook(self, name: str, config: StackConfig, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
         hook = config.rollout.loadHook
