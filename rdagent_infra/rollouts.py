@@ -224,7 +224,10 @@ class _Stack:
         options = auto.LocalWorkspaceOptions(
             work_dir=str(work_dir), pulumi_home=self.env["PULUMI_HOME"], env_vars=self.env, pulumi_command=auto.PulumiCommand(root=str(TOOLS))
         )
-        self.stack = auto.create_or_select_stack(stack_name=stack_name, work_dir=str(work_dir), opts=options)
+        try:
+            self.stack = auto.create_or_select_stack(stack_name=stack_name, work_dir=str(work_dir), opts=options)
+        except auto.CommandError as exc:
+            raise RolloutError(f"cannot open the stack {stack_name} (no change made): {_last_error(exc)}") from None
 
     def write(self, changes: dict[str, str | None]) -> None:
         from pulumi import automation as auto
@@ -253,12 +256,17 @@ def apply_move(move: Move, stack_name: str, tier: str, work_dir: Path, echo: Cal
         stack.up(echo)
     except BaseException as exc:
         stack.file.write_bytes(before)
-        detail = str(exc).strip().splitlines()
-        reason = next((line for line in reversed(detail) if "error" in line.lower()), detail[-1] if detail else type(exc).__name__)
         raise RolloutError(
-            f"pulumi up failed, so the move ({move.summary}) is not recorded: {stack.file.name} is back as it was. "
-            f"The cluster may hold part of the move; run rollout status, then retry or run rollout abort. ({reason.strip()[:300]})"
+            f"the update did not complete, so the move ({move.summary}) is not recorded: {stack.file.name} is back as it was. "
+            f"The cluster may hold part of the move; run rollout status, then retry or run rollout abort. ({_last_error(exc)})"
         ) from None
+
+
+def _last_error(exc: BaseException) -> str:
+    """The line of an engine error that says what went wrong."""
+    detail = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    reason = next((line for line in reversed(detail) if "error" in line.lower()), detail[-1] if detail else type(exc).__name__)
+    return reason[:300]
 
 
 def record(changes: dict[str, str | None], stack_name: str, tier: str, work_dir: Path) -> None:

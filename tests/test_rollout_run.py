@@ -37,7 +37,7 @@ def prometheus(tmp_path_factory):
 class Project:
     """A copy of the project with the test stack set for a scenario, and its own state backend."""
 
-    def __init__(self, base: Path, scenario: str, prometheus_url: str):
+    def __init__(self, base: Path, scenario: str, prometheus_url: str, rollout: dict | None = None):
         if not (ROOT / ".tools" / "bin" / "pulumi").exists():
             pytest.fail("the Pulumi engine is not built: run make test (it runs scripts/engine-toolchain.sh)")
         self.dir = base / "project"
@@ -48,7 +48,7 @@ class Project:
         document = yaml.safe_load((ROOT / "Pulumi.test.yaml").read_text())
         document["config"]["rdagent:namespace"] = scenario
         document["config"]["rdagent:monitoring"]["prometheusUrl"] = prometheus_url
-        document["config"]["rdagent:rollout"].update(FAST)
+        document["config"]["rdagent:rollout"].update(rollout or FAST)
         self.file = self.dir / "Pulumi.test.yaml"
         self.file.write_text(yaml.safe_dump(document))
         self.state = base / "state"
@@ -99,8 +99,23 @@ def read_until(process: subprocess.Popen, marker: str, timeout: float = 300) -> 
     raise AssertionError(f"{marker!r} not seen:\n" + "\n".join(lines))
 
 
+# Step 1 must outlast its own update for the run to be caught waiting: 15 min x 0.05 = 45 s; the last
+# stage is cut to one minute (3 s); an analysis every 40 x 0.05 = 2 s.
+SLOWER = {
+    "durationScale": 0.05,
+    "analysis": {"intervalSeconds": 40},
+    "canary": {
+        "stages": [
+            {"weightPercent": 5, "durationMinutes": 5, "successRatePercent": 99, "latencyThresholdMs": 200},
+            {"weightPercent": 25, "durationMinutes": 15, "errorRatePercent": 0.1},
+            {"weightPercent": 100, "durationMinutes": 1, "autoPromote": True},
+        ]
+    },
+}
+
+
 def test_a_good_canary_is_promoted_even_when_the_run_is_killed_and_started_again(tmp_path, prometheus):
-    project = Project(tmp_path, "good", prometheus.url)
+    project = Project(tmp_path, "good", prometheus.url, SLOWER)
     started(project)
     first = project.popen_run()
     try:
@@ -163,11 +178,17 @@ def test_a_failed_start_is_not_recorded(tmp_path, prometheus):
     """Finding 5: the update fails (here: the stack's secrets cannot be decrypted), and the stack
     file is back as it was, with a message saying so."""
     project = Project(tmp_path, "good", prometheus.url)
+    init = subprocess.run(
+        [str(ROOT / "scripts" / "pulumi"), "stack", "init", "test"], cwd=project.dir, env=project.env, capture_output=True, text=True, timeout=120
+    )
+    assert init.returncode == 0, init.stderr
     before = project.file.read_bytes()
     project.env["PULUMI_CONFIG_PASSPHRASE"] = "not-the-passphrase"
     result = project.rollout("start", "--version", "0.9.0")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "pulumi up failed, so the move (start 0.9.0: 5% of traffic at step 0) is not recorded: Pulumi.test.yaml is back as it was" in result.stderr
+    assert (
+        "the update did not complete, so the move (start 0.9.0: 5% of traffic at step 0) is not recorded: Pulumi.test.yaml is back as it was" in result.stderr
+    )
     assert project.file.read_bytes() == before
 
 
