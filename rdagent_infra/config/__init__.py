@@ -36,11 +36,11 @@ from rdagent_infra.config.workloads import (
 
 __all__ = [
     "AnalysisConfig",
-    "LoadHookConfig",
     "CUDA_IMAGE_VARIANTS",
     "GPU_IMAGE_VARIANTS",
     "IMAGE_VARIANTS",
     "LLM_KEY_SECRETS",
+    "LoadHookConfig",
     "NAMESPACE",
     "SCENARIO_IMAGES",
     "SEMVER",
