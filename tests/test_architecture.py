@@ -25,6 +25,8 @@ def _source_files() -> list[Path]:
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[:2] == ["policies", "rdagent_policies"]:
+        parts = parts[1:]  # the pack's own package, installed from policies/
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -69,7 +71,7 @@ def _layer(module: str) -> int:
 
     The package `rdagent_infra` itself is in layer 1: importing any of its modules runs its
     `__init__`, so that must import nothing above config and logic."""
-    if module.split(".")[0] == "policies":
+    if module.split(".")[0] in ("policies", "rdagent_policies"):
         return 0
     if module in ("rdagent_infra", "rdagent_infra.defaults") or module.startswith(("rdagent_infra.config", "rdagent_infra.logic")):
         return 1
@@ -132,7 +134,7 @@ def test_no_import_cycles():
 
 
 def test_importing_the_policy_pack_imports_nothing_else_of_ours():
-    modules = [_module_name(p) for p in sorted((ROOT / "policies").glob("*.py")) if p.name != "__main__.py"]
+    modules = [_module_name(p) for p in sorted((ROOT / "policies" / "rdagent_policies").glob("*.py"))]
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
@@ -141,19 +143,20 @@ def test_importing_the_policy_pack_imports_nothing_else_of_ours():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "policies.rules" in modules and "policies.pack" in modules
+    assert "rdagent_policies.rules" in modules and "rdagent_policies.pack" in modules
     assert result.stdout.strip() == "[]", f"importing the policy pack loaded {result.stdout.strip()}"
 
 
 def test_one_quantity_parser():
-    """Kubernetes quantities are parsed in policies/quantities.py only; the config imports it."""
+    """Kubernetes quantities are parsed in policies/rdagent_policies/quantities.py only; the config imports it."""
     definers = []
     for path in _source_files():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef) and "quantity" in node.name.lower() and node.name != "_quantity":
                 definers.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
-    assert [d.split(":")[0] for d in definers] == ["policies/quantities.py"], definers
-    from policies import quantities
+    assert [d.split(":")[0] for d in definers] == ["policies/rdagent_policies/quantities.py"], definers
+    from rdagent_policies import quantities
+
     from rdagent_infra.config import base
 
     assert base.parse_quantity is quantities.parse_quantity
