@@ -52,14 +52,16 @@ def kubeconfig_for(name: str, endpoint: str, ca_data: str, region: str) -> str:
 
 
 class Cluster(pulumi.ComponentResource):
-    """Outputs: `provider` (Kubernetes), and for EKS `cluster_name`, `oidc_provider_arn`, `private_subnet_ids`,
-    `vpc_id`, `cluster_security_group_id`."""
+    """Outputs: `provider` (Kubernetes), and for EKS `cluster_name`, `oidc_provider_arn`, `oidc_issuer`,
+    `private_subnet_ids`, `vpc_id`, `cluster_security_group_id`."""
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rdagent:index:Cluster", name, None, opts)
         cluster: ClusterConfig = config.cluster
         self.cluster_name: pulumi.Output[str] | None = None
         self.oidc_provider_arn: pulumi.Output[str] | None = None
+        self.oidc_issuer: pulumi.Output[str] | None = None
+        self.eks_cluster = None
         self.private_subnet_ids: list[pulumi.Output[str]] = []
         self.vpc_id: pulumi.Output[str] | None = None
         self.cluster_security_group_id: pulumi.Output[str] | None = None
@@ -148,6 +150,8 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         self.oidc_provider_arn = oidc.arn
+        self.oidc_issuer = issuer
+        self.eks_cluster = eks_cluster
         kubeconfig = pulumi.Output.all(eks_cluster.name, eks_cluster.endpoint, eks_cluster.certificate_authority.data).apply(
             lambda args: kubeconfig_for(args[0], args[1], args[2], config.aws.region)
         )

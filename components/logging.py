@@ -22,6 +22,7 @@ from rdagent_infra.logic.pods import (
     simple_resources,
     writable_volumes,
 )
+from rdagent_infra.logic.storage import claim_spec
 
 ELASTIC_SECRET = "elastic-credentials"
 ELASTIC_UID = 1000
@@ -274,7 +275,7 @@ class ElkLogging(pulumi.ComponentResource):
             k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-snapshots",
                 metadata={"name": SNAPSHOT_CLAIM, "namespace": namespace, "labels": es_labels},
-                spec={"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": es.storageSize}}},
+                spec=claim_spec(config, ["ReadWriteMany"], es.storageSize),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
             )
             snapshot_mounts = [{"name": "snapshots", "mountPath": es.snapshotRepository}]
@@ -313,9 +314,7 @@ class ElkLogging(pulumi.ComponentResource):
                         "volumes": [*es_volumes, *snapshot_volumes],
                     },
                 },
-                "volumeClaimTemplates": [
-                    {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": es.storageSize}}}}
-                ],
+                "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim_spec(config, ["ReadWriteOnce"], es.storageSize)}],
                 "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
             },
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
@@ -444,7 +443,7 @@ class ElkLogging(pulumi.ComponentResource):
             k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-snapshots",
                 metadata={"name": SNAPSHOT_CLAIM, "namespace": namespace, "labels": labels("elasticsearch", "logging")},
-                spec={"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": es.storageSize}}},
+                spec=claim_spec(config, ["ReadWriteMany"], es.storageSize),
                 opts=protected,
             )
         k8s.apiextensions.CustomResource(
@@ -469,7 +468,7 @@ class ElkLogging(pulumi.ComponentResource):
                         "volumeClaimTemplates": [
                             {
                                 "metadata": {"name": "elasticsearch-data"},
-                                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": es.storageSize}}},
+                                "spec": claim_spec(config, ["ReadWriteOnce"], es.storageSize),
                             }
                         ],
                     }

@@ -11,6 +11,7 @@ from components.namespace import allow_from, network_policy
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.pods import container_security_context, labels, pod_security_context, resource_requirements, selector
+from rdagent_infra.logic.storage import claim_spec
 
 SERVICE = "redis"
 AUTH_SECRET = "redis-auth"
@@ -106,7 +107,7 @@ class Redis(pulumi.ComponentResource):
                 "volumeClaimTemplates": [
                     {
                         "metadata": {"name": "data"},
-                        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": redis.storageSize}}},
+                        "spec": claim_spec(config, ["ReadWriteOnce"], redis.storageSize),
                     }
                 ],
                 "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},

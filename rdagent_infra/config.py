@@ -8,6 +8,7 @@ numeric keys carry their unit in the name (`durationMinutes`, `latencyThresholdM
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -163,11 +164,29 @@ class EksConfig(Model):
     ]
 
     @model_validator(mode="after")
-    def _vpc(self) -> EksConfig:
+    def _vpc(self, info: ValidationInfo) -> EksConfig:
         if self.existingVpcId and len(self.existingSubnetIds) < 2:
             raise _path_error(["existingSubnetIds"], "an existing VPC needs at least two subnet IDs in two zones")
         if not self.endpointPublicAccess and not self.endpointPrivateAccess:
             raise _path_error(["endpointPrivateAccess"], "the API endpoint must be reachable: enable private or public access")
+        for index, cidr in enumerate(self.publicAccessCidrs):
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise _path_error(["publicAccessCidrs", index], f"not a CIDR block ({exc})") from None
+            if network.prefixlen == 0:
+                raise _path_error(
+                    ["publicAccessCidrs", index], f"{cidr} opens the API endpoint to the whole internet: list the CIDRs of your laptops and CI runners"
+                )
+        tier = (info.context or {}).get("tier")
+        if self.endpointPublicAccess and not self.publicAccessCidrs and tier is not None and tier.is_production_like:
+            raise _path_error(
+                ["publicAccessCidrs"],
+                f"required in {tier.value} when endpointPublicAccess is true (EKS would allow 0.0.0.0/0): list the CIDRs "
+                "allowed to reach the API, or set endpointPublicAccess false and run pulumi from inside the VPC",
+            )
+        if not self.endpointPrivateAccess and self.endpointPublicAccess:
+            raise _path_error(["endpointPrivateAccess"], "keep private access on: nodes reach the API through the VPC, not the internet")
         return self
 
 
@@ -183,6 +202,12 @@ class ClusterConfig(Model):
             raise _path_error(["kubeconfigContext"], "required when mode is kubeconfig")
         if self.mode == "render" and not self.renderDir:
             raise _path_error(["renderDir"], "required when mode is render")
+        if self.mode == "eks" and not self.eks.endpointPublicAccess and not self.eks.existingVpcId:
+            raise _path_error(
+                ["eks", "endpointPublicAccess"],
+                "a private-only API endpoint needs eks.existingVpcId: pulumi must then run inside that VPC, and a VPC "
+                "this stack creates does not exist before pulumi up; or set true with eks.publicAccessCidrs",
+            )
         return self
 
 
@@ -217,6 +242,11 @@ class GpuConfig(Model):
     pool: NodePoolConfig = NodePoolConfig(instanceTypes=["g5.2xlarge"], diskSizeGb=200, maxSize=4)
     cpuPool: NodePoolConfig = NodePoolConfig(instanceTypes=["m6i.2xlarge"], minSize=2, desiredSize=2, maxSize=6)
     devicePluginImage: str = "nvcr.io/nvidia/k8s-device-plugin:v0.17.1"
+    # Karpenter scales the GPU pool from zero; this caps the GPUs its NodePool runs at once.
+    maxGpus: Annotated[int, Field(ge=1, le=1024)] = 8
+    # The AMI release Karpenter launches for amiType (an EC2NodeClass alias such as al2023@v20250920); the
+    # family's NVIDIA variant is chosen for GPU instance types.
+    amiVersion: Annotated[str, Field(pattern=r"^(latest|v\d{8})$")] = "latest"
 
 
 # --- images ------------------------------------------------------------------------------
@@ -567,6 +597,68 @@ class RolloutConfig(Model):
         return [100]
 
 
+# --- storage and cluster add-ons ------------------------------------------------------------
+
+ClassName = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+
+
+class EbsConfig(Model):
+    volumeType: Literal["gp3", "io2"] = "gp3"
+    # A customer-managed KMS key for the volumes; unset: the account's aws/ebs key. Volumes are always encrypted.
+    kmsKeyId: str | None = None
+
+
+class EfsConfig(Model):
+    # Shared (ReadWriteMany) claims get an EFS file system; off: a claim that must be shared is refused.
+    enabled: bool = True
+    throughputMode: Literal["bursting", "elastic"] = "elastic"
+
+
+class StorageConfig(Model):
+    """Which StorageClass each claim names.
+
+    In eks mode the program creates both classes (EBS for ReadWriteOnce, made the cluster default;
+    EFS for ReadWriteMany) under these names. Otherwise they name classes the cluster already has;
+    unset, claims use the cluster's default class.
+    """
+
+    blockClass: ClassName | None = None
+    sharedClass: ClassName | None = None
+    ebs: EbsConfig = EbsConfig()
+    efs: EfsConfig = EfsConfig()
+
+
+class HelmChartConfig(Model):
+    repository: Annotated[str, Field(pattern=r"^(https://|oci://)")]
+    chart: Annotated[str, Field(min_length=1)]
+    version: Annotated[str, Field(pattern=r"^v?\d+\.\d+\.\d+$")]
+    namespace: DnsName
+
+
+class EksAddonVersions(Model):
+    """EKS add-on versions (`aws eks describe-addon-versions --kubernetes-version 1.33 --addon-name NAME`)."""
+
+    vpcCni: Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")] = seed.ADDON_VPC_CNI
+    coreDns: Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")] = seed.ADDON_COREDNS
+    kubeProxy: Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")] = seed.ADDON_KUBE_PROXY
+    metricsServer: Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")] = seed.ADDON_METRICS_SERVER
+    ebsCsi: Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")] = seed.ADDON_EBS_CSI
+    efsCsi: Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")] = seed.ADDON_EFS_CSI
+
+
+class AddonsConfig(Model):
+    """What the cluster must run for the stack to work. In eks mode the program installs each one at
+    the pinned version; with an existing cluster (kubeconfig) preflight checks each one is there."""
+
+    eks: EksAddonVersions = EksAddonVersions()
+    # The VPC CNI enforces NetworkPolicy only when told to (its network policy agent).
+    networkPolicy: bool = True
+    karpenter: HelmChartConfig = HelmChartConfig(**seed.CHART_KARPENTER)
+    envoyGateway: HelmChartConfig = HelmChartConfig(**seed.CHART_ENVOY_GATEWAY)
+    kubePrometheusStack: HelmChartConfig = HelmChartConfig(**seed.CHART_KUBE_PROMETHEUS_STACK)
+    gatewayClassName: DnsName = "envoy"
+
+
 # --- the whole stack -------------------------------------------------------------------
 
 
@@ -587,6 +679,8 @@ class StackConfig(Model):
     logging: LoggingConfig = LoggingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     rollout: RolloutConfig = RolloutConfig()
+    storage: StorageConfig = StorageConfig()
+    addons: AddonsConfig = AddonsConfig()
 
     @model_validator(mode="after")
     def _combinations(self) -> StackConfig:
@@ -601,6 +695,18 @@ class StackConfig(Model):
             raise _path_error(["secrets", "tlsCertificate"], "required (with tlsPrivateKey) when app.sslCertPath is set")
         if self.logging.enabled and self.logging.mode == "statefulSets" and self.secrets.elasticPassword is None:
             raise _path_error(["secrets", "elasticPassword"], "required when logging is enabled (Elasticsearch runs with security on)")
+        if self.cluster.mode == "eks" and not self.storage.efs.enabled:
+            if self.logging.enabled and self.logging.elasticsearch.snapshotRepository:
+                raise _path_error(
+                    ["storage", "efs", "enabled"],
+                    "the Elasticsearch snapshot repository (logging.elasticsearch.snapshotRepository) is one file system "
+                    "shared by every node (ReadWriteMany, which EBS cannot give): keep EFS on or unset the repository",
+                )
+            if self.workloads.ui.replicas > 1 or self.rollout.strategy != "rolling":
+                raise _path_error(
+                    ["storage", "efs", "enabled"],
+                    "the UI's L3 cache is shared by its replicas and rollout tracks (ReadWriteMany, which EBS cannot give): keep EFS on",
+                )
         if any(run.resources.gpus for run in self.workloads.runs) and self.cluster.mode == "eks" and not self.gpu.enabled:
             raise _path_error(["gpu", "enabled"], "runs ask for GPUs but the GPU node pool is disabled")
         ingress = self.workloads.ui.ingress

@@ -28,6 +28,9 @@ from rdagent_infra.config import StackConfig
 REDACTED = "[secret]"
 MARKER = ".rdagent-synth"
 ACCOUNT = "123456789012"
+# Kubernetes provider resources that are no single object: a Helm release is a chart, named and
+# pinned in resources.json (its objects are rendered by Helm at `pulumi up`).
+NOT_MANIFESTS = {"kubernetes:helm.sh/v3:Release", "pulumi:providers:kubernetes"}
 
 
 @dataclass
@@ -176,6 +179,8 @@ def run_program(config: StackConfig, project: str, stack: str) -> SynthResult:
 def kubernetes_object(registration: Registration) -> dict[str, Any] | None:
     """The manifest a Kubernetes resource stands for (None for non-Kubernetes resources)."""
     if not registration.type.startswith("kubernetes:") or not registration.custom:
+        return None
+    if registration.type in NOT_MANIFESTS:
         return None
     inputs = dict(registration.inputs)
     head = {"apiVersion": inputs.pop("apiVersion"), "kind": inputs.pop("kind"), "metadata": inputs.pop("metadata", {})}
