@@ -80,3 +80,16 @@ def efs_class(config: StackConfig, file_system_id: Any) -> dict[str, Any]:
         "reclaimPolicy": "Retain" if config.protect else "Delete",
         "volumeBindingMode": "Immediate",
     }
+
+
+def with_classes(config: StackConfig, body: Any) -> Any:
+    """`body` (a claim, a StatefulSet, an ECK Elasticsearch, ...) with every claim spec in it naming
+    the class that can give its access modes, as `claim_spec` does."""
+    if isinstance(body, dict):
+        if "accessModes" in body and "resources" in body and "storageClassName" not in body:
+            rest = {key: value for key, value in body.items() if key not in ("accessModes", "resources")}
+            return {**claim_spec(config, body["accessModes"], body["resources"]["requests"]["storage"]), **rest}
+        return {key: with_classes(config, value) for key, value in body.items()}
+    if isinstance(body, list):
+        return [with_classes(config, item) for item in body]
+    return body
