@@ -195,3 +195,13 @@ def test_batch_runs_hide_nothing_the_image_ships_and_keep_its_entrypoint(synthes
     assert checked >= 2
     shipped, entrypoint = image_paths("data-science")
     assert entrypoint == ["/workspace/run/entrypoint.sh"] and "/workspace/litellm-srv/litellm.yaml" in shipped
+
+
+def test_eck_and_elasticache_variants_name_their_classes_too():
+    from tests.test_components import synth
+
+    for overrides in ({"logging": {"mode": "eck"}}, {"redis": {"mode": "elasticache"}}):
+        _, _, manifests = synth("prod", **overrides)
+        classes = {c["metadata"]["name"]: c["provisioner"] for c in find(manifests, "StorageClass")}
+        for claim, spec in claims(manifests):
+            assert set(spec["accessModes"]) <= PROVISIONER_ACCESS_MODES[classes[spec["storageClassName"]]], (overrides, claim)
