@@ -21,9 +21,8 @@ from rdagent_infra.logic.pods import (
 from rdagent_infra.logic.storage import claim_spec
 
 APP = "rdagent-run"
-# The run's workspace volume. Our images ship files under /workspace (the data-science image its
-# entrypoint, LiteLLM config and MLE-bench; the qlib image Qlib), so the volume is mounted on a
-# folder none of them has, and the run works there.
+# The run's workspace volume, on a folder no image ships (checked against images/*.Dockerfile by
+# tests/test_aws_platform.py), so that it hides nothing an image puts under its /workspace.
 WORKSPACE = "/workspace/rdagent-run"
 
 
