@@ -337,3 +337,19 @@ def test_every_aws_resource_uses_the_one_explicit_aws_provider():
     assert decoded["defaultTags"]["tags"]["rdagent.io/tier"] == "prod"
     aws_resources = [r for r in result.registrations if r.type.startswith("aws:")]
     assert aws_resources and all(r.provider and "pulumi:providers:aws" in r.provider for r in aws_resources), [r.name for r in aws_resources if not r.provider]
+
+
+@pytest.mark.parametrize(("strategy", "steps"), [("canary", 3), ("blueGreen", 7)])
+def test_the_hpa_and_the_program_never_both_set_a_tracks_replicas(strategy, steps):
+    """Under mocks (no control plane yet): at every step exactly the HPA's target leaves `replicas`
+    unset, so server-side apply never hands that field back to the program mid-rollout."""
+    for step in range(steps):
+        rollout = {"strategy": strategy, "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": step}
+        _, _, manifests = synth("prod", rollout=rollout)
+        target = manifest(manifests, "HorizontalPodAutoscaler", "rdagent-ui")["spec"]["scaleTargetRef"]["name"]
+        unset = [
+            m["metadata"]["name"]
+            for m in manifests
+            if m["kind"] == "Deployment" and m["metadata"]["name"].startswith("rdagent-ui") and "replicas" not in m["spec"]
+        ]
+        assert unset == [target], (step, unset, target)
