@@ -60,6 +60,7 @@ class Cluster(pulumi.ComponentResource):
         cluster: ClusterConfig = config.cluster
         self.cluster_name: pulumi.Output[str] | None = None
         self.oidc_provider_arn: pulumi.Output[str] | None = None
+        self.oidc_issuer: pulumi.Output[str] | None = None
         self.private_subnet_ids: list[pulumi.Output[str]] = []
         self.vpc_id: pulumi.Output[str] | None = None
         self.cluster_security_group_id: pulumi.Output[str] | None = None
@@ -115,6 +116,7 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         self.oidc_provider_arn = oidc.arn
+        self.oidc_issuer = issuer
         kubeconfig = pulumi.Output.all(eks_cluster.name, eks_cluster.endpoint, eks_cluster.certificate_authority.data).apply(
             lambda args: kubeconfig_for(args[0], args[1], args[2], config.aws.region)
         )

@@ -12,6 +12,7 @@ from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.network import allow_from, network_policy
 from rdagent_infra.logic.pods import labels, selector
 from rdagent_infra.logic.redis import AUTH_SECRET, SERVICE, redis_conf, redis_statefulset, redis_url
+from rdagent_infra.logic.storage import with_classes
 
 
 class Redis(pulumi.ComponentResource):
@@ -46,7 +47,7 @@ class Redis(pulumi.ComponentResource):
         )
         k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
-            **redis_statefulset(namespace, redis),
+            **with_classes(config, redis_statefulset(namespace, redis)),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
         )
         k8s.core.v1.Service(
