@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CHECKOV := .tools/checkov/bin/checkov
 CHECKOV_STAMP := .tools/checkov/.installed
 
-.PHONY: up test setup engine validators lint synth-all bench clean
+.PHONY: up test setup engine cluster-tools validators lint synth-all bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "rdagent-infra needs Python 3.11 (found " + sys.version.split()[0] + ")")'
@@ -23,6 +23,11 @@ setup: $(STAMP)
 # The real Pulumi engine, built from the Go module proxy (cached; see docs/engine.md).
 engine:
 	scripts/engine-toolchain.sh
+
+# The real Kubernetes control plane of the `cluster` tests (etcd, API server, controller manager,
+# scheduler, kubectl, kwok), built from the Go module proxy (cached; see docs/cluster-tests.md).
+cluster-tools:
+	scripts/controlplane-toolchain.sh
 
 # `pulumi up --stack dev` through the real engine with the policy pack; dev renders to build/dev/.
 up: setup engine
@@ -45,9 +50,10 @@ validators: $(CHECKOV_STAMP)
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine)" || { gofmt -l engine; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
+	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine controlplane)" || { gofmt -l engine controlplane; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
 
-test: setup engine validators lint
+# pytest's exit status 5 (no test collected) is a failure here too (tests/conftest.py turns it into 1).
+test: setup engine cluster-tools validators lint
 	$(BIN)/python -m pytest
 
 synth-all: setup

@@ -106,8 +106,14 @@ def _print_plan(plan) -> None:
 
 
 def _apply(move, stack: str, config) -> None:
-    from rdagent_infra.rollouts import RolloutError, apply_move
+    from rdagent_infra.rollouts import RolloutError, apply_move, missing_cluster_apis
 
+    try:
+        missing = missing_cluster_apis(config, move)
+    except RolloutError as exc:
+        fail([f"rollout: {exc}", "rollout: no change made"], EXIT_UNAVAILABLE)
+    if missing:
+        fail([*(f"rollout: {problem}" for problem in missing), "rollout: no change made"])
     typer.echo(f"rollout: {move.summary}")
     try:
         apply_move(move, stack, config.tier.value, Path.cwd(), lambda line: typer.echo(line))
