@@ -16,11 +16,11 @@ from rdagent_infra.config.cluster import AwsConfig, ClusterConfig, EksConfig
 from rdagent_infra.config.data import CacheConfig, CacheTier, DiskCacheTier, ElastiCacheConfig, RedisConfig
 from rdagent_infra.config.errors import ConfigError, format_errors
 from rdagent_infra.config.gpu import GpuConfig, NodePoolConfig
-from rdagent_infra.config.images import IMAGE_VARIANTS, ImagesConfig, ImageVariant
+from rdagent_infra.config.images import CUDA_IMAGE_VARIANTS, GPU_IMAGE_VARIANTS, IMAGE_VARIANTS, ImagesConfig, ImageVariant
 from rdagent_infra.config.logging import ElasticsearchConfig, LoggingConfig
 from rdagent_infra.config.monitoring import AlertsConfig, MonitoringConfig
 from rdagent_infra.config.resources import ResourceAmounts, Resources, gpu_resources
-from rdagent_infra.config.rollout import BlueGreenConfig, CanaryConfig, CanaryStage, RolloutConfig
+from rdagent_infra.config.rollout import AnalysisConfig, BlueGreenConfig, CanaryConfig, CanaryStage, LoadHookConfig, RolloutConfig
 from rdagent_infra.config.secrets import LLM_KEY_SECRETS, Secret, SecretsConfig, SecretValue
 from rdagent_infra.config.stack import NAMESPACE, StackConfig, load_stack_config
 from rdagent_infra.config.workloads import (
@@ -35,8 +35,12 @@ from rdagent_infra.config.workloads import (
 )
 
 __all__ = [
+    "AnalysisConfig",
+    "CUDA_IMAGE_VARIANTS",
+    "GPU_IMAGE_VARIANTS",
     "IMAGE_VARIANTS",
     "LLM_KEY_SECRETS",
+    "LoadHookConfig",
     "NAMESPACE",
     "SCENARIO_IMAGES",
     "SEMVER",
