@@ -8,8 +8,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app_settings import AppSettings
-from components.namespace import network_policy
 from rdagent_infra.config import RunConfig, StackConfig
+from rdagent_infra.logic.network import network_policy
 from rdagent_infra.logic.pods import (
     container_security_context,
     gpu_scheduling,

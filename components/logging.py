@@ -9,9 +9,9 @@ import json
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.namespace import allow_from, allow_to, network_policy
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
+from rdagent_infra.logic.network import allow_from, allow_to, network_policy
 from rdagent_infra.logic.pods import (
     checkov_skips,
     container_security_context,

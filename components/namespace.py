@@ -6,33 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-
-def network_policy(name: str, namespace: str, pod_selector: dict, *, ingress: list | None = None, egress: list | None = None) -> dict:
-    """A NetworkPolicy body: each direction given is enforced (None leaves it open)."""
-    policy_types = [kind for kind, rules in (("Ingress", ingress), ("Egress", egress)) if rules is not None]
-    spec: dict = {"podSelector": {"matchLabels": pod_selector} if pod_selector else {}, "policyTypes": policy_types}
-    if ingress is not None:
-        spec["ingress"] = ingress
-    if egress is not None:
-        spec["egress"] = egress
-    return {"metadata": {"name": name, "namespace": namespace}, "spec": spec}
-
-
-def allow_to(pod_labels: dict, port: int, namespace_labels: dict | None = None) -> dict:
-    peer: dict = {"podSelector": {"matchLabels": pod_labels}}
-    if namespace_labels is not None:
-        peer["namespaceSelector"] = {"matchLabels": namespace_labels}
-    return {"to": [peer], "ports": [{"protocol": "TCP", "port": port}]}
-
-
-def allow_from(pod_labels: dict, port: int) -> dict:
-    return {"from": [{"podSelector": {"matchLabels": pod_labels}}], "ports": [{"protocol": "TCP", "port": port}]}
-
-
-DNS_EGRESS = {
-    "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-}
+from rdagent_infra.logic.network import DNS_EGRESS, network_policy
 
 
 class AppNamespace(pulumi.ComponentResource):

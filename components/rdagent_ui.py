@@ -12,9 +12,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app_settings import AppSettings
-from components.namespace import network_policy
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
+from rdagent_infra.logic.network import network_policy
 from rdagent_infra.logic.pods import (
     container_security_context,
     http_probe,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.namespace import allow_from, network_policy
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
+from rdagent_infra.logic.network import allow_from, network_policy
 from rdagent_infra.logic.pods import container_security_context, labels, pod_security_context, resource_requirements, selector
 
 SERVICE = "redis"

@@ -16,31 +16,13 @@ from components.cluster import Cluster
 from components.gpu_node_pool import GpuNodePool
 from components.logging import ElkLogging
 from components.monitoring import Monitoring
-from components.namespace import DNS_EGRESS, AppNamespace, allow_to
+from components.namespace import AppNamespace
 from components.rdagent_ui import RdAgentUi
 from components.redis import Redis
 from components.registry import ImageRegistry
-from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
-from rdagent_infra.logic.pods import selector
+from rdagent_infra.logic.network import app_egress
 from rdagent_infra.logic.rollout import plan_rollout
-
-DATABASE_PORT = 5432
-HTTPS_PORT = 443
-
-
-def app_egress(config: StackConfig) -> list[dict]:
-    """Where RD-Agent's pods may connect: DNS, Redis, Logstash, and the LLM and database endpoints."""
-    rules = [DNS_EGRESS]
-    if config.redis.mode == "inCluster":
-        rules.append(allow_to(selector("redis", "cache"), seed.REDIS_PORT))
-    else:
-        rules.append({"to": [{"ipBlock": {"cidr": config.cluster.eks.vpcCidr}}], "ports": [{"protocol": "TCP", "port": seed.REDIS_PORT}]})
-    if config.logging.enabled:
-        rules.append(allow_to(selector("logstash", "logging"), seed.LOGSTASH_PORT))
-    external = [{"ipBlock": {"cidr": cidr}} for cidr in config.llm.egressCidrs]
-    rules.append({"to": external, "ports": [{"protocol": "TCP", "port": HTTPS_PORT}, {"protocol": "TCP", "port": DATABASE_PORT}]})
-    return rules
 
 
 def build_stack(config: StackConfig) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.rollout import RolloutPlan, plan_rollout
+from rdagent_infra.logic.steps import rollout_steps
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".tools"
@@ -74,7 +75,7 @@ def start(config: StackConfig, version: str, now: datetime) -> Move:
         raise RolloutError(f"a rollout of {rollout.newVersion} is under way: promote or abort it first")
     if version == (rollout.stableVersion or config.images.version):
         raise RolloutError(f"{version} is already the stable version")
-    weight = rollout.steps[0]
+    weight = rollout_steps(rollout)[0]
     return Move(f"start {version}: {weight}% of traffic at step 0", {"newVersion": version, "step": "0", "stepStartedAt": _stamp(now)})
 
 
@@ -104,7 +105,7 @@ def advancement(config: StackConfig, now: datetime) -> Move:
             raise RolloutError("the last canary stage does not auto-promote: run rollout promote to finish")
         return promotion(config)
     step = plan.step + 1
-    weight = config.rollout.steps[step]
+    weight = rollout_steps(config.rollout)[step]
     return Move(f"advance to step {step}: {weight}% of traffic to {config.rollout.newVersion}", {"step": str(step), "stepStartedAt": _stamp(now)})
 
 

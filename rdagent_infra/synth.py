@@ -24,6 +24,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from rdagent_infra.config import StackConfig
+from rdagent_infra.program import build_stack
 
 REDACTED = "[secret]"
 MARKER = ".rdagent-synth"
@@ -147,8 +148,6 @@ def _close_loop() -> None:
 
 def run_program(config: StackConfig, project: str, stack: str) -> SynthResult:
     """Run `build_stack` under mocks and return what it registered, sorted."""
-    from rdagent_infra.program import build_stack
-
     mocks = SynthMocks(config.aws.region)
     monitor = RecordingMonitor(mocks)
     pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rdagent_infra.config import ConfigError, SecretValue, Tier, load_stack_config
+from rdagent_infra.logic.steps import blue_green_weights
 from rdagent_infra.stack_source import load_from_files
 from tests.conftest import ROOT, STACKS
 
@@ -34,7 +35,7 @@ def test_seed_defaults():
     assert [(s.weightPercent, s.durationMinutes) for s in config.rollout.canary.stages] == [(5, 5), (25, 15), (100, 30)]
     assert config.rollout.canary.stages[0].successRatePercent == 99 and config.rollout.canary.stages[0].latencyThresholdMs == 200
     assert config.rollout.canary.stages[1].errorRatePercent == 0.1 and config.rollout.canary.stages[2].autoPromote
-    assert config.rollout.blueGreen.weights == [10, 30, 50, 70, 90, 100]
+    assert blue_green_weights(config.rollout.blueGreen) == [10, 30, 50, 70, 90, 100]
     assert (config.cache.l1.size, config.cache.l1.ttlSeconds, config.cache.l2.ttlSeconds, config.cache.l3.ttlSeconds) == ("1GB", 300, 3600, 86400)
     assert config.workloads.ompNumThreads == 4
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from rdagent_infra.config import BlueGreenConfig, CanaryConfig, CanaryStage, RolloutConfig
 from rdagent_infra.logic.rollout import plan_rollout
+from rdagent_infra.logic.steps import rollout_steps
 from tests.conftest import ROOT, run_cli
 from tests.manifests import find, load_manifests, one, replicas_of
 
@@ -48,7 +49,7 @@ def rollouts(draw):
 @settings(max_examples=300, deadline=None)
 @given(rollout=rollouts(), replicas=st.integers(1, 12))
 def test_every_step_of_every_rollout(rollout, replicas):
-    steps = rollout.steps
+    steps = rollout_steps(rollout)
     previous = -1
     for step in range(len(steps)):
         plan = plan_rollout(rollout.model_copy(update={"step": step}), replicas)

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from rdagent_infra.config import RolloutConfig
+from rdagent_infra.logic.steps import rollout_steps
 
 APP = "rdagent-ui"
 TRACK_LABEL = "rdagent.io/track"
@@ -70,7 +71,7 @@ def plan_rollout(rollout: RolloutConfig, replicas: int) -> RolloutPlan:
     if strategy == "rolling" or not rollout.newVersion:
         return _at_rest(rollout, replicas, all_pods)
 
-    steps = rollout.steps
+    steps = rollout_steps(rollout)
     step = min(rollout.step, len(steps) - 1)
     weight = steps[step]
     final = step == len(steps) - 1

@@ -1,0 +1,88 @@
+"""The stack configuration: one pydantic model tree for every `rdagent:` key.
+
+Validated once, at the edge (`load_stack_config`), then passed down as typed objects.
+Keys are written in camelCase in the stack files, as Kubernetes and Pulumi write theirs;
+numeric keys carry their unit in the name (`durationMinutes`, `latencyThresholdMs`).
+
+One module per section (cluster, gpu, images, app, workloads, data, logging, monitoring,
+rollout, secrets), the building blocks in `base` and `resources`, the error messages in
+`errors`, and the whole stack with its cross-section rules in `stack`. Everything is
+re-exported here: `from rdagent_infra.config import StackConfig, load_stack_config`.
+"""
+
+from rdagent_infra.config.app import AppConfig, LlmConfig
+from rdagent_infra.config.base import SEMVER, DnsName, Model, Port, Quantity, Tier, path_error
+from rdagent_infra.config.cluster import AwsConfig, ClusterConfig, EksConfig
+from rdagent_infra.config.data import CacheConfig, CacheTier, DiskCacheTier, ElastiCacheConfig, RedisConfig
+from rdagent_infra.config.errors import ConfigError, format_errors
+from rdagent_infra.config.gpu import GpuConfig, NodePoolConfig
+from rdagent_infra.config.images import IMAGE_VARIANTS, ImagesConfig, ImageVariant
+from rdagent_infra.config.logging import ElasticsearchConfig, LoggingConfig
+from rdagent_infra.config.monitoring import AlertsConfig, MonitoringConfig
+from rdagent_infra.config.resources import ResourceAmounts, Resources, gpu_resources
+from rdagent_infra.config.rollout import BlueGreenConfig, CanaryConfig, CanaryStage, RolloutConfig
+from rdagent_infra.config.secrets import LLM_KEY_SECRETS, Secret, SecretsConfig, SecretValue
+from rdagent_infra.config.stack import NAMESPACE, StackConfig, load_stack_config
+from rdagent_infra.config.workloads import (
+    SCENARIO_IMAGES,
+    AutoscalingConfig,
+    IngressConfig,
+    ProbeConfig,
+    RunConfig,
+    Scenario,
+    UiConfig,
+    WorkloadsConfig,
+)
+
+__all__ = [
+    "IMAGE_VARIANTS",
+    "LLM_KEY_SECRETS",
+    "NAMESPACE",
+    "SCENARIO_IMAGES",
+    "SEMVER",
+    "AlertsConfig",
+    "AppConfig",
+    "AutoscalingConfig",
+    "AwsConfig",
+    "BlueGreenConfig",
+    "CacheConfig",
+    "CacheTier",
+    "CanaryConfig",
+    "CanaryStage",
+    "ClusterConfig",
+    "ConfigError",
+    "DiskCacheTier",
+    "DnsName",
+    "EksConfig",
+    "ElastiCacheConfig",
+    "ElasticsearchConfig",
+    "GpuConfig",
+    "ImageVariant",
+    "ImagesConfig",
+    "IngressConfig",
+    "LlmConfig",
+    "LoggingConfig",
+    "Model",
+    "MonitoringConfig",
+    "NodePoolConfig",
+    "Port",
+    "ProbeConfig",
+    "Quantity",
+    "RedisConfig",
+    "ResourceAmounts",
+    "Resources",
+    "RolloutConfig",
+    "RunConfig",
+    "Scenario",
+    "Secret",
+    "SecretValue",
+    "SecretsConfig",
+    "StackConfig",
+    "Tier",
+    "UiConfig",
+    "WorkloadsConfig",
+    "format_errors",
+    "gpu_resources",
+    "load_stack_config",
+    "path_error",
+]

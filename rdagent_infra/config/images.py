@@ -1,0 +1,51 @@
+"""`rdagent:images`: the registry, the version and the image of each variant; which tiers may
+use `latest` or unpinned references."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from policies.rules import image_tag_problem
+from rdagent_infra.config.base import SEMVER, Model, Tier, path_error
+
+IMAGE_VARIANTS = ("development", "testing", "production", "kaggle-gpu", "kaggle", "qlib", "data-science")
+ImageVariant = Literal["development", "testing", "production", "kaggle-gpu", "kaggle", "qlib", "data-science"]
+
+
+class ImagesConfig(Model):
+    registry: Annotated[str, Field(min_length=1)] = "localhost:5000/rdagent"
+    ecr: bool = False
+    build: bool = False
+    version: Annotated[str, Field(min_length=1)] = "0.8.0"
+    ui: ImageVariant = "production"
+    references: dict[ImageVariant, Annotated[str, Field(min_length=1)]] = {}
+    keepReleaseTags: Annotated[int, Field(ge=1, le=1000)] = 30
+    untaggedExpiryDays: Annotated[int, Field(ge=1, le=3650)] = 7
+    kmsEncryption: bool = True
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, version: str, info: ValidationInfo) -> str:
+        tier = (info.context or {}).get("tier")
+        if version == "latest":
+            if tier in (None, Tier.DEV):
+                return version
+            raise PydanticCustomError("latest", f"the tag latest is not allowed in {tier.value}: use a semantic version such as 1.2.3")
+        if not SEMVER.match(version):
+            raise PydanticCustomError("semver", f"must be a semantic version such as 1.2.3, got {version!r}")
+        return version
+
+    @field_validator("references")
+    @classmethod
+    def _pinned(cls, references: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        tier = (info.context or {}).get("tier")
+        if tier in (None, Tier.DEV):
+            return references
+        for variant, reference in references.items():
+            problem = image_tag_problem(reference)
+            if problem:
+                raise path_error([variant], f"{reference!r} {problem}: pin a version tag or a digest")
+        return references

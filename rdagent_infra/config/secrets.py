@@ -1,0 +1,59 @@
+"""`rdagent:secrets`: values that must be set as Pulumi secrets, and which tiers require them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import PlainValidator, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
+
+from rdagent_infra.config.base import Model, path_error
+
+
+@dataclass(frozen=True)
+class SecretValue:
+    """A value that was set as a Pulumi secret. Its repr never shows the value."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "SecretValue([secret])"
+
+    __str__ = __repr__
+
+
+def _require_secret(value: Any) -> SecretValue:
+    if isinstance(value, SecretValue):
+        return value
+    raise PydanticCustomError(
+        "not_secret",
+        "must be set as a secret (pulumi config set --secret), not as plain text",
+    )
+
+
+Secret = Annotated[SecretValue, PlainValidator(_require_secret)]
+
+LLM_KEY_SECRETS = ("openaiApiKey", "azureOpenaiApiKey", "deepseekApiKey", "anthropicApiKey")
+
+
+class SecretsConfig(Model):
+    databaseUrl: Secret | None = None
+    redisPassword: Secret | None = None
+    openaiApiKey: Secret | None = None
+    azureOpenaiApiKey: Secret | None = None
+    deepseekApiKey: Secret | None = None
+    anthropicApiKey: Secret | None = None
+    elasticPassword: Secret | None = None
+    tlsCertificate: Secret | None = None
+    tlsPrivateKey: Secret | None = None
+
+    @model_validator(mode="after")
+    def _required(self, info: ValidationInfo) -> SecretsConfig:
+        tier = (info.context or {}).get("tier")
+        if tier is not None and tier.is_production_like:
+            if self.databaseUrl is None:
+                raise path_error(["databaseUrl"], f"required in {tier.value}: set it with pulumi config set --secret")
+            if not any(getattr(self, key) is not None for key in LLM_KEY_SECRETS):
+                raise path_error(["openaiApiKey"], f"{tier.value} needs at least one LLM API key ({', '.join(LLM_KEY_SECRETS)})")
+        return self

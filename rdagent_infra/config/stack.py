@@ -1,0 +1,104 @@
+"""The whole stack: every section in one model, the rules that span sections, and
+`load_stack_config`, the one place a stack's `rdagent:` keys are validated."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError, model_validator
+
+from rdagent_infra.config.app import AppConfig, LlmConfig
+from rdagent_infra.config.base import SEMVER, DnsName, Model, Tier, path_error
+from rdagent_infra.config.cluster import AwsConfig, ClusterConfig
+from rdagent_infra.config.data import CacheConfig, RedisConfig
+from rdagent_infra.config.errors import ConfigError, format_errors
+from rdagent_infra.config.gpu import GpuConfig
+from rdagent_infra.config.images import ImagesConfig
+from rdagent_infra.config.logging import LoggingConfig
+from rdagent_infra.config.monitoring import MonitoringConfig
+from rdagent_infra.config.rollout import RolloutConfig
+from rdagent_infra.config.secrets import SecretsConfig
+from rdagent_infra.config.workloads import WorkloadsConfig
+from rdagent_infra.logic.steps import rollout_steps
+
+NAMESPACE = "rdagent"
+
+
+class StackConfig(Model):
+    tier: Tier
+    namespace: DnsName = NAMESPACE
+    protect: bool = False
+    cluster: ClusterConfig = ClusterConfig()
+    aws: AwsConfig = AwsConfig()
+    gpu: GpuConfig = GpuConfig()
+    images: ImagesConfig = ImagesConfig()
+    app: AppConfig = AppConfig()
+    llm: LlmConfig = LlmConfig()
+    secrets: SecretsConfig = SecretsConfig()
+    workloads: WorkloadsConfig = WorkloadsConfig()
+    cache: CacheConfig = CacheConfig()
+    redis: RedisConfig = RedisConfig()
+    logging: LoggingConfig = LoggingConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    rollout: RolloutConfig = RolloutConfig()
+
+    @model_validator(mode="after")
+    def _combinations(self) -> StackConfig:
+        if self.secrets.redisPassword is None:
+            raise path_error(["secrets", "redisPassword"], "required: the Redis password (ElastiCache auth token); set it with pulumi config set --secret")
+        if self.redis.mode == "elasticache" and self.cluster.mode != "eks":
+            raise path_error(["redis", "mode"], "elasticache needs cluster.mode eks (it lives in the cluster's VPC)")
+        if (self.images.ecr or self.gpu.enabled) and self.cluster.mode != "eks":
+            key = ["images", "ecr"] if self.images.ecr else ["gpu", "enabled"]
+            raise path_error(key, "needs cluster.mode eks: ECR repositories and node pools are created on AWS")
+        if self.app.sslCertPath and (self.secrets.tlsCertificate is None or self.secrets.tlsPrivateKey is None):
+            raise path_error(["secrets", "tlsCertificate"], "required (with tlsPrivateKey) when app.sslCertPath is set")
+        if self.logging.enabled and self.logging.mode == "statefulSets" and self.secrets.elasticPassword is None:
+            raise path_error(["secrets", "elasticPassword"], "required when logging is enabled (Elasticsearch runs with security on)")
+        if any(run.resources.gpus for run in self.workloads.runs) and self.cluster.mode == "eks" and not self.gpu.enabled:
+            raise path_error(["gpu", "enabled"], "runs ask for GPUs but the GPU node pool is disabled")
+        self._check_rollout()
+        return self
+
+    def _check_rollout(self) -> None:
+        ingress = self.workloads.ui.ingress
+        provider_kind = {"gatewayApi": "gatewayApi", "ingressNginx": "ingress"}.get(self.rollout.trafficProvider)
+        if self.rollout.strategy != "rolling" and ingress.enabled and provider_kind and provider_kind != ingress.kind:
+            raise path_error(
+                ["rollout", "trafficProvider"],
+                f"{self.rollout.trafficProvider} cannot weight traffic through workloads.ui.ingress.kind {ingress.kind}: make them agree",
+            )
+        steps = len(rollout_steps(self.rollout))
+        if self.rollout.step >= steps:
+            raise path_error(["rollout", "step"], f"the {self.rollout.strategy} rollout has steps 0..{steps - 1}, got {self.rollout.step}")
+        for key in ("stableVersion", "newVersion"):
+            version = getattr(self.rollout, key)
+            if version is not None and not SEMVER.match(version):
+                raise path_error(["rollout", key], f"must be a semantic version such as 1.2.3, got {version!r}")
+
+
+def _tier_for(stack: str, raw: Mapping[str, Any]) -> Tier | None:
+    value = raw.get("tier", stack)
+    try:
+        return Tier(value)
+    except ValueError:
+        return None
+
+
+def load_stack_config(raw: Mapping[str, Any], stack: str, source: str) -> StackConfig:
+    """Validate the `rdagent:` keys of a stack (without the prefix) or raise ConfigError."""
+    data = dict(raw)
+    tier = _tier_for(stack, data)
+    if tier is None:
+        shown = data.get("tier", stack)
+        return _raise(source, [f"rdagent:tier: must be one of dev, test, staging, prod, got {shown!r} (set it when the stack name is not a tier)"])
+    data.setdefault("tier", tier.value)
+    try:
+        return StackConfig.model_validate(data, context={"tier": tier})
+    except ValidationError as exc:
+        return _raise(source, sorted(set(format_errors(exc, StackConfig))))
+
+
+def _raise(source: str, problems: list[str]) -> StackConfig:
+    raise ConfigError(source, problems)

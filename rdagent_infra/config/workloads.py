@@ -1,0 +1,119 @@
+"""`rdagent:workloads`: the UI Deployment (replicas, probe, resources, autoscaling, ingress)
+and the batch runs (Jobs, or CronJobs when scheduled), one per RD-Agent scenario run."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from rdagent_infra import defaults as seed
+from rdagent_infra.config.base import DnsName, Model, Port, Quantity, Tier, path_error
+from rdagent_infra.config.images import ImageVariant
+from rdagent_infra.config.resources import Resources, gpu_resources
+
+
+class ProbeConfig(Model):
+    path: Annotated[str, Field(pattern=r"^/")] = seed.UI_HEALTH_PATH
+    initialDelaySeconds: Annotated[int, Field(ge=0, le=3600)] = seed.PROBE_INITIAL_DELAY_SECONDS
+    periodSeconds: Annotated[int, Field(ge=1, le=3600)] = seed.PROBE_PERIOD_SECONDS
+
+
+class AutoscalingConfig(Model):
+    maxReplicas: Annotated[int, Field(ge=1, le=100)] = 6
+    targetCpuUtilizationPercent: Annotated[int, Field(ge=1, le=100)] = 70
+
+
+class IngressConfig(Model):
+    enabled: bool = False
+    kind: Literal["gatewayApi", "ingress"] = "gatewayApi"
+    host: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] = "rdagent.example.com"
+    gatewayName: str = "shared-gateway"
+    gatewayNamespace: str = "gateway-system"
+    # With Gateway API, TLS terminates on the Gateway: the route attaches to this listener when tls is on.
+    gatewayListener: str = "https"
+    ingressClassName: str = "nginx"
+    tls: bool = True
+
+
+class UiConfig(Model):
+    replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    port: Port = seed.UI_PORT
+    probe: ProbeConfig = ProbeConfig()
+    resources: Resources = Resources()
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
+    ingress: IngressConfig = IngressConfig()
+
+    @model_validator(mode="after")
+    def _ha(self, info: ValidationInfo) -> UiConfig:
+        tier = (info.context or {}).get("tier")
+        if tier == Tier.PROD and self.replicas < 2:
+            raise path_error(["replicas"], f"must be >= 2 in prod for high availability, got {self.replicas}")
+        if self.resources.gpus:
+            raise path_error(["resources", "limits", "gpu"], "the UI serves pages and needs no GPU: set 0")
+        if self.autoscaling.maxReplicas < self.replicas:
+            raise path_error(["autoscaling", "maxReplicas"], f"must be >= replicas ({self.replicas}), got {self.autoscaling.maxReplicas}")
+        return self
+
+
+Scenario = Literal["data_science", "fin_factor", "fin_model", "fin_quant", "general_model", "kaggle"]
+
+# The image each scenario runs in when a run names none.
+SCENARIO_IMAGES: dict[str, str] = {
+    "data_science": "data-science",
+    "kaggle": "kaggle",
+    "fin_factor": "qlib",
+    "fin_model": "qlib",
+    "fin_quant": "qlib",
+    "general_model": "production",
+}
+_CRON = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+){4}\S+)$")
+
+
+class RunConfig(Model):
+    name: DnsName
+    scenario: Scenario
+    competition: str | None = None
+    args: list[str] = []
+    schedule: str | None = None
+    image: ImageVariant | None = None
+    resources: Resources = gpu_resources(seed.GPUS_PER_RUN)
+    deadlineSeconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 86400
+    backoffLimit: Annotated[int, Field(ge=0, le=10)] = 1
+    ttlSecondsAfterFinished: Annotated[int, Field(ge=0, le=30 * 86400)] = 86400
+    workspaceSize: Quantity = "50Gi"
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, schedule: str | None) -> str | None:
+        if schedule is not None and not _CRON.match(schedule.strip()):
+            raise PydanticCustomError("cron", f"must be a cron schedule such as '0 2 * * *', got {schedule!r}")
+        return schedule
+
+    @model_validator(mode="after")
+    def _competition(self) -> RunConfig:
+        if self.scenario in ("data_science", "kaggle") and not self.competition:
+            raise path_error(["competition"], f"required for the {self.scenario} scenario")
+        return self
+
+    @property
+    def image_variant(self) -> str:
+        return self.image or SCENARIO_IMAGES[self.scenario]
+
+
+class WorkloadsConfig(Model):
+    ui: UiConfig = UiConfig()
+    runs: list[RunConfig] = []
+    ompNumThreads: Annotated[int, Field(ge=1, le=256)] = seed.OMP_NUM_THREADS
+
+    @field_validator("runs")
+    @classmethod
+    def _unique(cls, runs: list[RunConfig]) -> list[RunConfig]:
+        seen: set[str] = set()
+        for index, run in enumerate(runs):
+            if run.name in seen:
+                raise path_error([index, "name"], f"duplicate run name {run.name!r}")
+            seen.add(run.name)
+        return runs
