@@ -7,13 +7,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from rdagent_infra.config import StackConfig
-from rdagent_infra.logic.app_files import cache_config, content_hash, logging_dict_config, render_json
+from rdagent_infra.logic.app_files import CONFIG_DIR, app_env, cache_config, content_hash, logging_dict_config, render_json
 
 SECRET_NAME = "rdagent-secrets"
 TLS_SECRET_NAME = "rdagent-tls"
 LOGGING_CONFIG_MAP = "rdagent-logging"
 CACHE_CONFIG_MAP = "rdagent-cache"
-CONFIG_DIR = "/app/config"
 
 # Secret key in the Kubernetes Secret -> (environment variable, stack secret).
 SECRET_ENV = (
@@ -46,21 +45,7 @@ class AppSettings(pulumi.ComponentResource):
         secrets = config.secrets
 
         string_data: dict[str, pulumi.Input[str]] = {}
-        env: list[dict] = [
-            {"name": "DEBUG", "value": "true" if config.app.debug else "false"},
-            {"name": "LOG_LEVEL", "value": config.app.logLevel},
-            {"name": "BACKEND", "value": config.llm.backend},
-            {"name": "CHAT_MODEL", "value": config.llm.chatModel},
-            {"name": "EMBEDDING_MODEL", "value": config.llm.embeddingModel},
-            {"name": "OMP_NUM_THREADS", "value": str(config.workloads.ompNumThreads)},
-            {"name": "RDAGENT_LOGGING_CONFIG", "value": f"{CONFIG_DIR}/logging/logging.json"},
-            {"name": "RDAGENT_CACHE_CONFIG", "value": f"{CONFIG_DIR}/cache/cache.json"},
-            # RD-Agent runs its experiments in conda environments, never through a Docker socket.
-            {"name": "DS_CODER_COSTEER_ENV_TYPE", "value": "conda"},
-            {"name": "MODEL_COSTEER_ENV_TYPE", "value": "conda"},
-        ]
-        if config.llm.openaiApiBase:
-            env.append({"name": "OPENAI_API_BASE", "value": config.llm.openaiApiBase})
+        env = app_env(config)
         for key, variable, field in SECRET_ENV:
             value = getattr(secrets, field)
             if value is not None:
@@ -103,20 +88,26 @@ class AppSettings(pulumi.ComponentResource):
         ]
 
         if config.app.sslCertPath and secrets.tlsCertificate and secrets.tlsPrivateKey:
-            k8s.core.v1.Secret(
-                f"{name}-tls",
-                metadata={"name": TLS_SECRET_NAME, "namespace": namespace},
-                type="kubernetes.io/tls",
-                string_data={
-                    "tls.crt": pulumi.Output.secret(secrets.tlsCertificate.value),
-                    "tls.key": pulumi.Output.secret(secrets.tlsPrivateKey.value),
-                },
-                opts=child,
-            )
-            # Mount the one file: a volume on the certificate's folder (often /etc/ssl/certs) would hide
-            # the system CA bundle that HTTPS calls to the LLM endpoints need.
-            self.volumes.append({"name": "tls", "secret": {"secretName": TLS_SECRET_NAME, "items": [{"key": "tls.crt", "path": "tls.crt"}]}})
-            self.volume_mounts.append({"name": "tls", "mountPath": config.app.sslCertPath, "subPath": "tls.crt", "readOnly": True})
-            env.append({"name": "SSL_CERT_PATH", "value": config.app.sslCertPath})
+            self._tls(name, config, child, env)
         self.env = env
         self.register_outputs({"config_hash": self.config_hash})
+
+    def _tls(self, name: str, config: StackConfig, child: pulumi.ResourceOptions, env: list[dict]) -> None:
+        """The certificate Secret and its one file mounted at app.sslCertPath."""
+        secrets = config.secrets
+        namespace = config.namespace
+        k8s.core.v1.Secret(
+            f"{name}-tls",
+            metadata={"name": TLS_SECRET_NAME, "namespace": namespace},
+            type="kubernetes.io/tls",
+            string_data={
+                "tls.crt": pulumi.Output.secret(secrets.tlsCertificate.value),
+                "tls.key": pulumi.Output.secret(secrets.tlsPrivateKey.value),
+            },
+            opts=child,
+        )
+        # Mount the one file: a volume on the certificate's folder (often /etc/ssl/certs) would hide
+        # the system CA bundle that HTTPS calls to the LLM endpoints need.
+        self.volumes.append({"name": "tls", "secret": {"secretName": TLS_SECRET_NAME, "items": [{"key": "tls.crt", "path": "tls.crt"}]}})
+        self.volume_mounts.append({"name": "tls", "mountPath": config.app.sslCertPath, "subPath": "tls.crt", "readOnly": True})
+        env.append({"name": "SSL_CERT_PATH", "value": config.app.sslCertPath})

@@ -101,6 +101,21 @@ class RdAgentUi(pulumi.ComponentResource):
         ui = config.workloads.ui
         namespace = config.namespace
 
+        self._cache_claim(name, config, plan, child)
+        self.deployment_names = self._deployments(name, config, plan, image_for, settings, child)
+        self._services(name, namespace, plan, child)
+        self.service_name = plan.primary_service
+        self._disruption_and_scaling(name, config, plan, child)
+        self._routing(name, config, plan, child)
+
+        ingress_rule = {"ports": [{"protocol": "TCP", "port": ui.port}]}
+        policy = network_policy("rdagent-ui", namespace, selector(APP, "ui"), ingress=[ingress_rule], egress=egress)
+        k8s.networking.v1.NetworkPolicy(f"{name}-ingress-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
+        self.register_outputs({"service_name": self.service_name})
+
+    def _cache_claim(self, name: str, config: StackConfig, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
+        ui = config.workloads.ui
+        namespace = config.namespace
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-cache",
             metadata={"name": CACHE_CLAIM, "namespace": namespace, "labels": labels(APP, "cache")},
@@ -112,8 +127,12 @@ class RdAgentUi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
         )
 
+    def _deployments(self, name: str, config: StackConfig, plan: RolloutPlan, image_for, settings: AppSettings, child: pulumi.ResourceOptions) -> list[str]:
+        """One Deployment per track of the rollout plan; returns their names."""
+        ui = config.workloads.ui
+        namespace = config.namespace
         autoscaled = plan.autoscaled_track if ui.replicas > 1 else None
-        self.deployment_names: list[str] = []
+        names: list[str] = []
         for track in plan.tracks:
             image = image_for(config.images.ui, track.version)
             k8s.apps.v1.Deployment(
@@ -132,8 +151,10 @@ class RdAgentUi(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-            self.deployment_names.append(track.deployment)
+            names.append(track.deployment)
+        return names
 
+    def _services(self, name: str, namespace: str, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
         for service in plan.services:
             k8s.core.v1.Service(
                 f"{name}-svc-{service.name}",
@@ -150,8 +171,11 @@ class RdAgentUi(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-        self.service_name = plan.primary_service
 
+    def _disruption_and_scaling(self, name: str, config: StackConfig, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
+        ui = config.workloads.ui
+        namespace = config.namespace
+        autoscaled = plan.autoscaled_track if ui.replicas > 1 else None
         total_replicas = sum(track.replicas for track in plan.tracks)
         if total_replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
@@ -177,13 +201,6 @@ class RdAgentUi(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-
-        self._routing(name, config, plan, child)
-
-        ingress_rule = {"ports": [{"protocol": "TCP", "port": ui.port}]}
-        policy = network_policy("rdagent-ui", namespace, selector(APP, "ui"), ingress=[ingress_rule], egress=egress)
-        k8s.networking.v1.NetworkPolicy(f"{name}-ingress-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
-        self.register_outputs({"service_name": self.service_name})
 
     def _routing(self, name: str, config: StackConfig, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
         ingress = config.workloads.ui.ingress

@@ -7,7 +7,9 @@ import json
 from typing import Any
 
 from rdagent_infra import defaults as seed
-from rdagent_infra.config import CacheConfig
+from rdagent_infra.config import CacheConfig, StackConfig
+
+CONFIG_DIR = "/app/config"
 
 
 def logging_dict_config(log_level: str, logstash_host: str | None) -> dict[str, Any]:
@@ -57,6 +59,26 @@ def cache_config(cache: CacheConfig, redis_host: str | None, redis_port: int) ->
         },
         "l3_cache": {"type": "disk", "path": cache.l3.path, "size": cache.l3.size, "ttl": cache.l3.ttlSeconds},
     }
+
+
+def app_env(config: StackConfig) -> list[dict[str, Any]]:
+    """The plain (not secret) environment every RD-Agent container gets: models, log level, config files."""
+    env: list[dict] = [
+        {"name": "DEBUG", "value": "true" if config.app.debug else "false"},
+        {"name": "LOG_LEVEL", "value": config.app.logLevel},
+        {"name": "BACKEND", "value": config.llm.backend},
+        {"name": "CHAT_MODEL", "value": config.llm.chatModel},
+        {"name": "EMBEDDING_MODEL", "value": config.llm.embeddingModel},
+        {"name": "OMP_NUM_THREADS", "value": str(config.workloads.ompNumThreads)},
+        {"name": "RDAGENT_LOGGING_CONFIG", "value": f"{CONFIG_DIR}/logging/logging.json"},
+        {"name": "RDAGENT_CACHE_CONFIG", "value": f"{CONFIG_DIR}/cache/cache.json"},
+        # RD-Agent runs its experiments in conda environments, never through a Docker socket.
+        {"name": "DS_CODER_COSTEER_ENV_TYPE", "value": "conda"},
+        {"name": "MODEL_COSTEER_ENV_TYPE", "value": "conda"},
+    ]
+    if config.llm.openaiApiBase:
+        env.append({"name": "OPENAI_API_BASE", "value": config.llm.openaiApiBase})
+    return env
 
 
 def render_json(document: dict[str, Any]) -> str:
