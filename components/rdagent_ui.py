@@ -24,6 +24,7 @@ from rdagent_infra.logic.pods import (
     selector,
     writable_volumes,
 )
+from rdagent_infra.logic.rdagent_env import ui_args
 from rdagent_infra.logic.rollout import APP, RolloutPlan, Track
 
 CACHE_CLAIM = "rdagent-ui-cache"
@@ -58,9 +59,9 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["rdagent", "ui"],
-                    "args": ["--port", str(ui.port)],
+                    "args": ui_args(ui.port, data_science=ui.dataScience, debug=config.app.debug),
                     "ports": [{"name": "http", "containerPort": ui.port, "protocol": "TCP"}],
-                    "env": settings.env,
+                    "env": settings.ui_env,
                     "resources": resource_requirements(ui.resources),
                     "securityContext": container_security_context(),
                     "startupProbe": http_probe(probe.path, "http", 0, probe.periodSeconds, failure_threshold=30),
@@ -69,14 +70,14 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                     "volumeMounts": [
                         *scratch_mounts,
                         {"name": "cache", "mountPath": config.cache.l3.path},
-                        *settings.volume_mounts,
+                        settings.traces_mount(read_only=True),
                     ],
                 }
             ],
             "volumes": [
                 *scratch_volumes,
                 {"name": "cache", "persistentVolumeClaim": {"claimName": CACHE_CLAIM}},
-                *settings.volumes,
+                settings.traces_volume,
             ],
         },
     }

@@ -125,7 +125,7 @@ def test_ui_filesystem_and_volumes():
     container = spec["containers"][0]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    assert {"/app/logs", "/tmp", "/app/cache", "/app/config/logging", "/app/config/cache"} <= set(mounts)
+    assert {"/app/logs", "/tmp", "/app/cache", "/traces"} <= set(mounts)
     claim = manifest(manifests, "PersistentVolumeClaim", "rdagent-ui-cache")
     assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"  # dev's L3 size
 

@@ -11,12 +11,15 @@ second run changes nothing. The ECK mode needs none of this: the operator does i
 
 from __future__ import annotations
 
+from rdagent_infra.logic.pods import labels
+
 CERTS_SECRET = "elasticsearch-certs"
 KIBANA_SECRET = "kibana-system-credentials"
 CERTS_DIR = "/usr/share/elasticsearch/config/certs"  # Elasticsearch reads TLS files only inside its config folder
 SETUP_APP = "elasticsearch-certs"
 CERT_DAYS = 1095
 
+KIBANA_PASSWORD_ENV = {"name": "KIBANA_PASSWORD", "valueFrom": {"secretKeyRef": {"name": KIBANA_SECRET, "key": "password"}}}
 # Relative paths resolve against the config folder.
 TRANSPORT_TLS_SETTINGS = {
     "xpack.security.transport.ssl.enabled": "true",
@@ -98,3 +101,41 @@ def cluster_health_probe() -> dict:
     """Ready when the cluster this node belongs to is yellow or green (asked with the elastic user)."""
     command = "curl -sf -u \"elastic:$ELASTIC_PASSWORD\" 'http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=2s' >/dev/null"
     return {"exec": {"command": ["sh", "-c", command]}, "initialDelaySeconds": 20, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
+
+
+def certs_job(namespace: str, version: str, replicas: int, security: dict, pod_security: dict) -> dict:
+    """The Job that makes the certificates and the Kibana password, in the pinned Elasticsearch image."""
+    job_labels = {**_labels(), "rdagent.io/job": SETUP_APP}
+    return {
+        "metadata": {"name": SETUP_APP, "namespace": namespace, "labels": job_labels},
+        "spec": {
+            "backoffLimit": 6,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": {"labels": job_labels},
+                "spec": {
+                    "serviceAccountName": SETUP_APP,
+                    # It talks to the Kubernetes API, with a ServiceAccount that may only make these Secrets.
+                    "automountServiceAccountToken": True,
+                    "restartPolicy": "OnFailure",
+                    "securityContext": pod_security,
+                    "containers": [
+                        {
+                            "name": "certutil",
+                            "image": f"docker.elastic.co/elasticsearch/elasticsearch:{version}",
+                            "imagePullPolicy": "IfNotPresent",
+                            "command": ["sh", "-c", certs_job_script(namespace, replicas)],
+                            "resources": {"requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"cpu": "1000m", "memory": "1Gi"}},
+                            "securityContext": security,
+                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                        }
+                    ],
+                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+                },
+            },
+        },
+    }
+
+
+def _labels() -> dict[str, str]:
+    return labels(SETUP_APP, "logging")
