@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from policies import rules  # noqa: E402
-from tests.test_policies import KINDS, _root_pod, good_pod_spec, wrap  # noqa: E402
+from policies.examples import KINDS, good_pod_spec, root_pod, wrap  # noqa: E402
 
 TARGET_PER_SECOND = 5000
 
@@ -27,7 +27,7 @@ def workloads(count: int) -> list[tuple[str, dict]]:
     for index in range(count):
         pod = good_pod_spec()
         if index % 3 == 0:
-            _root_pod(pod)  # a third violate, so message building is measured too
+            root_pod(pod)  # a third violate, so message building is measured too
         resources.append(wrap(KINDS[index % len(KINDS)], pod))
     return resources
 

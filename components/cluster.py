@@ -166,41 +166,26 @@ class Cluster(pulumi.ComponentResource):
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=cidr, enable_dns_hostnames=True, enable_dns_support=True, opts=child)
         self.vpc_id = vpc.id
         gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
-        public_routes = aws.ec2.RouteTable(
-            f"{name}-public-routes",
-            vpc_id=vpc.id,
-            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
-            opts=child,
+        public_route = {"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}
+        public_cidrs = [f"{prefix}.{index}.0/24" for index in range(len(zones))]
+        public_subnets = self._subnets(
+            name, "public", aws, vpc, zones, public_cidrs, public_route, {"kubernetes.io/role/elb": "1"}, child, map_public_ip_on_launch=False
         )
-        public_subnets = []
-        for index, zone in enumerate(zones):
-            subnet = aws.ec2.Subnet(
-                f"{name}-public-{index}",
-                vpc_id=vpc.id,
-                cidr_block=f"{prefix}.{index}.0/24",
-                availability_zone=zone,
-                map_public_ip_on_launch=False,
-                tags={"kubernetes.io/role/elb": "1"},
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(f"{name}-public-{index}-routes", subnet_id=subnet.id, route_table_id=public_routes.id, opts=child)
-            public_subnets.append(subnet)
         nat_ip = aws.ec2.Eip(f"{name}-nat-ip", domain="vpc", opts=child)
         nat = aws.ec2.NatGateway(f"{name}-nat", subnet_id=public_subnets[0].id, allocation_id=nat_ip.id, opts=child)
-        private_routes = aws.ec2.RouteTable(
-            f"{name}-private-routes",
-            vpc_id=vpc.id,
-            routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
-            opts=child,
-        )
-        for index, zone in enumerate(zones):
-            subnet = aws.ec2.Subnet(
-                f"{name}-private-{index}",
-                vpc_id=vpc.id,
-                cidr_block=f"{prefix}.{16 + 16 * index}.0/20",
-                availability_zone=zone,
-                tags={"kubernetes.io/role/internal-elb": "1"},
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(f"{name}-private-{index}-routes", subnet_id=subnet.id, route_table_id=private_routes.id, opts=child)
-            self.private_subnet_ids.append(subnet.id)
+        private_route = {"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}
+        private_cidrs = [f"{prefix}.{16 + 16 * index}.0/20" for index in range(len(zones))]
+        private_subnets = self._subnets(name, "private", aws, vpc, zones, private_cidrs, private_route, {"kubernetes.io/role/internal-elb": "1"}, child)
+        self.private_subnet_ids.extend(subnet.id for subnet in private_subnets)
+
+    def _subnets(
+        self, name: str, kind: str, aws, vpc, zones: list[str], cidrs: list[str], route: dict, tags: dict, child: pulumi.ResourceOptions, **extra
+    ) -> list:
+        """A route table with `route`, and a subnet per zone associated with it."""
+        routes = aws.ec2.RouteTable(f"{name}-{kind}-routes", vpc_id=vpc.id, routes=[route], opts=child)
+        subnets = []
+        for index, (zone, cidr_block) in enumerate(zip(zones, cidrs, strict=True)):
+            subnet = aws.ec2.Subnet(f"{name}-{kind}-{index}", vpc_id=vpc.id, cidr_block=cidr_block, availability_zone=zone, **extra, tags=tags, opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-{kind}-{index}-routes", subnet_id=subnet.id, route_table_id=routes.id, opts=child)
+            subnets.append(subnet)
+        return subnets

@@ -8,48 +8,10 @@ import pytest
 import yaml
 
 from policies import rules
-from policies.manifest_check import type_token
+from policies.examples import KINDS, good_container, good_pod_spec, root_pod, wrap
 from tests.conftest import STACKS, run_cli
 
 POLICIES = {p.name: p for p in rules.RESOURCE_POLICIES}
-
-
-def good_container(name="app"):
-    return {
-        "name": name,
-        "image": "registry.example.com/app:1.2.3",
-        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-        "securityContext": {
-            "runAsNonRoot": True,
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-    }
-
-
-def good_pod_spec():
-    return {"securityContext": {"runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}}, "containers": [good_container()]}
-
-
-def wrap(kind: str, pod: dict) -> tuple[str, dict]:
-    """A workload of `kind` around `pod`, with its type token."""
-    template = {"metadata": {"labels": {"app": "x"}}, "spec": pod}
-    specs = {
-        "Pod": ("v1", pod),
-        "Deployment": ("apps/v1", {"selector": {"matchLabels": {"app": "x"}}, "template": template}),
-        "StatefulSet": ("apps/v1", {"selector": {"matchLabels": {"app": "x"}}, "serviceName": "x", "template": template}),
-        "DaemonSet": ("apps/v1", {"selector": {"matchLabels": {"app": "x"}}, "template": template}),
-        "ReplicaSet": ("apps/v1", {"selector": {"matchLabels": {"app": "x"}}, "template": template}),
-        "Job": ("batch/v1", {"template": template}),
-        "CronJob": ("batch/v1", {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}),
-    }
-    api_version, spec = specs[kind]
-    return type_token(api_version, kind), {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x", "namespace": "n"}, "spec": spec}
-
-
-KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 
 
 def violations(policy: str, kind: str, pod: dict) -> list[str]:
@@ -100,11 +62,6 @@ def _no_pod_seccomp(pod):
     pod["securityContext"].pop("seccompProfile")
 
 
-def _root_pod(pod):
-    pod["securityContext"]["runAsUser"] = 0
-    pod["containers"][0]["securityContext"].pop("runAsNonRoot")
-
-
 def _cap_add(pod):
     pod["containers"][0]["securityContext"]["capabilities"]["add"] = ["SYS_ADMIN"]
 
@@ -118,7 +75,7 @@ def _host_port(pod):
 
 
 CASES = [
-    ("run-as-non-root", _root_pod, "containers[0]"),
+    ("run-as-non-root", root_pod, "containers[0]"),
     ("resource-requests-limits", _resources("limits", "memory", None), "resources.limits.memory is not set"),
     ("resource-requests-limits", _resources("requests", "cpu", None), "resources.requests.cpu is not set"),
     ("resource-requests-limits", _resources("requests", "cpu", "2"), "resources.requests.cpu (2) is above limits.cpu (1)"),
@@ -248,7 +205,7 @@ def test_our_stacks_have_no_mandatory_violations(synthesized, stack):
 
 def test_policy_check_cli_reports_and_exits_1(tmp_path):
     pod = good_pod_spec()
-    _root_pod(pod)
+    root_pod(pod)
     _, bad = wrap("Deployment", pod)
     _, good = wrap("Job", good_pod_spec())
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump_all([good, bad]))
