@@ -15,7 +15,7 @@ from policies.rules import EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION
 from rdagent_infra.logic.app_files import content_hash
 from rdagent_infra.logic.log_shipper import DB_DIR, HEALTH_PORT, fluent_bit_config, render_config
 from rdagent_infra.logic.network import DNS_EGRESS, allow_to, network_policy
-from rdagent_infra.logic.pods import checkov_skips, http_probe, labels, selector, simple_resources
+from rdagent_infra.logic.pods import checkov_skips, http_probe, labels, namespace_metadata, selector, simple_resources
 
 APP = "rdagent-log-shipper"
 LOG_DIRS = ("/var/log/containers", "/var/log/pods")
@@ -113,15 +113,8 @@ class LogShipper(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         created = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={
-                "name": namespace,
-                # hostPath volumes are refused by `baseline`; the policy pack holds everything else.
-                "labels": {
-                    "pod-security.kubernetes.io/enforce": "privileged",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "app.kubernetes.io/part-of": "rdagent",
-                },
-            },
+            # hostPath volumes are refused by `baseline`; the policy pack holds everything else.
+            metadata=namespace_metadata(namespace, "privileged"),
             opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=protect, retain_on_delete=protect),
         )
         inside = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[created]))

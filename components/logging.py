@@ -15,7 +15,16 @@ from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import eck, elk_statefulsets
 from rdagent_infra.logic.elastic_security import SETUP_APP, certs_job, certs_role_rules
-from rdagent_infra.logic.elk import ELASTIC_CONTAINER_SECURITY, ELASTIC_SECRET, ELASTIC_UID, KIBANA_PORT, service, setup_documents, snapshot_claim
+from rdagent_infra.logic.elk import (
+    ELASTIC_CONTAINER_SECURITY,
+    ELASTIC_IMAGE_SKIP_REASONS,
+    ELASTIC_SECRET,
+    ELASTIC_UID,
+    KIBANA_PORT,
+    service,
+    setup_documents,
+    snapshot_claim,
+)
 from rdagent_infra.logic.pods import labels, pod_security_context
 
 
@@ -98,7 +107,14 @@ class ElkLogging(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[account, role])),
         )
         es = config.logging.elasticsearch
-        body = certs_job(namespace, config.logging.version, es.replicas, ELASTIC_CONTAINER_SECURITY, pod_security_context(ELASTIC_UID, ELASTIC_UID))
+        body = certs_job(
+            namespace,
+            config.logging.version,
+            es.replicas,
+            ELASTIC_CONTAINER_SECURITY,
+            pod_security_context(ELASTIC_UID, ELASTIC_UID),
+            ELASTIC_IMAGE_SKIP_REASONS,
+        )
         k8s.batch.v1.Job(f"{name}-certs-job", **body, opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[binding])))
 
     def _network_policies(self, name: str, policies: list[dict], child: pulumi.ResourceOptions) -> None:

@@ -7,6 +7,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from rdagent_infra.logic.network import DNS_EGRESS, network_policy
+from rdagent_infra.logic.pods import namespace_metadata
 
 
 class AppNamespace(pulumi.ComponentResource):
@@ -17,15 +18,7 @@ class AppNamespace(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         created = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={
-                "name": namespace,
-                "labels": {
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "app.kubernetes.io/part-of": "rdagent",
-                },
-            },
+            metadata=namespace_metadata(namespace, "restricted"),
             opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=protect, retain_on_delete=protect),
         )
         self.name: pulumi.Output[str] = created.metadata.name

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import yaml
 
-from rdagent_infra.logic import rdagent_reads
+from rdagent_infra.logic import rdagent_env, rdagent_reads
 from tests.conftest import ROOT, STACKS
 
 RDAGENT_PYTHON = ROOT / ".tools" / "rdagent" / "bin" / "python"
@@ -22,20 +22,8 @@ PROBE = ROOT / "scripts" / "rdagent_settings.py"
 # The seed's variables, none of which RD-Agent 1.0.0 reads (they are asserted unread below).
 SEED_UNREAD = ("DEBUG", "LOG_LEVEL", "REDIS_URL", "DATABASE_URL", "RDAGENT_LOGGING_CONFIG", "RDAGENT_CACHE_CONFIG", "SSL_CERT_PATH")
 # What RD-Agent's users set most: each must be among the names the package reads.
-LLM_AND_FOLDERS = (
-    "BACKEND",
-    "CHAT_MODEL",
-    "EMBEDDING_MODEL",
-    "OPENAI_API_KEY",
-    "OPENAI_API_BASE",
-    "LOG_TRACE_PATH",
-    "UI_DEFAULT_LOG_FOLDERS",
-    "WORKSPACE_PATH",
-    "PICKLE_CACHE_FOLDER_PATH_STR",
-    "PROMPT_CACHE_PATH",
-    "DS_CODER_COSTEER_ENV_TYPE",
-    "MODEL_COSTEER_ENV_TYPE",
-)
+# (the other providers' keys are LiteLLM's, checked with every variable below).
+LLM_AND_FOLDERS = sorted(rdagent_env.MANAGED - {"AZURE_OPENAI_API_KEY", "DEEPSEEK_API_KEY", "ANTHROPIC_API_KEY"})
 WORKLOAD_KINDS = {"Deployment", "Job", "CronJob"}
 
 

@@ -11,7 +11,7 @@ second run changes nothing. The ECK mode needs none of this: the operator does i
 
 from __future__ import annotations
 
-from rdagent_infra.logic.pods import labels
+from rdagent_infra.logic.pods import checkov_skips, labels
 
 CERTS_SECRET = "elasticsearch-certs"
 KIBANA_SECRET = "kibana-system-credentials"
@@ -103,11 +103,13 @@ def cluster_health_probe() -> dict:
     return {"exec": {"command": ["sh", "-c", command]}, "initialDelaySeconds": 20, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
 
 
-def certs_job(namespace: str, version: str, replicas: int, security: dict, pod_security: dict) -> dict:
-    """The Job that makes the certificates and the Kibana password, in the pinned Elasticsearch image."""
+def certs_job(namespace: str, version: str, replicas: int, security: dict, pod_security: dict, image_skips: dict[str, str]) -> dict:
+    """The Job that makes the certificates and the Kibana password, in the pinned Elasticsearch image
+    (`image_skips`: the checkov reasons every container of an Elastic image carries)."""
     job_labels = {**_labels(), "rdagent.io/job": SETUP_APP}
+    skips = checkov_skips({**image_skips, "CKV_K8S_38": "stores the certificates and the Kibana password as Secrets through the Kubernetes API"})
     return {
-        "metadata": {"name": SETUP_APP, "namespace": namespace, "labels": job_labels},
+        "metadata": {"name": SETUP_APP, "namespace": namespace, "labels": job_labels, "annotations": skips},
         "spec": {
             "backoffLimit": 6,
             "ttlSecondsAfterFinished": 86400,

@@ -32,12 +32,11 @@ ILM_POLICY = "rdagent-logs"
 SNAPSHOT_REPOSITORY = "rdagent-snapshots"
 SNAPSHOT_CLAIM = "elasticsearch-snapshots"
 # The Elastic images own their files as uid 1000 and write their keystores and config at start-up.
-ELASTIC_CHECKOV_SKIPS = checkov_skips(
-    {
-        "CKV_K8S_40": "the Elastic images own their files as uid 1000 (non-root)",
-        "CKV_K8S_22": "the Elastic images write their keystore and config under their home at start-up",
-    }
-)
+ELASTIC_IMAGE_SKIP_REASONS = {
+    "CKV_K8S_40": "the Elastic images own their files as uid 1000 (non-root)",
+    "CKV_K8S_22": "the Elastic images write their keystore and config under their home at start-up",
+}
+ELASTIC_CHECKOV_SKIPS = checkov_skips(ELASTIC_IMAGE_SKIP_REASONS)
 
 
 def statefulset_output(elasticsearch_url: str) -> dict[str, str]:
