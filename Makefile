@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+WHEELHOUSE := .tools/wheelhouse
+WHEELHOUSE_STAMP := $(WHEELHOUSE)/.downloaded
 CHECKOV := .tools/checkov/bin/checkov
 CHECKOV_STAMP := .tools/checkov/.installed
 # The real rdagent package (the version images/*.Dockerfile install) in its own virtualenv: tests ask
@@ -13,20 +15,32 @@ CHECKOV_STAMP := .tools/checkov/.installed
 RDAGENT_VENV := .tools/rdagent
 RDAGENT_STAMP := $(RDAGENT_VENV)/.installed
 
-.PHONY: up test setup engine validators rdagent-venv lint synth-all bench clean
+.PHONY: up test setup engine actionlint wheelhouse validators rdagent-venv lint synth-all bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml policies/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "rdagent-infra needs Python 3.11 (found " + sys.version.split()[0] + ")")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e policies -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
 
+# The policy pack's pinned dependencies as wheels, so that tests/test_engine.py installs the pack
+# into a fresh virtualenv from its own folder without touching the network.
+$(WHEELHOUSE_STAMP): policies/requirements.txt | $(STAMP)
+	$(BIN)/pip download --quiet --disable-pip-version-check -d $(WHEELHOUSE) -r policies/requirements.txt setuptools==80.9.0
+	touch $(WHEELHOUSE_STAMP)
+
+wheelhouse: $(WHEELHOUSE_STAMP)
+
 # The real Pulumi engine, built from the Go module proxy (cached; see docs/engine.md).
 engine:
 	scripts/engine-toolchain.sh
+
+# actionlint, built from its Go module (cached like the engine); tests/test_workflows.py runs it.
+actionlint:
+	scripts/actionlint-toolchain.sh
 
 # `pulumi up --stack dev` through the real engine with the policy pack; dev renders to build/dev/.
 up: setup engine
@@ -35,7 +49,8 @@ up: setup engine
 		--policy-pack-config policies/config/policy-config.dev.json
 	@echo "dev manifests: $(CURDIR)/build/dev"
 
-# The independent validators make test runs: checkov (own virtualenv) and promtool (Debian's prometheus).
+# The independent validators make test runs: checkov (own virtualenv), promtool (Debian's prometheus)
+# and shellcheck (Debian's shellcheck; actionlint runs it over every workflow's run: scripts).
 $(CHECKOV_STAMP): requirements-checkov.txt
 	test -x .tools/checkov/bin/python || $(PYTHON) -m venv .tools/checkov
 	.tools/checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
@@ -52,13 +67,17 @@ validators: $(CHECKOV_STAMP)
 	@command -v promtool >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 		else echo "promtool is missing: install Debian's prometheus package (sudo apt-get install prometheus)" >&2; exit 1; fi; }
+	@command -v shellcheck >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; \
+		else echo "shellcheck is missing: install Debian's shellcheck package (sudo apt-get install shellcheck)" >&2; exit 1; fi; }
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint --failure-threshold style images/*.Dockerfile
 	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine)" || { gofmt -l engine; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
 
-test: setup engine validators rdagent-venv lint
+test: setup engine actionlint wheelhouse validators rdagent-venv lint
 	$(BIN)/python -m pytest
 
 synth-all: setup

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from policies import rules  # noqa: E402
-from policies.examples import KINDS, good_pod_spec, root_pod, wrap  # noqa: E402
+from rdagent_policies import rules  # noqa: E402
+from rdagent_policies.examples import KINDS, good_pod_spec, root_pod, wrap  # noqa: E402
 
 TARGET_PER_SECOND = 5000
 

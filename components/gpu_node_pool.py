@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
+from rdagent_policies.rules import EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION
 
 from components.cluster import Cluster, assume_role_policy
-from policies.rules import EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import NodePoolConfig, StackConfig
 from rdagent_infra.logic.pods import checkov_skips, simple_resources

@@ -59,20 +59,16 @@ app.add_typer(policy_app, name="policy")
 def policy_check(
     paths: Annotated[list[Path], typer.Argument(help="Manifest files or folders (YAML, multi-document allowed).")],
     config: Annotated[Path | None, typer.Option("--config", help="A policy config JSON (policy name -> advisory|mandatory|disabled).")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="text (one line a finding), json, sarif (2.1.0) or junit.")] = "text",
 ) -> None:
     """Check plain Kubernetes manifests with the policy pack's rules; exit 1 when a mandatory policy fails."""
-    from policies.manifest_check import ManifestError, check, load_levels
+    import sys
 
-    try:
-        findings = check(paths, load_levels(config))
-    except ManifestError as exc:
-        fail([f"policy check: {exc}"])
-    for finding in findings:
-        typer.echo(finding.line())
-    mandatory = sum(1 for f in findings if f.level == "mandatory")
-    typer.echo(f"policy check: {mandatory} mandatory, {len(findings) - mandatory} advisory finding(s)", err=True)
-    if mandatory:
-        raise typer.Exit(EXIT_FINDINGS)
+    from rdagent_policies.cli import run_check
+
+    status = run_check(paths, config, output_format, sys.stdout, sys.stderr)
+    if status:
+        raise typer.Exit(status)
 
 
 rollout_app = typer.Typer(no_args_is_help=True, help="Move a canary or blue-green rollout on its gates.")

@@ -108,14 +108,16 @@ def check_capacity(config: StackConfig) -> Item:
 
 
 def security_scan(config: StackConfig, project: str, stack: str) -> Item:
-    from policies.manifest_check import check, load_levels
+    from rdagent_policies import policy_config
+    from rdagent_policies.manifest_check import check
+
     from rdagent_infra.synth import run_program, write_output
 
     with tempfile.TemporaryDirectory(prefix="rdagent-preflight-") as folder:
         out = Path(folder) / "synth"
         write_output(run_program(config, project, stack), out)
-        levels = load_levels(ROOT / "policies" / "config" / f"policy-config.{config.tier.value}.json")
-        mandatory = [f for f in check([out], levels) if f.level == "mandatory"]
+        levels, settings = policy_config.load(ROOT / "policies" / "config" / f"policy-config.{config.tier.value}.json")
+        mandatory = [f for f in check([out], levels, settings) if f.level == "mandatory"]
         if mandatory:
             return Item("security scan", FAIL, f"{len(mandatory)} mandatory policy finding(s), first: {mandatory[0].line()}")
         if not CHECKOV.exists():

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from rdagent_infra.config import load_stack_config
+from rdagent_infra.config import IMAGE_VARIANTS, load_stack_config
 from rdagent_infra.stack_source import raw_stack_config
 from rdagent_infra.synth import kubernetes_object, run_program
 from tests.conftest import ROOT
@@ -89,13 +89,14 @@ def test_ecr_lifecycle_encryption_and_pull_policy():
     )
     rules = {rule["selection"]["tagStatus"]: rule["selection"]["countNumber"] for rule in lifecycle["rules"]}
     assert rules == {"untagged": 7, "tagged": 50}
-    assert len(resources(result, "aws:ecr/repositoryPolicy:RepositoryPolicy")) == 7
+    assert len(resources(result, "aws:ecr/repositoryPolicy:RepositoryPolicy")) == len(IMAGE_VARIANTS)
 
 
 def test_images_are_built_with_pulumi_docker_when_asked():
     _, result, manifests = synth("staging", images={"build": True})
     builds = {r.name: r.inputs for r in resources(result, "docker:index/image:Image")}
-    assert len(builds) == 7
+    assert len(builds) == len(IMAGE_VARIANTS)
+    assert builds["rdagent-images-production-gpu-image"]["build"]["dockerfile"].endswith("images/production-gpu.Dockerfile")
     production = builds["rdagent-images-production-image"]
     assert production["build"]["dockerfile"].endswith("images/production.Dockerfile") and production["imageName"].endswith("rdagent/production:1.4.0")
     image = manifest(manifests, "Deployment", "rdagent-ui-stable")["spec"]["template"]["spec"]["containers"][0]["image"]

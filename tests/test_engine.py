@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,13 +35,25 @@ def project(tmp_path):
     return work
 
 
-def pulumi(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def pulumi(project: Path, *args: str, check: bool = True, path: str | None = None) -> subprocess.CompletedProcess:
+    """scripts/pulumi (the engine, offline) with a local backend; with `path`, the engine itself
+    under that PATH instead (scripts/pulumi puts the repo's .venv first)."""
     env = {
         **os.environ,
         "PULUMI_BACKEND_URL": f"file://{project.parent / 'state'}",
         "PULUMI_CONFIG_PASSPHRASE": "rdagent-local",
     }
-    result = subprocess.run([str(PULUMI), *args, "--non-interactive"], cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    command = [str(PULUMI)]
+    if path is not None:
+        command = [str(ROOT / ".tools" / "bin" / "pulumi")]
+        env |= {
+            "PATH": path,
+            "PULUMI_HOME": str(ROOT / ".tools" / "pulumi-home"),
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+        }
+    result = subprocess.run([*command, *args, "--non-interactive"], cwd=project, env=env, capture_output=True, text=True, timeout=600)
     if check:
         assert result.returncode == 0, f"pulumi {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result
@@ -163,11 +176,44 @@ def test_dev_stack_previews_with_advisory_policies(project):
     assert not (project / "build" / "dev").exists(), "a preview rendered manifests"
 
 
-def test_the_pack_guards_any_pulumi_program(tmp_path):
-    """Another team's program, not built from our components: the pack still finds what is wrong."""
+def installed_pack(tmp_path: Path) -> Path:
+    """rdagent-policies installed from its own folder into a fresh virtualenv (offline, from the
+    wheelhouse `make test` downloads); returns that virtualenv's bin folder."""
+    wheelhouse = ROOT / ".tools" / "wheelhouse"
+    assert (wheelhouse / ".downloaded").exists(), "the wheelhouse is missing: run make test (it runs make wheelhouse)"
+    venv = tmp_path / "pack-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    install = subprocess.run(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(wheelhouse),
+            str(ROOT / "policies"),
+            "-r",
+            str(ROOT / "policies" / "requirements.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stderr
+    return venv / "bin"
+
+
+def test_the_installed_pack_guards_a_program_outside_this_repo(tmp_path):
+    """Another team's program, not built from our components, outside this repo, with the pack
+    installed into a virtualenv of its own: the pack still finds what is wrong."""
+    pack_bin = installed_pack(tmp_path)
+    pack_dir = Path(subprocess.run([str(pack_bin / "rdagent-policies"), "path"], capture_output=True, text=True, check=True).stdout.strip())
+    assert pack_dir.is_relative_to(pack_bin.parent), f"the pack folder {pack_dir} is not the installed one"
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (tmp_path / "state").mkdir()
+    # The program has its own environment (here the repo's, for pulumi-kubernetes); the pack runs
+    # with the first python3 on PATH: the pack's virtualenv, which has no rdagent-infra in it.
     (foreign / "Pulumi.yaml").write_text(f"name: foreign\nruntime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: {ROOT / '.venv'}\n")
     (foreign / "__main__.py").write_text(
         "import pulumi\n"
@@ -179,10 +225,14 @@ def test_the_pack_guards_any_pulumi_program(tmp_path):
         "                 'spec': {'containers': [{'name': 'web', 'image': 'nginx', 'securityContext': {'privileged': True}}]}}},\n"
         "    opts=pulumi.ResourceOptions(provider=provider))\n"
     )
-    pulumi(foreign, "stack", "init", "ci")
-    result = pulumi(foreign, "preview", "--stack", "ci", "--policy-pack", str(ROOT / "policies"), check=False)
+    probe = subprocess.run([str(pack_bin / "python"), "-c", "import rdagent_infra"], cwd=tmp_path, capture_output=True, text=True)
+    assert probe.returncode != 0, "the pack's virtualenv can import rdagent_infra: it is not standalone"
+    path = os.pathsep.join([str(pack_bin), str(ROOT / ".tools" / "bin"), "/usr/bin", "/bin"])
+    pulumi(foreign, "stack", "init", "ci", path=path)
+    result = pulumi(foreign, "preview", "--stack", "ci", "--policy-pack", str(pack_dir), check=False, path=path)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
+    assert "rdagent-policies@v0.2.0" in output, f"the pack did not report its version:\n{output}"
     for policy in ("run-as-non-root", "resource-requests-limits", "no-privileged-containers", "pinned-image-tags", "seccomp-runtime-default"):
         assert f"[mandatory]  {policy}" in output, f"{policy} did not fire:\n{output}"
     assert "container 'web' (spec.template.spec.containers[0]): spec.template.spec.containers[0].image 'nginx' has no tag" in output

@@ -6,9 +6,9 @@ import copy
 
 import pytest
 import yaml
+from rdagent_policies import rules
+from rdagent_policies.examples import KINDS, good_container, good_pod_spec, root_pod, wrap
 
-from policies import rules
-from policies.examples import KINDS, good_container, good_pod_spec, root_pod, wrap
 from tests.conftest import STACKS, run_cli
 
 POLICIES = {p.name: p for p in rules.RESOURCE_POLICIES}
@@ -77,7 +77,7 @@ def _host_port(pod):
 CASES = [
     ("run-as-non-root", root_pod, "containers[0]"),
     ("resource-requests-limits", _resources("limits", "memory", None), "resources.limits.memory is not set"),
-    ("resource-requests-limits", _resources("requests", "cpu", None), "resources.requests.cpu is not set"),
+    ("resource-requests-limits", _resources("limits", "cpu", None), "resources.limits.cpu is not set"),
     ("resource-requests-limits", _resources("requests", "cpu", "2"), "resources.requests.cpu (2) is above limits.cpu (1)"),
     ("no-privilege-escalation", _drop_container("allowPrivilegeEscalation"), "allowPrivilegeEscalation must be false"),
     ("no-privilege-escalation", _set_container("allowPrivilegeEscalation", True), "allowPrivilegeEscalation must be false"),
@@ -117,9 +117,9 @@ def test_each_violation_is_caught_in_every_workload_type(kind, policy, mutate, f
 
 def test_container_setting_overrides_pod_setting():
     pod = good_pod_spec()
-    pod["securityContext"]["runAsNonRoot"] = False
-    pod["securityContext"].pop("runAsUser")
-    assert violations("run-as-non-root", "Deployment", pod) == []  # the container says runAsNonRoot: true
+    pod["securityContext"]["runAsNonRoot"] = True
+    pod["containers"][0]["securityContext"].pop("runAsNonRoot")
+    assert violations("run-as-non-root", "Deployment", pod) == []  # the pod's runAsNonRoot covers the container
     pod["containers"][0]["securityContext"]["runAsNonRoot"] = False
     assert violations("run-as-non-root", "Deployment", pod)
     pod = good_pod_spec()

@@ -10,8 +10,8 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from rdagent_policies import rules
 
-from policies import rules
 from tests.conftest import ROOT
 
 

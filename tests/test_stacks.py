@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from rdagent_infra.config import IMAGE_VARIANTS
 from tests.manifests import find, load_manifests, load_resources, one, pod_spec
 
 
@@ -29,7 +30,7 @@ def test_staging_platform(synthesized):
     out = synthesized("staging")
     resources = load_resources(out)
     repos = [r for r in resources if r["type"] == "aws:ecr/repository:Repository"]
-    assert len(repos) == 7
+    assert len(repos) == len(IMAGE_VARIANTS)
     for repo in repos:
         assert repo["inputs"]["imageTagMutability"] == "IMMUTABLE"
         assert repo["inputs"]["imageScanningConfiguration"] == {"scanOnPush": True}

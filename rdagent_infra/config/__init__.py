@@ -16,7 +16,7 @@ from rdagent_infra.config.cluster import AwsConfig, ClusterConfig, EksConfig
 from rdagent_infra.config.data import CacheConfig, CacheTier, DiskCacheTier, ElastiCacheConfig, RedisConfig
 from rdagent_infra.config.errors import ConfigError, format_errors
 from rdagent_infra.config.gpu import GpuConfig, NodePoolConfig
-from rdagent_infra.config.images import IMAGE_VARIANTS, ImagesConfig, ImageVariant
+from rdagent_infra.config.images import CUDA_IMAGE_VARIANTS, GPU_IMAGE_VARIANTS, IMAGE_VARIANTS, ImagesConfig, ImageVariant
 from rdagent_infra.config.logging import ElasticsearchConfig, LoggingConfig
 from rdagent_infra.config.monitoring import AlertsConfig, MonitoringConfig
 from rdagent_infra.config.resources import ResourceAmounts, Resources, gpu_resources
@@ -35,6 +35,8 @@ from rdagent_infra.config.workloads import (
 )
 
 __all__ = [
+    "CUDA_IMAGE_VARIANTS",
+    "GPU_IMAGE_VARIANTS",
     "IMAGE_VARIANTS",
     "LLM_KEY_SECRETS",
     "NAMESPACE",

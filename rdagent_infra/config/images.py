@@ -3,16 +3,21 @@ use `latest` or unpinned references."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
+from rdagent_policies.rules import image_tag_problem
 
-from policies.rules import image_tag_problem
 from rdagent_infra.config.base import SEMVER, Model, Tier, path_error
 
-IMAGE_VARIANTS = ("development", "testing", "production", "kaggle-gpu", "kaggle", "qlib", "data-science")
-ImageVariant = Literal["development", "testing", "production", "kaggle-gpu", "kaggle", "qlib", "data-science"]
+# The image matrix (images/README.md): one Dockerfile per variant, images/<variant>.Dockerfile.
+ImageVariant = Literal["development", "testing", "production", "production-gpu", "kaggle-gpu", "kaggle", "qlib", "data-science"]
+IMAGE_VARIANTS: tuple[str, ...] = get_args(ImageVariant)
+# The variants built on a CUDA runtime, and the CUDA counterpart of those that are not: a run with
+# GPUs whose scenario image has no CUDA runtime gets the counterpart instead.
+CUDA_IMAGE_VARIANTS = frozenset({"production-gpu", "kaggle-gpu", "kaggle", "qlib", "data-science"})
+GPU_IMAGE_VARIANTS: dict[str, str] = {"production": "production-gpu"}
 
 
 class ImagesConfig(Model):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field, model_validator
+from rdagent_policies.quantities import parse_quantity
 
-from policies.quantities import parse_quantity
 from rdagent_infra import defaults as seed
 from rdagent_infra.config.base import Model, Quantity, path_error
 

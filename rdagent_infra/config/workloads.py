@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from rdagent_infra import defaults as seed
 from rdagent_infra.config.base import DnsName, Model, Port, Quantity, Tier, path_error
-from rdagent_infra.config.images import ImageVariant
+from rdagent_infra.config.images import CUDA_IMAGE_VARIANTS, GPU_IMAGE_VARIANTS, ImageVariant
 from rdagent_infra.config.resources import Resources, gpu_resources
 from rdagent_infra.logic import rdagent_reads
 
@@ -116,9 +116,21 @@ class RunConfig(Model):
             raise path_error(["args"], f"`rdagent {self.scenario}` needs its {', '.join(positionals)} as the first argument")
         return self
 
+    @model_validator(mode="after")
+    def _cuda(self) -> RunConfig:
+        if self.image and self.resources.gpus and self.image not in CUDA_IMAGE_VARIANTS:
+            counterpart = GPU_IMAGE_VARIANTS.get(self.image)
+            hint = f"use {counterpart}" if counterpart else "use an image with CUDA or set the GPUs to 0"
+            raise path_error(["image"], f"{self.image} has no CUDA runtime but the run asks for {self.resources.gpus} GPU(s): {hint}")
+        return self
+
     @property
     def image_variant(self) -> str:
-        return self.image or SCENARIO_IMAGES[self.scenario]
+        """The named image, or the scenario's; a run with GPUs gets the scenario image's CUDA counterpart."""
+        if self.image:
+            return self.image
+        variant = SCENARIO_IMAGES[self.scenario]
+        return GPU_IMAGE_VARIANTS.get(variant, variant) if self.resources.gpus else variant
 
 
 class TracesConfig(Model):

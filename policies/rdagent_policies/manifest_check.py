@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from policies import rules
+from rdagent_policies import policy_config, rules
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 
@@ -64,25 +63,13 @@ def documents(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def load_levels(config_file: Path | None) -> dict[str, str]:
-    levels = {policy.name: policy.default_level for policy in rules.RESOURCE_POLICIES}
-    levels[rules.STACK_POLICY_NAME] = "mandatory"
-    if config_file is None:
-        return levels
     try:
-        configured = json.loads(config_file.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"{config_file}: cannot read policy config: {exc}") from None
-    for name, value in configured.items():
-        level = value.get("enforcementLevel") if isinstance(value, dict) else value
-        if name not in levels:
-            raise ManifestError(f"{config_file}: unknown policy {name!r} (known: {', '.join(sorted(levels))})")
-        if level not in ("advisory", "mandatory", "disabled"):
-            raise ManifestError(f"{config_file}: {name}: enforcement level must be advisory, mandatory or disabled, got {level!r}")
-        levels[name] = level
-    return levels
+        return policy_config.load(config_file)[0]
+    except policy_config.PolicyConfigError as exc:
+        raise ManifestError(str(exc)) from None
 
 
-def check(paths: Iterable[Path], levels: dict[str, str]) -> list[Finding]:
+def check(paths: Iterable[Path], levels: dict[str, str], settings: dict[str, dict] | None = None) -> list[Finding]:
     findings: list[Finding] = []
     stack: list[tuple[str, str, dict]] = []
     for path in manifest_files(paths):
@@ -94,7 +81,7 @@ def check(paths: Iterable[Path], levels: dict[str, str]) -> list[Finding]:
             for policy in rules.RESOURCE_POLICIES:
                 if levels[policy.name] == "disabled":
                     continue
-                for message in rules.evaluate(policy, token, manifest):
+                for message in rules.evaluate(policy, token, manifest, (settings or {}).get(policy.name)):
                     findings.append(Finding(str(path), f"{kind}/{name}", policy.name, levels[policy.name], message))
     if levels[rules.STACK_POLICY_NAME] != "disabled":
         for message in rules.rollout_consistency(stack):

@@ -1,13 +1,13 @@
 """Known-good workloads of every kind the pack checks, and one way to break them: for the pack's
 tests, its benchmark (bench/policy_bench.py) and anyone trying a rule by hand.
 
-    from policies.examples import good_pod_spec, wrap
+    from rdagent_policies.examples import good_pod_spec, wrap
     token, props = wrap("Deployment", good_pod_spec())
 """
 
 from __future__ import annotations
 
-from policies.manifest_check import type_token
+from rdagent_policies.manifest_check import type_token
 
 
 def good_container(name="app"):

@@ -1,10 +1,11 @@
-"""The CrossGuard policy pack: wraps the rule functions of `policies.rules` in pulumi-policy's
+"""The CrossGuard policy pack: wraps the rule functions of `rdagent_policies.rules` in pulumi-policy's
 API. Building the pack starts the analyzer server; importing this module does not."""
 
 from __future__ import annotations
 
 from pulumi_policy import (
     EnforcementLevel,
+    PolicyConfigSchema,
     PolicyPack,
     ReportViolation,
     ResourceValidationArgs,
@@ -13,7 +14,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies import rules
+from rdagent_policies import rules
 
 PACK_NAME = "rdagent-policies"
 LEVELS = {"advisory": EnforcementLevel.ADVISORY, "mandatory": EnforcementLevel.MANDATORY, "disabled": EnforcementLevel.DISABLED}
@@ -21,7 +22,7 @@ LEVELS = {"advisory": EnforcementLevel.ADVISORY, "mandatory": EnforcementLevel.M
 
 def resource_policy(policy: rules.Policy) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        for message in rules.evaluate(policy, args.resource_type, args.props):
+        for message in rules.evaluate(policy, args.resource_type, args.props, args.get_config()):
             report_violation(message)
 
     return ResourceValidationPolicy(
@@ -29,6 +30,7 @@ def resource_policy(policy: rules.Policy) -> ResourceValidationPolicy:
         description=policy.description,
         enforcement_level=LEVELS[policy.default_level],
         validate=validate,
+        config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in policy.config_schema.items()}) if policy.config_schema else None,
     )
 
 
