@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
+from rdagent_policies.rules import EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION
 
-from policies.rules import EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION
 from rdagent_infra.logic.app_files import content_hash
 from rdagent_infra.logic.log_shipper import DB_DIR, HEALTH_PORT, fluent_bit_config, render_config
 from rdagent_infra.logic.network import DNS_EGRESS, allow_to, network_policy

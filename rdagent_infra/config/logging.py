@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
+from rdagent_policies.rules import image_tag_problem
 
-from policies.rules import image_tag_problem
 from rdagent_infra import defaults as seed
 from rdagent_infra.config.base import DnsName, Model, Quantity, path_error
 
