@@ -12,10 +12,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 from rdagent_policies.rules import EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION
 
+from components.namespace import pod_security_namespace
 from rdagent_infra.logic.app_files import content_hash
 from rdagent_infra.logic.log_shipper import DB_DIR, HEALTH_PORT, fluent_bit_config, render_config
 from rdagent_infra.logic.network import DNS_EGRESS, allow_to, network_policy
-from rdagent_infra.logic.pods import checkov_skips, http_probe, labels, namespace_metadata, selector, simple_resources
+from rdagent_infra.logic.pods import checkov_skips, http_probe, labels, selector, simple_resources
 
 APP = "rdagent-log-shipper"
 LOG_DIRS = ("/var/log/containers", "/var/log/pods")
@@ -111,12 +112,8 @@ class LogShipper(pulumi.ComponentResource):
     ):
         super().__init__("rdagent:index:LogShipper", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        created = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            # hostPath volumes are refused by `baseline`; the policy pack holds everything else.
-            metadata=namespace_metadata(namespace, "privileged"),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=protect, retain_on_delete=protect),
-        )
+        # hostPath volumes are refused by `baseline`; the policy pack holds everything else.
+        created = pod_security_namespace(f"{name}-namespace", namespace, "privileged", self, provider, protect)
         inside = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[created]))
         account = k8s.core.v1.ServiceAccount(
             f"{name}-account",
