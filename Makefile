@@ -86,5 +86,7 @@ synth-all: setup
 clean:
 	rm -rf build .pytest_cache .ruff_cache
 
-bench: setup
-	$(BIN)/python bench/policy_bench.py
+# Speed against baselines measured in the same run (BENCHMARKS.md); REPEATS=n for medians of n.
+REPEATS ?= 3
+bench: setup engine validators
+	$(BIN)/python bench/run_all.py $(REPEATS)

@@ -1,5 +1,6 @@
 """Monitoring: the seed's alerts as a PrometheusRule (when the Prometheus Operator runs) or as a
-rule file in a ConfigMap, a ServiceMonitor for the UI, and the seed's three dashboards as
+rule file in a ConfigMap, the scrape of where the UI's requests are measured (a ServiceMonitor
+on the UI pods' Envoy sidecar, or a PodMonitor on the ingress-nginx controller), and the seed's three dashboards as
 Grafana dashboard ConfigMaps (labelled for the Grafana sidecar)."""
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.rdagent_ui import SCRAPE_LABEL
+from components.rdagent_ui import SCRAPE_LABEL, has_sidecar
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import alerts as alert_logic
 from rdagent_infra.logic.pods import labels, selector
 from rdagent_infra.logic.rollout import TRACK_LABEL
+from rdagent_infra.logic.traffic_metrics import application_panels
 
 RULES_FILE = "rdagent-rules.yaml"
 
@@ -45,7 +47,7 @@ def dashboard(uid: str, title: str, panels: list[tuple[str, str, str]]) -> dict:
     }
 
 
-def dashboards(namespace: str) -> dict[str, dict]:
+def dashboards(namespace: str, provider: str = "gatewayApi") -> dict[str, dict]:
     """The seed's three dashboards: system overview, application metrics, business metrics."""
     ns = f'namespace="{namespace}"'
     return {
@@ -66,11 +68,7 @@ def dashboards(namespace: str) -> dict[str, dict]:
         "application-metrics": dashboard(
             "rdagent-application",
             "RD-Agent: application metrics",
-            [
-                ("Requests per second", f"sum by (service) (rate({alert_logic.HTTP_REQUESTS}{{{ns}}}[5m]))", "reqps"),
-                ("p95 response time", f"histogram_quantile(0.95, sum by (le, service) (rate({alert_logic.HTTP_LATENCY_BUCKETS}{{{ns}}}[5m])))", "s"),
-                ("Error rate (%)", alert_logic.error_rate_percent_expr(namespace), "percent"),
-            ],
+            application_panels(provider, namespace),
         ),
         "business-metrics": dashboard(
             "rdagent-business",
@@ -96,7 +94,8 @@ class Monitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         namespace = config.namespace
         monitoring = config.monitoring
-        rules = alert_logic.alert_rules(namespace, monitoring.alerts)
+        provider = config.rollout.trafficProvider
+        rules = alert_logic.alert_rules(namespace, monitoring.alerts, provider)
         if monitoring.prometheusOperator:
             k8s.apiextensions.CustomResource(
                 f"{name}-rules",
@@ -106,20 +105,7 @@ class Monitoring(pulumi.ComponentResource):
                 spec=rules,
                 opts=child,
             )
-            k8s.apiextensions.CustomResource(
-                f"{name}-ui-monitor",
-                api_version="monitoring.coreos.com/v1",
-                kind="ServiceMonitor",
-                metadata={"name": "rdagent-ui", "namespace": namespace, "labels": {**labels("rdagent", "monitoring"), "release": "prometheus"}},
-                spec={
-                    "selector": {"matchLabels": {**selector("rdagent-ui", "ui"), SCRAPE_LABEL: "true"}},
-                    "namespaceSelector": {"matchNames": [namespace]},
-                    # Series carry the pod's rollout track (as rdagent_io_track): the rollout gates read it.
-                    "podTargetLabels": [TRACK_LABEL],
-                    "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
-                },
-                opts=child,
-            )
+            self._scrape(name, config, child)
         else:
             k8s.core.v1.ConfigMap(
                 f"{name}-rules",
@@ -127,7 +113,7 @@ class Monitoring(pulumi.ComponentResource):
                 data={RULES_FILE: yaml.safe_dump(rules, sort_keys=False)},
                 opts=child,
             )
-        for key, board in dashboards(namespace).items():
+        for key, board in dashboards(namespace, provider).items():
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{key}",
                 metadata={"name": f"rdagent-dashboard-{key}", "namespace": namespace, "labels": {**labels("rdagent", "monitoring"), "grafana_dashboard": "1"}},
@@ -135,3 +121,32 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
         self.register_outputs({})
+
+    def _scrape(self, name: str, config: StackConfig, child: pulumi.ResourceOptions) -> None:
+        namespace = config.namespace
+        if has_sidecar(config):
+            spec = {
+                "selector": {"matchLabels": {**selector("rdagent-ui", "ui"), SCRAPE_LABEL: "true"}},
+                "namespaceSelector": {"matchNames": [namespace]},
+                # Series carry the pod's rollout track (as rdagent_io_track): the rollout gates read it.
+                "podTargetLabels": [TRACK_LABEL],
+                "endpoints": [{"port": "envoy-stats", "path": "/stats/prometheus", "interval": "30s"}],
+            }
+            kind, part, object_name = "ServiceMonitor", "ui-monitor", "rdagent-ui"
+        else:
+            # The controller's series name the Ingress's namespace and service themselves: honorLabels keeps
+            # them (else they become exported_namespace / exported_service beside the controller pod's own).
+            spec = {
+                "selector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}},
+                "namespaceSelector": {"matchNames": [config.monitoring.ingressNginxNamespace]},
+                "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s", "honorLabels": True}],
+            }
+            kind, part, object_name = "PodMonitor", "ingress-nginx-monitor", "rdagent-ingress-nginx"
+        k8s.apiextensions.CustomResource(
+            f"{name}-{part}",
+            api_version="monitoring.coreos.com/v1",
+            kind=kind,
+            metadata={"name": object_name, "namespace": namespace, "labels": {**labels("rdagent", "monitoring"), "release": "prometheus"}},
+            spec=spec,
+            opts=child,
+        )

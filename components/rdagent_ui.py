@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
 from components.app_settings import AppSettings
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
-from rdagent_infra.logic.network import network_policy
+from rdagent_infra.logic import envoy_sidecar as envoy
+from rdagent_infra.logic.load_hook import LOAD_LABELS, load_job
+from rdagent_infra.logic.network import allow_to, network_policy
 from rdagent_infra.logic.pods import (
     container_security_context,
     http_probe,
@@ -22,20 +25,47 @@ from rdagent_infra.logic.pods import (
     pod_security_context,
     resource_requirements,
     selector,
+    simple_resources,
     writable_volumes,
 )
 from rdagent_infra.logic.rdagent_env import ui_args
 from rdagent_infra.logic.rollout import APP, RolloutPlan, Track
+from rdagent_infra.logic.traffic_metrics import traffic_source
 
 CACHE_CLAIM = "rdagent-ui-cache"
 SCRAPE_LABEL = "rdagent.io/scrape"
 ROUTE_KIND_OF_PROVIDER = {"gatewayApi": "gatewayApi", "ingressNginx": "ingress"}
+ENVOY_CONFIG_MAP = "rdagent-ui-envoy"
+
+
+def has_sidecar(config: StackConfig) -> bool:
+    """Every traffic provider but ingress-nginx measures requests in the UI pods' Envoy sidecar."""
+    return traffic_source(config.rollout.trafficProvider, config.namespace).kind == "envoySidecar"
+
+
+def proxy_container() -> dict:
+    return {
+        "name": envoy.PROXY_CONTAINER,
+        "image": envoy.ENVOY_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "command": envoy.envoy_command(),
+        "ports": [
+            {"name": "proxy", "containerPort": envoy.SIDECAR_PORT, "protocol": "TCP"},
+            {"name": "envoy-stats", "containerPort": envoy.STATS_PORT, "protocol": "TCP"},
+        ],
+        "resources": simple_resources("50m", "64Mi", "500m", "256Mi"),
+        "securityContext": container_security_context(),
+        "readinessProbe": {"tcpSocket": {"port": "proxy"}, "periodSeconds": 10},
+        "livenessProbe": {"httpGet": {"path": "/stats/prometheus", "port": "envoy-stats"}, "periodSeconds": 30, "failureThreshold": 3},
+        "volumeMounts": [{"name": "envoy-config", "mountPath": envoy.CONFIG_DIR, "readOnly": True}],
+    }
 
 
 def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str], settings: AppSettings) -> dict:
     ui = config.workloads.ui
     scratch_volumes, scratch_mounts = writable_volumes(("logs", "/app/logs"), ("tmp", "/tmp"), ("home", "/home/rdagent"))
     probe = ui.probe
+    sidecar = has_sidecar(config)
     return {
         "metadata": {
             "labels": {**labels(APP, "ui"), **track.labels},
@@ -72,12 +102,14 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                         {"name": "cache", "mountPath": config.cache.l3.path},
                         settings.traces_mount(read_only=True),
                     ],
-                }
+                },
+                *([proxy_container()] if sidecar else []),
             ],
             "volumes": [
                 *scratch_volumes,
                 {"name": "cache", "persistentVolumeClaim": {"claimName": CACHE_CLAIM}},
                 settings.traces_volume,
+                *([{"name": "envoy-config", "configMap": {"name": ENVOY_CONFIG_MAP}}] if sidecar else []),
             ],
         },
     }
@@ -103,13 +135,24 @@ class RdAgentUi(pulumi.ComponentResource):
         namespace = config.namespace
 
         self._cache_claim(name, config, plan, child)
+        sidecar = has_sidecar(config)
+        if sidecar:
+            k8s.core.v1.ConfigMap(
+                f"{name}-envoy-config",
+                metadata={"name": ENVOY_CONFIG_MAP, "namespace": namespace, "labels": labels(APP, "proxy")},
+                data={envoy.CONFIG_FILE: yaml.safe_dump(envoy.envoy_config(ui.port), sort_keys=False)},
+                opts=child,
+            )
         self.deployment_names = self._deployments(name, config, plan, image_for, settings, child)
-        self._services(name, namespace, plan, child)
+        self._services(name, namespace, plan, sidecar, child)
         self.service_name = plan.primary_service
         self._disruption_and_scaling(name, config, plan, child)
         self._routing(name, config, plan, child)
+        self._load_hook(name, config, plan, child)
 
-        ingress_rule = {"ports": [{"protocol": "TCP", "port": ui.port}]}
+        # With the sidecar, traffic enters through it (so it is measured) and its stats are scraped.
+        ports = [envoy.SIDECAR_PORT, envoy.STATS_PORT] if sidecar else [ui.port]
+        ingress_rule = {"ports": [{"protocol": "TCP", "port": port} for port in ports]}
         policy = network_policy("rdagent-ui", namespace, selector(APP, "ui"), ingress=[ingress_rule], egress=egress)
         k8s.networking.v1.NetworkPolicy(f"{name}-ingress-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
         self.register_outputs({"service_name": self.service_name})
@@ -155,7 +198,7 @@ class RdAgentUi(pulumi.ComponentResource):
             names.append(track.deployment)
         return names
 
-    def _services(self, name: str, namespace: str, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
+    def _services(self, name: str, namespace: str, plan: RolloutPlan, sidecar: bool, child: pulumi.ResourceOptions) -> None:
         for service in plan.services:
             k8s.core.v1.Service(
                 f"{name}-svc-{service.name}",
@@ -168,7 +211,15 @@ class RdAgentUi(pulumi.ComponentResource):
                 spec={
                     "type": "ClusterIP",
                     "selector": {**selector(APP, "ui"), **service.selector},
-                    "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+                    "ports": [
+                        {"name": "http", "port": 80, "targetPort": "proxy" if sidecar else "http", "protocol": "TCP"},
+                        # The sidecar's stats (the ServiceMonitor's endpoint); only the all-pods Service is scraped.
+                        *(
+                            [{"name": "envoy-stats", "port": envoy.STATS_PORT, "targetPort": "envoy-stats", "protocol": "TCP"}]
+                            if sidecar and service.name == APP
+                            else []
+                        ),
+                    ],
                 },
                 opts=child,
             )
@@ -202,6 +253,16 @@ class RdAgentUi(pulumi.ComponentResource):
                 },
                 opts=child,
             )
+
+    def _load_hook(self, name: str, config: StackConfig, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
+        hook = config.rollout.loadHook
+        if not hook.enabled or len(plan.tracks) < 2:
+            return
+        job = load_job(f"{APP}-load-{plan.tracks[1].name}", config.namespace, plan.services[2].name, plan.step, hook)
+        k8s.batch.v1.Job(f"{name}-load", metadata=job["metadata"], spec=job["spec"], opts=child)
+        port = envoy.SIDECAR_PORT if has_sidecar(config) else config.workloads.ui.port
+        egress = network_policy("rdagent-ui-load", config.namespace, LOAD_LABELS, ingress=[], egress=[allow_to(selector(APP, "ui"), port)])
+        k8s.networking.v1.NetworkPolicy(f"{name}-load-policy", metadata=egress["metadata"], spec=egress["spec"], opts=child)
 
     def _routing(self, name: str, config: StackConfig, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
         ingress = config.workloads.ui.ingress

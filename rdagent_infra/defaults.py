@@ -65,6 +65,14 @@ CANARY_STAGES = (
     {"weightPercent": 100, "durationMinutes": 30, "autoPromote": True},
 )
 
+# Rollout analysis (not in the seed; Argo Rollouts' and Flagger's semantics): below the minimum
+# request count a step is inconclusive; the limits say how many failing or inconclusive analyses abort.
+ANALYSIS_MIN_REQUESTS = 50
+ANALYSIS_FAILURE_LIMIT = 2
+ANALYSIS_INCONCLUSIVE_LIMIT = 3
+ANALYSIS_INTERVAL_SECONDS = 60
+LOAD_HOOK_REQUESTS = 200
+
 # Blue-green (seed: blue_green_deployment.traffic_switch).
 BLUE_GREEN_INITIAL_WEIGHT_PERCENT = 10
 BLUE_GREEN_INCREMENT_PERCENT = 20

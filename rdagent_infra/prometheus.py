@@ -6,7 +6,8 @@ import math
 
 import httpx
 
-from rdagent_infra.logic.gates import Gate, GateResult
+from rdagent_infra.logic.gates import Analysis
+from rdagent_infra.logic.verdicts import Measurement, Verdict, judge
 
 
 class PrometheusError(Exception):
@@ -57,5 +58,10 @@ class Prometheus:
             raise PrometheusError(f"Prometheus at {self.base_url} answered a malformed sample: {str(result)[:200]}") from None
         return None if math.isnan(value) else value
 
-    def evaluate(self, gates: list[Gate]) -> list[GateResult]:
-        return [GateResult(gate, self.query(gate.query)) for gate in gates]
+    def measure(self, analysis: Analysis) -> tuple[float | None, list[Measurement]]:
+        """The window's request count and each gate's reading."""
+        return self.query(analysis.requests_query), [gate.measure(self.query(gate.query)) for gate in analysis.gates]
+
+    def judge(self, analysis: Analysis) -> Verdict:
+        requests, measurements = self.measure(analysis)
+        return judge(measurements, requests, analysis.min_requests)

@@ -16,6 +16,7 @@ from pathlib import Path
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.rollout import RolloutPlan, plan_rollout
 from rdagent_infra.logic.steps import rollout_steps
+from rdagent_infra.logic.verdicts import Action, Counts, Decision, Limits, Verdict, decide
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".tools"
@@ -24,6 +25,10 @@ PREFIX = "rdagent:rollout."
 
 class RolloutError(Exception):
     """The move cannot be made (no rollout under way, nothing to promote, ...)."""
+
+
+class UnsafeEngineSettings(RolloutError):
+    """A stack beyond dev and test would run on the local fallbacks: refused before anything is written."""
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,17 @@ def _stamp(now: datetime) -> str:
 
 def step_duration(config: StackConfig, plan: RolloutPlan) -> timedelta:
     """How long the current step must run before its gates can pass it."""
+    scale = config.rollout.durationScale
     if plan.strategy == "canary":
-        return timedelta(minutes=config.rollout.canary.stages[plan.step].durationMinutes)
+        return timedelta(minutes=config.rollout.canary.stages[plan.step].durationMinutes * scale)
     if plan.final:  # the old colour is at zero, kept for rollback this long before promotion removes it
-        return timedelta(minutes=config.rollout.blueGreen.scaleDownDelayMinutes)
-    return timedelta(minutes=config.rollout.blueGreen.stepDurationMinutes)
+        return timedelta(minutes=config.rollout.blueGreen.scaleDownDelayMinutes * scale)
+    return timedelta(minutes=config.rollout.blueGreen.stepDurationMinutes * scale)
+
+
+def analysis_interval(config: StackConfig) -> float:
+    """Seconds between two analyses of `rollout run`."""
+    return config.rollout.analysis.intervalSeconds * config.rollout.durationScale
 
 
 def time_left(config: StackConfig, now: datetime) -> timedelta | None:
@@ -67,6 +78,34 @@ def time_left(config: StackConfig, now: datetime) -> timedelta | None:
     return left if left > timedelta(0) else None
 
 
+def _reset_counts(config: StackConfig) -> dict[str, str | None]:
+    rollout = config.rollout
+    return {key: None for key in ("failedAnalyses", "inconclusiveAnalyses") if getattr(rollout, key)}
+
+
+def count_changes(config: StackConfig, counts: Counts) -> dict[str, str | None]:
+    """The config writes that store the analysis counts (none when they did not change)."""
+    changes: dict[str, str | None] = {}
+    for key, value in (("failedAnalyses", counts.failures), ("inconclusiveAnalyses", counts.inconclusive)):
+        if getattr(config.rollout, key) != value:
+            changes[key] = str(value) if value else None
+    return changes
+
+
+def judge_step(config: StackConfig, verdict: Verdict, now: datetime, force: bool = False) -> tuple[Decision, Move | None]:
+    """The decision after an analysis of the current step, and the move it makes (None: wait)."""
+    _in_progress(config)
+    rollout = config.rollout
+    step_done = force or time_left(config, now) is None
+    limits = Limits(rollout.analysis.failureLimit, rollout.analysis.inconclusiveLimit)
+    decision = decide(verdict, Counts(rollout.failedAnalyses, rollout.inconclusiveAnalyses), limits, step_done)
+    if decision.action == Action.ADVANCE:
+        return decision, advancement(config, now)
+    if decision.action == Action.ABORT:
+        return decision, abortion(config)
+    return decision, None
+
+
 def start(config: StackConfig, version: str, now: datetime) -> Move:
     rollout = config.rollout
     if rollout.strategy == "rolling":
@@ -76,13 +115,14 @@ def start(config: StackConfig, version: str, now: datetime) -> Move:
     if version == (rollout.stableVersion or config.images.version):
         raise RolloutError(f"{version} is already the stable version")
     weight = rollout_steps(rollout)[0]
-    return Move(f"start {version}: {weight}% of traffic at step 0", {"newVersion": version, "step": "0", "stepStartedAt": _stamp(now)})
+    changes = {"newVersion": version, "step": "0", "stepStartedAt": _stamp(now), **_reset_counts(config)}
+    return Move(f"start {version}: {weight}% of traffic at step 0", changes)
 
 
 def promotion(config: StackConfig) -> Move:
     _in_progress(config)
     rollout = config.rollout
-    changes: dict[str, str | None] = {"stableVersion": rollout.newVersion, "newVersion": None, "step": "0", "stepStartedAt": None}
+    changes: dict[str, str | None] = {"stableVersion": rollout.newVersion, "newVersion": None, "step": "0", "stepStartedAt": None, **_reset_counts(config)}
     if rollout.strategy == "blueGreen":
         changes["blueGreen.activeColor"] = "green" if rollout.blueGreen.activeColor == "blue" else "blue"
     return Move(f"promote {rollout.newVersion}: it becomes the stable version", changes)
@@ -92,7 +132,7 @@ def abortion(config: StackConfig) -> Move:
     _in_progress(config)
     return Move(
         f"abort {config.rollout.newVersion}: all traffic back to {config.rollout.stableVersion or 'the stable version'}",
-        {"newVersion": None, "step": "0", "stepStartedAt": None},
+        {"newVersion": None, "step": "0", "stepStartedAt": None, **_reset_counts(config)},
     )
 
 
@@ -106,45 +146,129 @@ def advancement(config: StackConfig, now: datetime) -> Move:
         return promotion(config)
     step = plan.step + 1
     weight = rollout_steps(config.rollout)[step]
-    return Move(f"advance to step {step}: {weight}% of traffic to {config.rollout.newVersion}", {"step": str(step), "stepStartedAt": _stamp(now)})
+    changes = {"step": str(step), "stepStartedAt": _stamp(now), **_reset_counts(config)}
+    return Move(f"advance to step {step}: {weight}% of traffic to {config.rollout.newVersion}", changes)
 
 
-def engine_environment(work_dir: Path) -> dict[str, str]:
-    """The offline engine settings scripts/pulumi uses; values already in the environment win."""
+LOCAL_TIERS = ("dev", "test")
+EXAMPLE_PASSPHRASE = "rdagent-local"
+
+
+def engine_environment(tier: str, work_dir: Path, stack_name: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The engine settings for a move. dev and test may fall back to the local file backend and the
+    example passphrase (as scripts/pulumi does); any other tier must set both explicitly (or name a
+    secrets provider in its stack file), or the move is refused before anything is written."""
+    environ = dict(os.environ if environ is None else environ)
+    if tier not in LOCAL_TIERS:
+        missing = []
+        if not environ.get("PULUMI_BACKEND_URL"):
+            missing.append("PULUMI_BACKEND_URL (the team's state backend, e.g. s3://bucket/prefix)")
+        if not (environ.get("PULUMI_CONFIG_PASSPHRASE") or environ.get("PULUMI_CONFIG_PASSPHRASE_FILE") or _secrets_provider(work_dir, stack_name)):
+            missing.append(f"PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, or a secrets provider in Pulumi.{stack_name}.yaml (secretsprovider:)")
+        if missing:
+            raise UnsafeEngineSettings(f"refusing to move the {tier} stack {stack_name} on a local fallback: set " + "; ".join(missing))
     return {
-        "PULUMI_HOME": os.environ.get("PULUMI_HOME", str(TOOLS / "pulumi-home")),
-        "PULUMI_BACKEND_URL": os.environ.get("PULUMI_BACKEND_URL", f"file://{ROOT / '.pulumi-state'}"),
-        "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", "rdagent-local"),
+        "PULUMI_HOME": environ.get("PULUMI_HOME", str(TOOLS / "pulumi-home")),
+        "PULUMI_BACKEND_URL": environ.get("PULUMI_BACKEND_URL", f"file://{ROOT / '.pulumi-state'}"),
+        **({} if environ.get("PULUMI_CONFIG_PASSPHRASE_FILE") else {"PULUMI_CONFIG_PASSPHRASE": environ.get("PULUMI_CONFIG_PASSPHRASE", EXAMPLE_PASSPHRASE)}),
+        **({"PULUMI_CONFIG_PASSPHRASE_FILE": environ["PULUMI_CONFIG_PASSPHRASE_FILE"]} if environ.get("PULUMI_CONFIG_PASSPHRASE_FILE") else {}),
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PATH": f"{TOOLS / 'bin'}{os.pathsep}{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": f"{TOOLS / 'bin'}{os.pathsep}{ROOT / '.venv' / 'bin'}{os.pathsep}{environ.get('PATH', '')}",
     }
 
 
-def apply_move(move: Move, stack_name: str, tier: str, work_dir: Path, echo: Callable[[str], None]) -> None:
-    """Write the move into the stack's config and run `pulumi up` with the policy pack."""
-    from pulumi import automation as auto
+def _secrets_provider(work_dir: Path, stack_name: str) -> str | None:
+    import yaml
 
-    if not (TOOLS / "bin" / "pulumi").exists():
-        raise RolloutError("the Pulumi engine is not built: run make up (scripts/engine-toolchain.sh)")
-    env = engine_environment(work_dir)
-    backend = env["PULUMI_BACKEND_URL"]
-    if backend.startswith("file://"):
-        Path(backend[len("file://") :]).mkdir(parents=True, exist_ok=True)
-    options = auto.LocalWorkspaceOptions(
-        work_dir=str(work_dir),
-        pulumi_home=env["PULUMI_HOME"],
-        env_vars=env,
-        pulumi_command=auto.PulumiCommand(root=str(TOOLS)),
-    )
-    stack = auto.create_or_select_stack(stack_name=stack_name, work_dir=str(work_dir), opts=options)
-    for key, value in move.changes.items():
-        if value is None:
-            stack.remove_config(PREFIX + key, path=True)
-        else:
-            stack.set_config(PREFIX + key, auto.ConfigValue(value), path=True)
-    stack.up(
-        on_output=echo,
-        policy_packs=[str(ROOT / "policies")],
-        policy_pack_configs=[str(ROOT / "policies" / "config" / f"policy-config.{tier}.json")],
-    )
+    try:
+        document = yaml.safe_load((work_dir / f"Pulumi.{stack_name}.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    provider = document.get("secretsprovider") if isinstance(document, dict) else None
+    return provider if isinstance(provider, str) and not provider.startswith("passphrase") else None
+
+
+def file_backend_locks(backend: str, project: str, stack_name: str) -> list[Path]:
+    """The lock files a file:// backend holds for the stack (left behind by an interrupted update)."""
+    if not backend.startswith("file://"):
+        return []
+    # pkg/backend/diy: .pulumi/locks/<fully qualified stack name: organization/<project>/<stack>>/<lock id>.json
+    locks = Path(backend[len("file://") :]) / ".pulumi" / "locks"
+    return sorted(path for path in locks.glob(f"*/{project}/{stack_name}/*.json"))
+
+
+class _Stack:
+    """The stack through the Automation API; every config change can be put back byte for byte."""
+
+    def __init__(self, stack_name: str, tier: str, work_dir: Path):
+        from pulumi import automation as auto
+
+        self.env = engine_environment(tier, work_dir, stack_name)
+        if not (TOOLS / "bin" / "pulumi").exists():
+            raise RolloutError("the Pulumi engine is not built: run make up (scripts/engine-toolchain.sh)")
+        self.name = stack_name
+        self.tier = tier
+        self.file = work_dir / f"Pulumi.{stack_name}.yaml"
+        backend = self.env["PULUMI_BACKEND_URL"]
+        if backend.startswith("file://"):
+            Path(backend[len("file://") :]).mkdir(parents=True, exist_ok=True)
+        from rdagent_infra.stack_source import read_project
+
+        locks = file_backend_locks(backend, str(read_project(work_dir)["name"]), stack_name)
+        if locks:
+            raise RolloutError(
+                f"the stack {stack_name} is locked by an update that is running or was interrupted ({locks[0]}); "
+                "no change made: wait for it, or remove the lock once no update runs"
+            )
+        options = auto.LocalWorkspaceOptions(
+            work_dir=str(work_dir), pulumi_home=self.env["PULUMI_HOME"], env_vars=self.env, pulumi_command=auto.PulumiCommand(root=str(TOOLS))
+        )
+        try:
+            self.stack = auto.create_or_select_stack(stack_name=stack_name, work_dir=str(work_dir), opts=options)
+        except auto.CommandError as exc:
+            raise RolloutError(f"cannot open the stack {stack_name} (no change made): {_last_error(exc)}") from None
+
+    def write(self, changes: dict[str, str | None]) -> None:
+        from pulumi import automation as auto
+
+        for key, value in changes.items():
+            if value is None:
+                self.stack.remove_config(PREFIX + key, path=True)
+            else:
+                self.stack.set_config(PREFIX + key, auto.ConfigValue(value), path=True)
+
+    def up(self, echo: Callable[[str], None]) -> None:
+        self.stack.up(
+            on_output=echo,
+            policy_packs=[str(ROOT / "policies")],
+            policy_pack_configs=[str(ROOT / "policies" / "config" / f"policy-config.{self.tier}.json")],
+        )
+
+
+def apply_move(move: Move, stack_name: str, tier: str, work_dir: Path, echo: Callable[[str], None]) -> None:
+    """Write the move into the stack's config and run `pulumi up` with the policy pack. When the
+    update fails (or is interrupted), the stack file is put back as it was: the move is not recorded."""
+    stack = _Stack(stack_name, tier, work_dir)  # refuses unsafe settings and a locked stack before any write
+    before = stack.file.read_bytes()
+    try:
+        stack.write(move.changes)
+        stack.up(echo)
+    except BaseException as exc:
+        stack.file.write_bytes(before)
+        raise RolloutError(
+            f"the update did not complete, so the move ({move.summary}) is not recorded: {stack.file.name} is back as it was. "
+            f"The cluster may hold part of the move; run rollout status, then retry or run rollout abort. ({_last_error(exc)})"
+        ) from None
+
+
+def _last_error(exc: BaseException) -> str:
+    """The line of an engine error that says what went wrong."""
+    detail = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    reason = next((line for line in reversed(detail) if "error" in line.lower()), detail[-1] if detail else type(exc).__name__)
+    return reason[:300]
+
+
+def record(changes: dict[str, str | None], stack_name: str, tier: str, work_dir: Path) -> None:
+    """Write rollout bookkeeping (analysis counts) into the stack config, with no update."""
+    _Stack(stack_name, tier, work_dir).write(changes)

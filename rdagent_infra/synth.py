@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from rdagent_infra.config import StackConfig
+from rdagent_infra.logic import yaml_dump
 from rdagent_infra.program import build_stack
 
 REDACTED = "[secret]"
@@ -41,18 +41,37 @@ class Registration:
     protect: bool = False
     retain_on_delete: bool = False
     provider: str = ""
+    strings_same: bool = False  # every string one libyaml writes like PyYAML (see logic/yaml_dump.py)
 
 
-def redact(value: Any) -> Any:
+class Walk:
+    """What `redact` saw: every mapping key, and whether all strings are ones libyaml's
+    emitter writes like PyYAML's (see logic/yaml_dump.py)."""
+
+    def __init__(self, keys: set[str]):
+        self.keys = keys
+        self.strings_same = True
+
+
+def redact(value: Any, walk: Walk | None = None) -> Any:
     """Secrets become `[secret]` (a secret map keeps its keys); whole numbers lose the float
-    that protobuf's Struct gave them."""
-    if rpc.is_rpc_secret(value):
-        inner = rpc.unwrap_rpc_secret(value)
-        return {key: REDACTED for key in inner} if isinstance(inner, dict) else REDACTED
+    that protobuf's Struct gave them; maps come back with their keys sorted. One pass does all
+    three and fills `walk`."""
+    if type(value) is str:
+        if walk is not None and walk.strings_same and not yaml_dump.same_in_both(value):
+            walk.strings_same = False
+        return value
     if isinstance(value, dict):
-        return {key: redact(item) for key, item in value.items()}
+        secret = rpc.is_rpc_secret(value)
+        if secret:
+            value = rpc.unwrap_rpc_secret(value)
+            if not isinstance(value, dict):
+                return REDACTED
+        if walk is not None:
+            walk.keys.update(value)
+        return {key: REDACTED if secret else redact(value[key], walk) for key in sorted(value)}
     if isinstance(value, list):
-        return [redact(item) for item in value]
+        return [redact(item, walk) for item in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -65,17 +84,20 @@ def _name_from_urn(urn: str) -> str | None:
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The SDK's mock monitor, also recording each registration's parent and options."""
+    """The SDK's mock monitor, also recording each registration's parent and options. The
+    inputs are the ones the mock monitor deserialised for `SynthMocks.new_resource` (once)."""
 
-    def __init__(self, mocks: pulumi_mocks.Mocks):
+    def __init__(self, mocks: SynthMocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.keys: set[str] = set()  # every mapping key in any registration's inputs
         self._lock = threading.Lock()
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            inputs = redact(rpc.deserialize_properties(request.object))
+            walk = Walk(self.keys)
+            inputs = redact(self.mocks.received.inputs, walk)
             with self._lock:
                 self.registrations.append(
                     Registration(
@@ -87,6 +109,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                         protect=bool(request.protect),
                         retain_on_delete=bool(request.retainOnDelete),
                         provider=request.provider,
+                        strings_same=walk.strings_same,
                     )
                 )
         return response
@@ -115,8 +138,11 @@ def _aws_state(token: str, name: str, inputs: dict[str, Any], region: str) -> di
 class SynthMocks(pulumi_mocks.Mocks):
     def __init__(self, region: str):
         self.region = region
+        # The inputs of the registration this thread is serving (the monitor records them).
+        self.received = threading.local()
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        self.received.inputs = args.inputs
         state = dict(args.inputs)
         if args.typ.startswith("aws:"):
             state = {**_aws_state(args.typ, args.name, args.inputs, self.region), **state}
@@ -134,6 +160,7 @@ class SynthResult:
     registrations: list[Registration]
     outputs: dict[str, Any]
     secret_outputs: set[str]
+    keys: set[str] | None = None  # every mapping key in the inputs (None: unknown, emit with PyYAML)
 
 
 def _close_loop() -> None:
@@ -169,34 +196,23 @@ def run_program(config: StackConfig, project: str, stack: str) -> SynthResult:
     _sync_await(run_pulumi_func(program))
     _close_loop()
     registrations = sorted(monitor.registrations, key=lambda r: (r.type, r.name))
-    return SynthResult(registrations, outputs, secret_outputs)
+    return SynthResult(registrations, outputs, secret_outputs, monitor.keys)
 
 
 def kubernetes_object(registration: Registration) -> dict[str, Any] | None:
-    """The manifest a Kubernetes resource stands for (None for non-Kubernetes resources)."""
+    """The manifest a Kubernetes resource stands for (None for non-Kubernetes resources):
+    apiVersion, kind and metadata first, then the rest by key (`redact` sorted every map)."""
     if not registration.type.startswith("kubernetes:") or not registration.custom:
         return None
     inputs = dict(registration.inputs)
     head = {"apiVersion": inputs.pop("apiVersion"), "kind": inputs.pop("kind"), "metadata": inputs.pop("metadata", {})}
-    return {**head, **{key: inputs[key] for key in sorted(inputs)}}
+    return {**head, **inputs}
 
 
 def manifest_file_name(manifest: dict[str, Any]) -> str:
     metadata = manifest.get("metadata", {})
     parts = [manifest["kind"], metadata.get("namespace"), metadata["name"]]
     return "__".join(part for part in parts if part) + ".yaml"
-
-
-def _dump_yaml(document: Any) -> str:
-    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
-
-
-def _sorted_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _sorted_keys(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted_keys(item) for item in value]
-    return value
 
 
 class OutputDirError(Exception):
@@ -212,22 +228,21 @@ def write_output(result: SynthResult, out: Path) -> list[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     written: list[Path] = []
     try:
+        keys_same = result.keys is not None and yaml_dump.keys_same_in_both(result.keys)
         names: set[str] = set()
         for registration in result.registrations:
             manifest = kubernetes_object(registration)
             if manifest is None:
                 continue
-            body = {key: manifest[key] for key in ("apiVersion", "kind", "metadata")}
-            body["metadata"] = _sorted_keys(manifest["metadata"])
-            body.update({key: _sorted_keys(manifest[key]) for key in manifest if key not in body})
             name = manifest_file_name(manifest)
             if name in names:
                 raise OutputDirError(f"two Kubernetes objects render to {name}: names must be unique per kind and namespace")
             names.add(name)
-            (staging / name).write_text(_dump_yaml(body))
+            dumper = yaml_dump.FAST_DUMPER if keys_same and registration.strings_same else yaml_dump.PURE_DUMPER
+            (staging / name).write_text(yaml_dump.dump(manifest, dumper))
             written.append(out / name)
         resources = [
-            {"type": r.type, "name": r.name, "parent": r.parent, "inputs": _sorted_keys(r.inputs), "protect": r.protect, "retainOnDelete": r.retain_on_delete}
+            {"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs, "protect": r.protect, "retainOnDelete": r.retain_on_delete}
             for r in result.registrations
         ]
         (staging / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=False) + "\n")

@@ -1,4 +1,6 @@
-"""A Prometheus stand-in on loopback that speaks the query API with canned answers."""
+"""A stand-in on loopback for what a broken proxy or a wrong URL answers in Prometheus' place
+(not JSON, a matrix, a malformed sample): the client's error handling. Everything a real Prometheus
+answers is tested against a real one (tests/prometheus_server.py)."""
 
 from __future__ import annotations
 
@@ -48,21 +50,6 @@ class FakePrometheus:
 
 def vector(value: float) -> tuple[int, dict]:
     return 200, {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1700000000, str(value)]}]}}
-
-
-def metrics(success: float = 99.9, latency_ms: float = 120, error: float = 0.05) -> Callable[[str], tuple[int, object]]:
-    """Answers for the three gate queries, told apart by their shape."""
-
-    def answer(query: str) -> tuple[int, object]:
-        if "histogram_quantile" in query:
-            return vector(latency_ms)
-        if 'code!~"5.."' in query:
-            return vector(success)
-        if 'code=~"5.."' in query:
-            return vector(error)
-        return 400, {"status": "error", "errorType": "bad_data", "error": f"unexpected query {query}"}
-
-    return answer
 
 
 def closed_port_url() -> str:

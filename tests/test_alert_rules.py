@@ -12,7 +12,9 @@ import yaml
 
 from rdagent_infra.config import AlertsConfig
 from rdagent_infra.logic.alerts import alert_rules
+from tests.conftest import ROOT
 from tests.manifests import load_manifests, one
+from tests.traffic_series import SCENARIOS, Load, counters_for, promtool_series
 
 PROMTOOL = shutil.which("promtool")
 
@@ -50,19 +52,26 @@ def memory_input(fraction: float) -> list[dict]:
     ]
 
 
-def http_input(errors_per_minute: int) -> list[dict]:
-    labels = {"namespace": NS, "service": "rdagent-ui"}
-    return [
-        series("http_requests_total", {**labels, "code": "500"}, f"0+{errors_per_minute}x30"),
-        series("http_requests_total", {**labels, "code": "200"}, f"0+{100 - errors_per_minute}x30"),
-    ]
+PROVIDERS = ("gatewayApi", "ingressNginx")
+# The service label the error-rate alert is grouped by: the sidecar's all-pods Service, or the
+# Ingress's main backend (ingress-nginx labels canary requests with it too).
+ALERT_SERVICE = {"gatewayApi": "rdagent-ui", "ingressNginx": "rdagent-ui-stable"}
+
+
+def http_input(provider: str, loads: dict[str, Load], minutes: int = 30) -> list[dict]:
+    """The traffic source's real series (tests/traffic_series.py), as the gate tests backfill them."""
+    return promtool_series(counters_for(provider, loads), minutes)
+
+
+def one_track(errors_percent: float) -> dict[str, Load]:
+    return {"stable": Load(rps=100 / 60, error_ratio=errors_percent / 100)}
 
 
 def alert(name: str, severity: str, labels: dict, summary: str, description: str) -> dict:
     return {"exp_labels": {"severity": severity, **labels}, "exp_annotations": {"summary": summary, "description": description}}
 
 
-def cases() -> list[dict]:
+def cases(provider: str) -> list[dict]:
     cpu = alert("HighCPUUsage", "warning", CONTAINER, "High CPU usage detected", "rdagent-ui-0/ui uses 90% of its CPU limit, above 80% for more than 5 minutes")
     memory = alert(
         "HighMemoryUsage",
@@ -71,13 +80,17 @@ def cases() -> list[dict]:
         "High memory usage detected",
         "rdagent-ui-0/ui uses 95% of its memory limit, above 90% for more than 2 minutes",
     )
-    errors = alert(
-        "HighErrorRate",
-        "critical",
-        {"namespace": NS, "service": "rdagent-ui"},
-        "High error rate detected",
-        "rdagent-ui answers 6.0% of requests with 5xx, above 5% for more than 5 minutes",
-    )
+    service = ALERT_SERVICE[provider]
+
+    def errors(percent: str) -> dict:
+        return alert(
+            "HighErrorRate",
+            "critical",
+            {"namespace": NS, "service": service},
+            "High error rate detected",
+            f"{service} answers {percent}% of requests with 5xx, above 5% for more than 5 minutes",
+        )
+
     return [
         # Above the threshold: pending first, firing once the `for` duration has passed.
         {
@@ -98,25 +111,38 @@ def cases() -> list[dict]:
         },
         {
             "interval": "1m",
-            "input_series": http_input(6),
+            "input_series": http_input(provider, one_track(6)),
             "alert_rule_test": [
                 {"eval_time": "5m", "alertname": "HighErrorRate", "exp_alerts": []},
-                {"eval_time": "7m", "alertname": "HighErrorRate", "exp_alerts": [errors]},
+                {"eval_time": "7m", "alertname": "HighErrorRate", "exp_alerts": [errors("6.0")]},
             ],
+        },
+        # The 5xx-heavy canary of the gate tests (test_prometheus_gates.py): it fails its gate and fires the alert.
+        {
+            "interval": "1m",
+            "input_series": http_input(provider, SCENARIOS["errors"]),
+            "alert_rule_test": [{"eval_time": "10m", "alertname": "HighErrorRate", "exp_alerts": [errors("8.0")]}],
+        },
+        # The good and the slow canaries stay under the error-rate alert.
+        {
+            "interval": "1m",
+            "input_series": http_input(provider, SCENARIOS["good"]),
+            "alert_rule_test": [{"eval_time": "20m", "alertname": "HighErrorRate", "exp_alerts": []}],
         },
         # Below the threshold: silent however long it lasts.
         {
             "interval": "1m",
-            "input_series": cpu_input(42) + memory_input(0.85) + http_input(4),
+            "input_series": cpu_input(42) + memory_input(0.85) + http_input(provider, one_track(4)),
             "alert_rule_test": [{"eval_time": "40m", "alertname": name, "exp_alerts": []} for name in ("HighCPUUsage", "HighMemoryUsage", "HighErrorRate")],
         },
     ]
 
 
-@pytest.fixture
-def rules_dir(tmp_path):
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(alert_rules(NS, AlertsConfig()), sort_keys=False))
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": cases()}, sort_keys=False))
+@pytest.fixture(params=PROVIDERS)
+def rules_dir(tmp_path, request):
+    provider = request.param
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(alert_rules(NS, AlertsConfig(), provider), sort_keys=False))
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": cases(provider)}, sort_keys=False))
     return tmp_path
 
 
@@ -142,4 +168,5 @@ def test_rendered_rules_are_the_ones_tested(synthesized, stack, tmp_path):
     (tmp_path / "rendered.yaml").write_text(yaml.safe_dump(groups))
     result = promtool("check", "rules", "rendered.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert json.dumps(groups, sort_keys=True) == json.dumps(alert_rules(NS, AlertsConfig()), sort_keys=True)
+    provider = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"].get("rdagent:rollout", {}).get("trafficProvider", "gatewayApi")
+    assert json.dumps(groups, sort_keys=True) == json.dumps(alert_rules(NS, AlertsConfig(), provider), sort_keys=True)

@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+import yaml
 
 from rdagent_infra.config import IMAGE_VARIANTS, load_stack_config
 from rdagent_infra.stack_source import raw_stack_config
@@ -148,7 +149,10 @@ def test_http_route_attaches_to_the_tls_listener():
 def test_network_policies_open_only_what_is_needed():
     config, _, manifests = synth("prod")
     ui = manifest(manifests, "NetworkPolicy", "rdagent-ui")["spec"]
-    assert ui["ingress"] == [{"ports": [{"protocol": "TCP", "port": 19899}]}]
+    # Traffic enters through the Envoy sidecar (so it is measured); its stats port is scraped.
+    assert ui["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}, {"protocol": "TCP", "port": 9902}]}]
+    _, _, nginx = synth("dev", rollout={"trafficProvider": "ingressNginx"})
+    assert manifest(nginx, "NetworkPolicy", "rdagent-ui")["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": 19899}]}]
     egress_ports = {(rule["ports"][0]["port"], json.dumps(rule["to"][0], sort_keys=True)) for rule in ui["egress"]}
     ports = {port for port, _ in egress_ports}
     assert {53, 6379, 5959, 443} <= ports
@@ -235,6 +239,59 @@ def test_dashboards_and_rules():
     ]
     monitor = manifest(manifests, "ServiceMonitor", "rdagent-ui")["spec"]
     assert monitor["podTargetLabels"] == ["rdagent.io/track"]
+    # It scrapes what exists: the sidecar's stats listener, not Streamlit (which has no /metrics).
+    assert monitor["endpoints"] == [{"port": "envoy-stats", "path": "/stats/prometheus", "interval": "30s"}]
+    service = manifest(manifests, "Service", "rdagent-ui")["spec"]
+    assert {p["name"]: p["targetPort"] for p in service["ports"]} == {"http": "proxy", "envoy-stats": "envoy-stats"}
+    assert [p["name"] for p in manifest(manifests, "Service", "rdagent-ui-active")["spec"]["ports"]] == ["http"]
+    application = next(json.loads(next(iter(m["data"].values()))) for m in boards if "application" in m["metadata"]["name"])
+    exprs = [panel["targets"][0]["expr"] for panel in application["panels"]]
+    assert all("envoy_http_downstream_rq" in expr for expr in exprs) and "http_requests_total" not in json.dumps(application)
+    assert "envoy_http_downstream_rq_xx" in rules[2]["expr"]
+
+
+def test_ingress_nginx_gates_read_the_controller():
+    _, _, manifests = synth("dev", rollout={"trafficProvider": "ingressNginx"}, monitoring={"prometheusOperator": True})
+    assert not [m for m in manifests if m["kind"] == "ServiceMonitor"]
+    monitor = manifest(manifests, "PodMonitor", "rdagent-ingress-nginx")["spec"]
+    assert monitor["namespaceSelector"] == {"matchNames": ["ingress-nginx"]}
+    assert monitor["podMetricsEndpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s", "honorLabels": True}]
+    assert [c["name"] for c in ui_pod(manifests)["spec"]["containers"]] == ["ui"]
+    rules = manifest(manifests, "PrometheusRule", "rdagent-alerts")["spec"]["groups"][0]["rules"]
+    assert 'nginx_ingress_controller_requests{namespace="rdagent", service=~"rdagent-ui.*", status=~"5.."}' in rules[2]["expr"]
+
+
+def test_the_envoy_sidecar():
+    from rdagent_infra.logic.envoy_sidecar import ENVOY_IMAGE
+
+    _, _, manifests = synth("dev")
+    spec = ui_pod(manifests)["spec"]
+    ui, proxy = spec["containers"]
+    assert proxy["image"] == ENVOY_IMAGE == "envoyproxy/envoy-distroless:v1.40.0"
+    assert proxy["securityContext"]["readOnlyRootFilesystem"] is True and proxy["securityContext"]["runAsNonRoot"] is True
+    assert {p["name"]: p["containerPort"] for p in proxy["ports"]} == {"proxy": 8080, "envoy-stats": 9902}
+    assert proxy["command"][:3] == ["/usr/local/bin/envoy", "--config-path", "/etc/envoy/envoy.yaml"]
+    assert {"name": "envoy-config", "configMap": {"name": "rdagent-ui-envoy"}} in spec["volumes"]
+    bootstrap = yaml.safe_load(manifest(manifests, "ConfigMap", "rdagent-ui-envoy")["data"]["envoy.yaml"])
+    assert bootstrap["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    upstream = bootstrap["static_resources"]["clusters"][0]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+    assert upstream["socket_address"] == {"address": "127.0.0.1", "port_value": ui["ports"][0]["containerPort"]}
+
+
+def test_the_load_hook_job():
+    _, _, quiet = synth("dev", rollout={"strategy": "canary", "stableVersion": "0.1.0", "newVersion": "0.2.0", "step": 1})
+    assert not [m for m in quiet if m["kind"] == "Job" and "load" in m["metadata"]["name"]], "off unless configured"
+    hook = {"enabled": True, "requests": 120, "concurrency": 3}
+    _, _, manifests = synth("dev", rollout={"strategy": "canary", "stableVersion": "0.1.0", "newVersion": "0.2.0", "step": 1, "loadHook": hook})
+    job = manifest(manifests, "Job", "rdagent-ui-load-canary-step1")
+    assert job["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    spec = job["spec"]
+    assert (spec["backoffLimit"], spec["activeDeadlineSeconds"]) == (0, 300)
+    (container,) = spec["template"]["spec"]["containers"]
+    assert container["image"] == "busybox:1.37.0" and container["securityContext"]["runAsUser"] == 65534
+    assert "http://rdagent-ui-canary.rdagent.svc:80/_stcore/health" in container["command"][2]
+    egress = manifest(manifests, "NetworkPolicy", "rdagent-ui-load")["spec"]
+    assert egress["egress"][0]["ports"] == [{"protocol": "TCP", "port": 8080}]
 
 
 def test_eck_mode_uses_the_operators_custom_resources():

@@ -126,48 +126,6 @@ def test_invalid_config_stops_before_any_resource(project):
     assert "kubernetes:" not in output, "resources were registered despite invalid configuration"
 
 
-def test_rollout_start_advance_and_abort_through_the_engine(project):
-    from tests.fake_prometheus import FakePrometheus, metrics
-
-    pulumi(project, "stack", "init", "test")
-    pulumi(project, "up", "--stack", "test", "--yes", *policy_args("test"))
-    env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{project.parent / 'state'}", "PULUMI_CONFIG_PASSPHRASE": "rdagent-local"}
-
-    def rollout(*args: str) -> subprocess.CompletedProcess:
-        command = [str(ROOT / ".venv" / "bin" / "rdagent-infra"), "rollout", *args]
-        return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
-
-    def rendered_weights() -> dict[str, int]:
-        route = next(yaml.safe_load(p.read_text()) for p in (project / "build" / "test").rglob("*httproute*"))
-        return {ref["name"]: ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]}
-
-    def rollout_config() -> dict:
-        return yaml.safe_load((project / "Pulumi.test.yaml").read_text())["config"]["rdagent:rollout"]
-
-    started = rollout("start", "--stack", "test", "--version", "0.9.0")
-    assert started.returncode == 0, started.stdout + started.stderr
-    assert rendered_weights() == {"rdagent-ui-stable": 95, "rdagent-ui-canary": 5}
-    assert rollout_config()["newVersion"] == "0.9.0" and rollout_config()["stepStartedAt"]
-
-    with FakePrometheus(metrics(success=99.8, latency_ms=120)) as fake:
-        early = rollout("advance", "--stack", "test", "--prometheus", fake.url)
-        assert early.returncode == 3 and "must run about 5 more minute(s)" in early.stderr, early.stdout + early.stderr
-        advanced = rollout("advance", "--stack", "test", "--prometheus", fake.url, "--force")
-    assert advanced.returncode == 0, advanced.stdout + advanced.stderr
-    assert "advance to step 1: 25%" in advanced.stdout
-    assert rollout_config()["step"] in (1, "1")
-    assert rendered_weights() == {"rdagent-ui-stable": 75, "rdagent-ui-canary": 25}
-
-    with FakePrometheus(metrics(error=0.7)) as fake:
-        aborted = rollout("advance", "--stack", "test", "--prometheus", fake.url)
-    assert aborted.returncode == 1, aborted.stdout + aborted.stderr
-    assert "aborted: gate failed: error rate 0.7% (needs < 0.1%)" in aborted.stderr
-    assert "newVersion" not in rollout_config() and rollout_config()["step"] in (0, "0")
-    deployments = [p.name for p in (project / "build" / "test").rglob("*deployment*rdagent-ui*")]
-    assert deployments and not [name for name in deployments if "canary" in name], deployments
-    pulumi(project, "destroy", "--stack", "test", "--yes")
-
-
 def test_dev_stack_previews_with_advisory_policies(project):
     pulumi(project, "stack", "init", "dev")
     preview = pulumi(project, "preview", "--stack", "dev", *policy_args("dev"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import multiprocessing
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,13 @@ import yaml
 from rdagent_policies import policy_config, rules
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
+# libyaml's parser where PyYAML has it (its wheels do); PyYAML's pure-Python one otherwise and
+# for the messages about invalid files.
+PURE_LOADER = yaml.SafeLoader
+LOADER = yaml.CSafeLoader if yaml.__with_libyaml__ else PURE_LOADER
+PARALLEL_FROM_FILES = 2000
+MAX_JOBS = 8
+CHUNKS_PER_JOB = 4
 
 
 @dataclass(frozen=True)
@@ -49,17 +58,25 @@ def manifest_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def documents(path: Path) -> Iterator[dict[str, Any]]:
+def documents(path: Path, loader: type = LOADER) -> list[dict[str, Any]]:
+    """The objects in a manifest file (a `List`'s items stand for themselves)."""
+    text = path.read_text()
     try:
-        for document in yaml.safe_load_all(path.read_text()):
-            if isinstance(document, dict) and document.get("kind") == "List":
-                yield from (item for item in document.get("items") or [] if isinstance(item, dict))
-            elif isinstance(document, dict):
-                yield document
+        loaded = list(yaml.load_all(text, Loader=loader))
     except yaml.YAMLError as exc:
+        if loader is not PURE_LOADER:
+            # PyYAML's own verdict and message, as before libyaml parsed these files.
+            return documents(path, PURE_LOADER)
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ManifestError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    found: list[dict[str, Any]] = []
+    for document in loaded:
+        if isinstance(document, dict) and document.get("kind") == "List":
+            found += (item for item in document.get("items") or [] if isinstance(item, dict))
+        elif isinstance(document, dict):
+            found.append(document)
+    return found
 
 
 def load_levels(config_file: Path | None) -> dict[str, str]:
@@ -69,21 +86,55 @@ def load_levels(config_file: Path | None) -> dict[str, str]:
         raise ManifestError(str(exc)) from None
 
 
-def check(paths: Iterable[Path], levels: dict[str, str], settings: dict[str, dict] | None = None) -> list[Finding]:
+def check_files(
+    files: list[Path], levels: dict[str, str], settings: dict[str, dict] | None = None, loader: type = LOADER
+) -> tuple[list[Finding], list[tuple[str, str, dict]]]:
+    """Each object's findings, in file order, and the objects the stack-wide rule looks at."""
     findings: list[Finding] = []
     stack: list[tuple[str, str, dict]] = []
-    for path in manifest_files(paths):
-        for manifest in documents(path):
+    enabled = [(policy, levels[policy.name], (settings or {}).get(policy.name)) for policy in rules.RESOURCE_POLICIES if levels[policy.name] != "disabled"]
+    for path in files:
+        for manifest in documents(path, loader):
             kind = manifest.get("kind", "?")
             name = (manifest.get("metadata") or {}).get("name", "?")
             token = type_token(str(manifest.get("apiVersion", "")), kind)
-            stack.append((token, name, manifest))
-            for policy in rules.RESOURCE_POLICIES:
-                if levels[policy.name] == "disabled":
-                    continue
-                for message in rules.evaluate(policy, token, manifest, (settings or {}).get(policy.name)):
-                    findings.append(Finding(str(path), f"{kind}/{name}", policy.name, levels[policy.name], message))
+            if rules.rollout_relevant(token, manifest):
+                stack.append((token, name, manifest))
+            for policy, level, policy_settings in enabled:
+                for message in rules.evaluate(policy, token, manifest, policy_settings):
+                    findings.append(Finding(str(path), f"{kind}/{name}", policy.name, level, message))
+    return findings, stack
+
+
+def _check_chunk(job: tuple) -> tuple[list[Finding], list[tuple[str, str, dict]]]:
+    return check_files(*job)
+
+
+def check(
+    paths: Iterable[Path], levels: dict[str, str], settings: dict[str, dict] | None = None, jobs: int | None = None, loader: type = LOADER
+) -> list[Finding]:
+    """Findings of every enabled policy over the manifests under `paths`, in file order, then
+    the stack-wide rule's. With many files and more than one core, worker processes parse
+    chunks of files (in order); `jobs=1` keeps it in this process."""
+    files = manifest_files(paths)
+    jobs = parallel_jobs(len(files)) if jobs is None else jobs
+    if jobs > 1:
+        size = -(-len(files) // (jobs * CHUNKS_PER_JOB))
+        chunks = [(files[start : start + size], levels, settings, loader) for start in range(0, len(files), size)]
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            results = pool.map(_check_chunk, chunks, chunksize=1)
+    else:
+        results = [check_files(files, levels, settings, loader)]
+    findings = [finding for chunk_findings, _ in results for finding in chunk_findings]
+    stack = [resource for _, chunk_stack in results for resource in chunk_stack]
     if levels[rules.STACK_POLICY_NAME] != "disabled":
         for message in rules.rollout_consistency(stack):
             findings.append(Finding("(all files)", "stack", rules.STACK_POLICY_NAME, levels[rules.STACK_POLICY_NAME], message))
     return findings
+
+
+def parallel_jobs(files: int) -> int:
+    """Worker processes for `files` files: one per usable core once there are enough files to
+    pay for starting them (bench/policy_bench.py measures where that is)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(cores, MAX_JOBS) if files >= PARALLEL_FROM_FILES else 1

@@ -87,6 +87,14 @@ TRACK_LABEL = "rdagent.io/track"
 PAIRS = (("stable", "canary"), ("blue", "green"))
 
 
+def rollout_relevant(resource_type: str, props: dict[str, Any]) -> bool:
+    """Whether `rollout_consistency` looks at this resource (the others may be left out):
+    Deployments on a track, and HTTPRoutes."""
+    if resource_type == "kubernetes:apps/v1:Deployment":
+        return bool((((props.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}).get(TRACK_LABEL))
+    return resource_type == "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+
+
 def rollout_consistency(resources: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
     """Deployments of one app on two tracks agree on selectors (beyond the track) and ports;
     the backend weights of each HTTPRoute rule sum to 100."""

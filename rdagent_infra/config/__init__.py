@@ -20,7 +20,7 @@ from rdagent_infra.config.images import CUDA_IMAGE_VARIANTS, GPU_IMAGE_VARIANTS,
 from rdagent_infra.config.logging import ElasticsearchConfig, LoggingConfig
 from rdagent_infra.config.monitoring import AlertsConfig, MonitoringConfig
 from rdagent_infra.config.resources import ResourceAmounts, Resources, gpu_resources
-from rdagent_infra.config.rollout import BlueGreenConfig, CanaryConfig, CanaryStage, RolloutConfig
+from rdagent_infra.config.rollout import AnalysisConfig, BlueGreenConfig, CanaryConfig, CanaryStage, LoadHookConfig, RolloutConfig
 from rdagent_infra.config.secrets import LLM_KEY_SECRETS, Secret, SecretsConfig, SecretValue
 from rdagent_infra.config.stack import NAMESPACE, StackConfig, load_stack_config
 from rdagent_infra.config.workloads import (
@@ -35,10 +35,12 @@ from rdagent_infra.config.workloads import (
 )
 
 __all__ = [
+    "AnalysisConfig",
     "CUDA_IMAGE_VARIANTS",
     "GPU_IMAGE_VARIANTS",
     "IMAGE_VARIANTS",
     "LLM_KEY_SECRETS",
+    "LoadHookConfig",
     "NAMESPACE",
     "SCENARIO_IMAGES",
     "SEMVER",

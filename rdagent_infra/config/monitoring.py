@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from rdagent_infra import defaults as seed
-from rdagent_infra.config.base import Model
+from rdagent_infra.config.base import DnsName, Model
 
 
 class AlertsConfig(Model):
@@ -24,3 +24,5 @@ class MonitoringConfig(Model):
     prometheusOperator: bool = False
     prometheusUrl: Annotated[str, Field(pattern=r"^https?://")] = "http://prometheus-operated.monitoring:9090"
     alerts: AlertsConfig = AlertsConfig()
+    # Where the ingress-nginx controller runs (its metrics are the gates' source with trafficProvider ingressNginx).
+    ingressNginxNamespace: DnsName = "ingress-nginx"

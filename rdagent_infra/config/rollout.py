@@ -53,6 +53,30 @@ class BlueGreenConfig(Model):
         return self
 
 
+class AnalysisConfig(Model):
+    """How `rollout advance` / `rollout run` judge a step (progressive-delivery semantics)."""
+
+    # Fewer requests than this in the step's window: the analysis is inconclusive, not a pass or a fail.
+    minRequests: Annotated[int, Field(ge=1, le=1_000_000)] = seed.ANALYSIS_MIN_REQUESTS
+    # A failing analysis aborts at this many consecutive failures.
+    failureLimit: Annotated[int, Field(ge=1, le=100)] = seed.ANALYSIS_FAILURE_LIMIT
+    # Inconclusive analyses after the step's duration are tolerated this many times, then the rollout aborts.
+    inconclusiveLimit: Annotated[int, Field(ge=0, le=1000)] = seed.ANALYSIS_INCONCLUSIVE_LIMIT
+    # How often `rollout run` analyses (seconds, before durationScale).
+    intervalSeconds: Annotated[int, Field(ge=1, le=3600)] = seed.ANALYSIS_INTERVAL_SECONDS
+
+
+class LoadHookConfig(Model):
+    """A bounded Job per step that sends requests to the new track's Service, so quiet services have data."""
+
+    enabled: bool = False
+    requests: Annotated[int, Field(ge=1, le=100_000)] = seed.LOAD_HOOK_REQUESTS
+    concurrency: Annotated[int, Field(ge=1, le=50)] = 2
+    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/?&=%-]*$")] = seed.UI_HEALTH_PATH
+    # The Job stops after this long whatever it has sent (activeDeadlineSeconds).
+    timeoutSeconds: Annotated[int, Field(ge=10, le=3600)] = 300
+
+
 class RolloutConfig(Model):
     strategy: Literal["rolling", "canary", "blueGreen"] = "rolling"
     trafficProvider: Literal["gatewayApi", "ingressNginx", "replicas"] = "gatewayApi"
@@ -61,5 +85,12 @@ class RolloutConfig(Model):
     step: Annotated[int, Field(ge=0, le=100)] = 0
     # Written by `rdagent-infra rollout` when it moves the rollout: when the current step began.
     stepStartedAt: AwareDatetime | None = None
+    # Written by `rdagent-infra rollout`: consecutive failing analyses, and inconclusive ones after the step's duration.
+    failedAnalyses: Annotated[int, Field(ge=0, le=1000)] = 0
+    inconclusiveAnalyses: Annotated[int, Field(ge=0, le=100_000)] = 0
     canary: CanaryConfig = CanaryConfig()
     blueGreen: BlueGreenConfig = BlueGreenConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+    loadHook: LoadHookConfig = LoadHookConfig()
+    # Step durations and the analysis interval are multiplied by this: 1 in real use; tests and rehearsals shorten them.
+    durationScale: Annotated[float, Field(gt=0, le=1)] = 1.0

@@ -1,8 +1,9 @@
 """The seed's alerts as Prometheus rules, over metrics that really exist.
 
 CPU and memory come from cAdvisor (kubelet) usage against kube-state-metrics' container
-limits, so "80% CPU" means 80% of the container's limit. The error rate comes from the
-conventional `http_requests_total` counter with a `code` label, scraped from the UI.
+limits, so "80% CPU" means 80% of the container's limit. The error rate comes from where
+the traffic is measured (logic/traffic_metrics.py): the ingress-nginx controller or the UI pods'
+Envoy sidecar, the same series the rollout gates read.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from rdagent_infra.config import AlertsConfig
+from rdagent_infra.logic.traffic_metrics import traffic_source
 
 CPU_USAGE = "container_cpu_usage_seconds_total"
 MEMORY_WORKING_SET = "container_memory_working_set_bytes"
 CONTAINER_LIMITS = "kube_pod_container_resource_limits"
-HTTP_REQUESTS = "http_requests_total"
-HTTP_LATENCY_BUCKETS = "http_request_duration_seconds_bucket"
 GROUP_NAME = "rdagent.rules"
 
 
@@ -37,18 +37,16 @@ def memory_percent_expr(namespace: str) -> str:
     )
 
 
-def error_rate_percent_expr(namespace: str, window: str = "5m") -> str:
-    return (
-        f'100 * sum by (namespace, service) (rate({HTTP_REQUESTS}{{namespace="{namespace}", code=~"5.."}}[{window}]))'
-        f' / sum by (namespace, service) (rate({HTTP_REQUESTS}{{namespace="{namespace}"}}[{window}]))'
-    )
+def error_rate_percent_expr(namespace: str, provider: str, window: str = "5m") -> str:
+    source = traffic_source(provider, namespace)
+    return source.error_rate("", window, by=source.group_by)
 
 
 def _format(number: float) -> str:
     return f"{number:g}"
 
 
-def alert_rules(namespace: str, alerts: AlertsConfig) -> dict[str, Any]:
+def alert_rules(namespace: str, alerts: AlertsConfig, provider: str = "gatewayApi") -> dict[str, Any]:
     """One rule group in the layout both PrometheusRule.spec and a rule file use."""
     return {
         "groups": [
@@ -83,7 +81,7 @@ def alert_rules(namespace: str, alerts: AlertsConfig) -> dict[str, Any]:
                     },
                     {
                         "alert": "HighErrorRate",
-                        "expr": f"{error_rate_percent_expr(namespace)} > {_format(alerts.errorRatePercent)}",
+                        "expr": f"{error_rate_percent_expr(namespace, provider)} > {_format(alerts.errorRatePercent)}",
                         "for": f"{alerts.errorRateForMinutes}m",
                         "labels": {"severity": "critical"},
                         "annotations": {

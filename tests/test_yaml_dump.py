@@ -1,0 +1,86 @@
+"""synth writes the same bytes whichever YAML emitter wrote a manifest: libyaml's C emitter is
+used only where it matches PyYAML's pure-Python one (rdagent_infra/logic/yaml_dump.py)."""
+
+from __future__ import annotations
+
+import shutil
+import string
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rdagent_infra.logic import yaml_dump
+from rdagent_infra.stack_source import load_from_files
+from rdagent_infra.synth import run_program, write_output
+from tests.conftest import ROOT
+
+# Strings from everywhere: printable ASCII runs, punctuation YAML cares about, line breaks,
+# control characters, Latin-1, BMP and non-BMP characters, the odd separators.
+PIECES = [*"abc xyz", "word", "x" * 40, ": ", " #", "'", '"', "\\", "-", "{", "[", "*", "&", "!", "|", ">", "?", "%", "@", "`", ","]
+PIECES += ["\n", "\n  ", "\t", "\r", "\x00", "\x07", "\x1b", "\x7f", "\x85", "\xa0", "\xad", "é", "ü", "—", "中", "\u2028", "\u2029", "\ufeff"]
+PIECES += ["\ufffe", "\ue000", "😀", "\U00010000", "true", "null", "1.5", "0x1F", "~"]
+TEXT = st.lists(st.sampled_from(PIECES), max_size=60).map("".join) | st.text(max_size=80)
+KEYS = st.text(alphabet=string.ascii_letters + string.digits + "._/-", min_size=1, max_size=40) | TEXT
+LEAF = TEXT | st.integers() | st.booleans() | st.none() | st.floats(allow_nan=False)
+TREE = st.recursive(LEAF, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4), max_leaves=25)
+
+
+def strings_and_keys(value, strings: list[str], keys: set[str]) -> None:
+    if isinstance(value, dict):
+        keys.update(value)
+        for item in value.values():
+            strings_and_keys(item, strings, keys)
+    elif isinstance(value, list):
+        for item in value:
+            strings_and_keys(item, strings, keys)
+    elif isinstance(value, str):
+        strings.append(value)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.dictionaries(KEYS, TREE, min_size=1, max_size=5))
+def test_the_c_emitter_is_used_only_where_it_writes_the_same_bytes(document):
+    strings: list[str] = []
+    keys: set[str] = set()
+    strings_and_keys(document, strings, keys)
+    if all(map(yaml_dump.same_in_both, strings)) and yaml_dump.keys_same_in_both(keys):
+        assert yaml_dump.dump(document, yaml_dump.FAST_DUMPER) == yaml_dump.dump(document, yaml_dump.PURE_DUMPER)
+
+
+def test_the_fast_emitter_is_really_libyaml():
+    # Without libyaml the fast path silently becomes the slow one; the pinned wheel has it.
+    assert yaml.__with_libyaml__ and yaml_dump.FAST_DUMPER is yaml.CSafeDumper
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def exotic_project(folder: Path) -> Path:
+    """The test stack with batch runs whose arguments hold what the emitters write differently."""
+    folder.mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")
+    document = yaml.safe_load((ROOT / "Pulumi.test.yaml").read_text())
+    run = document["config"]["rdagent:workloads"]["runs"][0]
+    odd = ["😀 emoji", "line\u2028sep", "nel\x85here", "日本語 テキスト", "x " * 90, "tab\there", "multi\nline\n  indented", "", "bom\ufeff"]
+    document["config"]["rdagent:workloads"]["runs"] = [run, {**run, "name": "odd-args", "args": odd}, {**run, "name": "long", "args": ["y" * 300]}]
+    (folder / "Pulumi.test.yaml").write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    return folder
+
+
+@pytest.mark.parametrize("stack", ["prod", "exotic"])
+def test_synth_writes_the_bytes_pyyaml_alone_writes(stack, tmp_path, monkeypatch):
+    project = exotic_project(tmp_path / "project") if stack == "exotic" else ROOT
+    config, name = load_from_files(project, "test" if stack == "exotic" else stack)
+    result = run_program(config, name, stack)
+    write_output(result, tmp_path / "fast")
+    monkeypatch.setattr(yaml_dump, "FAST_DUMPER", yaml_dump.PURE_DUMPER)
+    write_output(result, tmp_path / "pure")
+    fast, pure = files_of(tmp_path / "fast"), files_of(tmp_path / "pure")
+    assert fast.keys() == pure.keys()
+    assert [name for name in fast if fast[name] != pure[name]] == []
+    if stack == "exotic":
+        assert "😀 emoji" in (tmp_path / "fast" / "Job__rdagent__rdagent-run-odd-args.yaml").read_text()
