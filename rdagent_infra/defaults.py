@@ -37,7 +37,7 @@ L3_CACHE_TTL_SECONDS = 86400
 TRACES_SIZE = "50Gi"
 # The node-level log shipper.
 FLUENT_BIT_IMAGE = "cr.fluentbit.io/fluent/fluent-bit:4.0.3"
-LOG_SHIPPER_NAMESPACE = "rdagent-log-shipper"
+LOG_SHIPPER_NAMESPACE = "log-shipper"
 
 # Logging (seed: logging dictConfig).
 LOG_FILE = "/app/logs/rdagent.log"

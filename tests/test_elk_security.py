@@ -81,7 +81,7 @@ def test_prod_kibana_logs_in_with_the_password_the_setup_step_sets(prod):
 def test_prod_ships_node_logs_and_shares_traces_with_the_ui(prod):
     shipper = one(prod, "DaemonSet", "rdagent-log-shipper")
     spec = pod_spec(shipper)
-    assert shipper["metadata"]["namespace"] == "rdagent-log-shipper" and spec["serviceAccountName"] == "rdagent-log-shipper"
+    assert shipper["metadata"]["namespace"] == "log-shipper" and spec["serviceAccountName"] == "rdagent-log-shipper"
     mounts = {m["mountPath"]: m.get("readOnly", False) for m in spec["containers"][0]["volumeMounts"]}
     assert mounts["/var/log/containers"] is True and mounts["/var/log/pods"] is True
     annotations = shipper["metadata"]["annotations"]
@@ -92,7 +92,7 @@ def test_prod_ships_node_logs_and_shares_traces_with_the_ui(prod):
     assert "/var/log/containers/*_rdagent_*.log" in config and "logstash.rdagent.svc.cluster.local" in config
     ingress = one(prod, "NetworkPolicy", "logstash-ingress")["spec"]["ingress"]
     assert any(
-        p.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": "rdagent-log-shipper"} for rule in ingress for p in rule["from"]
+        p.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": "log-shipper"} for rule in ingress for p in rule["from"]
     )
 
     claim = one(prod, "PersistentVolumeClaim", "rdagent-traces")
