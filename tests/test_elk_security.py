@@ -91,9 +91,7 @@ def test_prod_ships_node_logs_and_shares_traces_with_the_ui(prod):
     config = one(prod, "ConfigMap", "rdagent-log-shipper")["data"]["fluent-bit.yaml"]
     assert "/var/log/containers/*_rdagent_*.log" in config and "logstash.rdagent.svc.cluster.local" in config
     ingress = one(prod, "NetworkPolicy", "logstash-ingress")["spec"]["ingress"]
-    assert any(
-        p.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": "log-shipper"} for rule in ingress for p in rule["from"]
-    )
+    assert any(p.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": "log-shipper"} for rule in ingress for p in rule["from"])
 
     claim = one(prod, "PersistentVolumeClaim", "rdagent-traces")
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
