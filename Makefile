@@ -10,8 +10,12 @@ WHEELHOUSE := .tools/wheelhouse
 WHEELHOUSE_STAMP := $(WHEELHOUSE)/.downloaded
 CHECKOV := .tools/checkov/bin/checkov
 CHECKOV_STAMP := .tools/checkov/.installed
+# The real rdagent package (the version images/*.Dockerfile install) in its own virtualenv: tests ask
+# it what RD-Agent reads. requirements-rdagent.txt pins its whole resolved tree.
+RDAGENT_VENV := .tools/rdagent
+RDAGENT_STAMP := $(RDAGENT_VENV)/.installed
 
-.PHONY: up test setup engine cluster-tools actionlint wheelhouse validators lint synth-all bench clean
+.PHONY: up test setup engine cluster-tools actionlint wheelhouse validators rdagent-venv lint synth-all bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml policies/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "rdagent-infra needs Python 3.11 (found " + sys.version.split()[0] + ")")'
@@ -57,6 +61,13 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	.tools/checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $(CHECKOV_STAMP)
 
+$(RDAGENT_STAMP): requirements-rdagent.txt
+	test -x $(RDAGENT_VENV)/bin/python || $(PYTHON) -m venv $(RDAGENT_VENV)
+	$(RDAGENT_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-rdagent.txt
+	touch $(RDAGENT_STAMP)
+
+rdagent-venv: $(RDAGENT_STAMP)
+
 validators: $(CHECKOV_STAMP)
 	@command -v promtool >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
@@ -72,7 +83,7 @@ lint: setup
 	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine controlplane)" || { gofmt -l engine controlplane; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
 
 # pytest's exit status 5 (no test collected) is a failure here too (tests/conftest.py turns it into 1).
-test: setup engine cluster-tools actionlint wheelhouse validators lint
+test: setup engine cluster-tools actionlint wheelhouse validators rdagent-venv lint
 	$(BIN)/python -m pytest
 
 synth-all: setup

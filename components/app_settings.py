@@ -1,5 +1,6 @@
-"""RD-Agent's settings: the Secret built from Pulumi secrets, the logging and cache ConfigMaps,
-the TLS certificate Secret, and the environment every RD-Agent container gets."""
+"""RD-Agent's settings: the Secret of LLM keys, the Ingress certificate, the shared traces volume,
+and the environment every RD-Agent container gets (only what the package reads: see
+rdagent_infra/logic/rdagent_env.py)."""
 
 from __future__ import annotations
 
@@ -7,98 +8,77 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from rdagent_infra.config import StackConfig
-from rdagent_infra.logic.app_files import CONFIG_DIR, app_env, cache_config, content_hash, logging_dict_config, render_json
+from rdagent_infra.logic.app_files import content_hash, render_json
+from rdagent_infra.logic.pods import labels
+from rdagent_infra.logic.rdagent_env import LLM_SECRET_ENV, SECRET_NAME, TRACES_DIR, common_env, run_env, ui_env
+from rdagent_infra.logic.rollout import APP as UI_APP
 
-SECRET_NAME = "rdagent-secrets"
-TLS_SECRET_NAME = "rdagent-tls"
-LOGGING_CONFIG_MAP = "rdagent-logging"
-CACHE_CONFIG_MAP = "rdagent-cache"
-
-# Secret key in the Kubernetes Secret -> (environment variable, stack secret).
-SECRET_ENV = (
-    ("database-url", "DATABASE_URL", "databaseUrl"),
-    ("openai-api-key", "OPENAI_API_KEY", "openaiApiKey"),
-    ("azure-openai-api-key", "AZURE_OPENAI_API_KEY", "azureOpenaiApiKey"),
-    ("deepseek-api-key", "DEEPSEEK_API_KEY", "deepseekApiKey"),
-    ("anthropic-api-key", "ANTHROPIC_API_KEY", "anthropicApiKey"),
-)
-REDIS_URL_KEY = "redis-url"
+# The Ingress serves the stack's certificate (rdagent:secrets.tlsCertificate / tlsPrivateKey).
+INGRESS_TLS_SECRET = f"{UI_APP}-ingress-tls"
+TRACES_CLAIM = "rdagent-traces"
 
 
 class AppSettings(pulumi.ComponentResource):
-    """Outputs: `env` (container env list), `volumes`, `volume_mounts`, `config_hash`."""
+    """Outputs: `ui_env`, `run_env` (container env lists), `traces_volume` and `traces_mount(read_only)`, `config_hash`."""
 
-    def __init__(
-        self,
-        name: str,
-        config: StackConfig,
-        provider: k8s.Provider,
-        redis_url: pulumi.Output[str] | None,
-        redis_host: str | None,
-        redis_port: int,
-        logstash_host: str | None,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, config: StackConfig, provider: k8s.Provider, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rdagent:index:AppSettings", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         namespace = config.namespace
         secrets = config.secrets
 
         string_data: dict[str, pulumi.Input[str]] = {}
-        env = app_env(config)
-        for key, variable, field in SECRET_ENV:
+        secret_keys: list[tuple[str, str]] = []
+        for key, variable, field in LLM_SECRET_ENV:
             value = getattr(secrets, field)
             if value is not None:
                 string_data[key] = pulumi.Output.secret(value.value)
-                env.append({"name": variable, "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": key}}})
-        if redis_url is not None:
-            string_data[REDIS_URL_KEY] = redis_url
-            env.append({"name": "REDIS_URL", "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": REDIS_URL_KEY}}})
+                secret_keys.append((key, variable))
+        k8s.core.v1.Secret(f"{name}-secret", metadata={"name": SECRET_NAME, "namespace": namespace}, type="Opaque", string_data=string_data, opts=child)
 
-        k8s.core.v1.Secret(
-            f"{name}-secret",
-            metadata={"name": SECRET_NAME, "namespace": namespace},
-            type="Opaque",
-            string_data=string_data,
-            opts=child,
+        llm = config.llm
+        common = common_env(
+            backend=llm.backend,
+            chat_model=llm.chatModel,
+            embedding_model=llm.embeddingModel,
+            openai_api_base=llm.openaiApiBase,
+            log_level=config.app.logLevel,
+            cache_path=config.cache.l3.path,
+            omp_num_threads=config.workloads.ompNumThreads,
+            secret_keys=secret_keys,
+            settings=config.app.settings,
         )
+        self.ui_env = ui_env(common)
+        self.run_env = run_env(common)
+        self.config_hash = content_hash(render_json({"ui": self.ui_env, "run": self.run_env}))
 
-        logging_json = render_json(logging_dict_config(config.app.logLevel, logstash_host))
-        cache_json = render_json(cache_config(config.cache, redis_host, redis_port))
-        files = (("logging", LOGGING_CONFIG_MAP, "logging.json", logging_json), ("cache", CACHE_CONFIG_MAP, "cache.json", cache_json))
-        for part, config_map, file, document in files:
-            k8s.core.v1.ConfigMap(f"{name}-{part}", metadata={"name": config_map, "namespace": namespace}, data={file: document}, opts=child)
-        self.config_hash = content_hash(logging_json, cache_json)
-        self.volumes: list[dict] = [
-            {"name": "logging-config", "configMap": {"name": LOGGING_CONFIG_MAP}},
-            {"name": "cache-config", "configMap": {"name": CACHE_CONFIG_MAP}},
-        ]
-        self.volume_mounts: list[dict] = [
-            {"name": "logging-config", "mountPath": f"{CONFIG_DIR}/logging", "readOnly": True},
-            {"name": "cache-config", "mountPath": f"{CONFIG_DIR}/cache", "readOnly": True},
-        ]
+        # Every run writes its trace here and the UI reads every trace here: pods on many nodes, so
+        # ReadWriteMany (on EKS an EFS class).
+        traces = config.workloads.traces
+        claim_spec: dict = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": traces.size}}}
+        if traces.storageClassName:
+            claim_spec["storageClassName"] = traces.storageClassName
+        k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-traces",
+            metadata={"name": TRACES_CLAIM, "namespace": namespace, "labels": labels("rdagent-traces", "traces")},
+            spec=claim_spec,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
+        )
+        self.traces_volume = {"name": "traces", "persistentVolumeClaim": {"claimName": TRACES_CLAIM}}
 
-        if config.app.sslCertPath and secrets.tlsCertificate and secrets.tlsPrivateKey:
-            self._tls(name, config, child, env)
-        self.env = env
+        if secrets.tlsCertificate and secrets.tlsPrivateKey:
+            k8s.core.v1.Secret(
+                f"{name}-tls",
+                metadata={"name": INGRESS_TLS_SECRET, "namespace": namespace},
+                type="kubernetes.io/tls",
+                string_data={
+                    "tls.crt": pulumi.Output.secret(secrets.tlsCertificate.value),
+                    "tls.key": pulumi.Output.secret(secrets.tlsPrivateKey.value),
+                },
+                opts=child,
+            )
         self.register_outputs({"config_hash": self.config_hash})
 
-    def _tls(self, name: str, config: StackConfig, child: pulumi.ResourceOptions, env: list[dict]) -> None:
-        """The certificate Secret and its one file mounted at app.sslCertPath."""
-        secrets = config.secrets
-        namespace = config.namespace
-        k8s.core.v1.Secret(
-            f"{name}-tls",
-            metadata={"name": TLS_SECRET_NAME, "namespace": namespace},
-            type="kubernetes.io/tls",
-            string_data={
-                "tls.crt": pulumi.Output.secret(secrets.tlsCertificate.value),
-                "tls.key": pulumi.Output.secret(secrets.tlsPrivateKey.value),
-            },
-            opts=child,
-        )
-        # Mount the one file: a volume on the certificate's folder (often /etc/ssl/certs) would hide
-        # the system CA bundle that HTTPS calls to the LLM endpoints need.
-        self.volumes.append({"name": "tls", "secret": {"secretName": TLS_SECRET_NAME, "items": [{"key": "tls.crt", "path": "tls.crt"}]}})
-        self.volume_mounts.append({"name": "tls", "mountPath": config.app.sslCertPath, "subPath": "tls.crt", "readOnly": True})
-        env.append({"name": "SSL_CERT_PATH", "value": config.app.sslCertPath})
+    @staticmethod
+    def traces_mount(read_only: bool) -> dict:
+        return {"name": "traces", "mountPath": TRACES_DIR, "readOnly": read_only}

@@ -14,8 +14,24 @@ import pulumi_kubernetes as k8s
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import eck, elk_statefulsets
-from rdagent_infra.logic.elk import ELASTIC_SECRET, KIBANA_PORT, service, setup_documents, snapshot_claim
+from rdagent_infra.logic.elastic_security import SETUP_APP, certs_job, certs_role_rules
+from rdagent_infra.logic.elk import (
+    ELASTIC_CONTAINER_SECURITY,
+    ELASTIC_IMAGE_SKIP_REASONS,
+    ELASTIC_SECRET,
+    ELASTIC_UID,
+    KIBANA_PORT,
+    service,
+    setup_documents,
+    snapshot_claim,
+)
+from rdagent_infra.logic.pods import labels, pod_security_context
 from rdagent_infra.logic.storage import with_classes
+
+
+def shipper_namespace(config: StackConfig) -> str | None:
+    """The node log shipper's namespace, which may send to Logstash (None when it is off)."""
+    return config.logging.shipper.namespace if config.logging.shipper.enabled else None
 
 
 class ElkLogging(pulumi.ComponentResource):
@@ -45,6 +61,7 @@ class ElkLogging(pulumi.ComponentResource):
         )
         if logging.elasticsearch.snapshotRepository:
             k8s.core.v1.PersistentVolumeClaim(f"{name}-snapshots", **with_classes(config, snapshot_claim(namespace, logging.elasticsearch)), opts=protected)
+        self._certificates(name, config, child)
         k8s.apps.v1.StatefulSet(f"{name}-elasticsearch", **with_classes(config, elk_statefulsets.elasticsearch_statefulset(namespace, logging)), opts=protected)
         for service_name, body in elk_statefulsets.elasticsearch_services(namespace):
             k8s.core.v1.Service(f"{name}-{service_name}-service", **body, opts=child)
@@ -55,7 +72,7 @@ class ElkLogging(pulumi.ComponentResource):
         k8s.core.v1.Service(f"{name}-logstash-service", **service("logstash", namespace, "tcp-json", seed.LOGSTASH_PORT), opts=child)
         k8s.apps.v1.Deployment(f"{name}-kibana", **elk_statefulsets.kibana_deployment(namespace, logging.version, self.elasticsearch_url), opts=child)
         k8s.core.v1.Service(f"{name}-kibana-service", **service("kibana", namespace, "http", KIBANA_PORT), opts=child)
-        self._network_policies(name, elk_statefulsets.statefulset_network_policies(namespace), child)
+        self._network_policies(name, elk_statefulsets.statefulset_network_policies(namespace, shipper_namespace(config)), child)
 
     def _eck(self, name: str, config: StackConfig, child: pulumi.ResourceOptions, protected: pulumi.ResourceOptions) -> None:
         """The same stack as custom resources of the Elastic operator (ECK), which runs the pods,
@@ -74,7 +91,32 @@ class ElkLogging(pulumi.ComponentResource):
         setup = setup_documents(logging)
         k8s.core.v1.ConfigMap(f"{name}-setup", metadata={"name": eck.SETUP, "namespace": namespace}, data=setup, opts=child)
         k8s.batch.v1.Job(f"{name}-setup-job", **eck.setup_job(namespace, logging), opts=child)
-        self._network_policies(name, eck.eck_network_policies(namespace, logging.eckOperatorNamespace), child)
+        self._network_policies(name, eck.eck_network_policies(namespace, logging.eckOperatorNamespace, shipper_namespace(config)), child)
+
+    def _certificates(self, name: str, config: StackConfig, child: pulumi.ResourceOptions) -> None:
+        """Transport TLS certificates and the kibana_system password, made at deploy time by a Job
+        whose ServiceAccount may create Secrets and read only the two it makes."""
+        namespace = config.namespace
+        meta = {"name": SETUP_APP, "namespace": namespace, "labels": labels(SETUP_APP, "logging")}
+        account = k8s.core.v1.ServiceAccount(f"{name}-certs-account", metadata=meta, automount_service_account_token=False, opts=child)
+        role = k8s.rbac.v1.Role(f"{name}-certs-role", metadata=meta, rules=certs_role_rules(), opts=child)
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-certs-binding",
+            metadata=meta,
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SETUP_APP},
+            subjects=[{"kind": "ServiceAccount", "name": SETUP_APP, "namespace": namespace}],
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[account, role])),
+        )
+        es = config.logging.elasticsearch
+        body = certs_job(
+            namespace,
+            config.logging.version,
+            es.replicas,
+            ELASTIC_CONTAINER_SECURITY,
+            pod_security_context(ELASTIC_UID, ELASTIC_UID),
+            ELASTIC_IMAGE_SKIP_REASONS,
+        )
+        k8s.batch.v1.Job(f"{name}-certs-job", **body, opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[binding])))
 
     def _network_policies(self, name: str, policies: list[dict], child: pulumi.ResourceOptions) -> None:
         for policy in policies:

@@ -7,6 +7,18 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from rdagent_infra.logic.network import DNS_EGRESS, network_policy
+from rdagent_infra.logic.pods import namespace_metadata
+
+
+def pod_security_namespace(
+    resource_name: str, namespace: str, level: str, parent: pulumi.Resource, provider: k8s.Provider, protect: bool
+) -> k8s.core.v1.Namespace:
+    """A namespace that enforces the Pod Security `level`; kept (not deleted) when the stack protects its data."""
+    return k8s.core.v1.Namespace(
+        resource_name,
+        metadata=namespace_metadata(namespace, level),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, protect=protect, retain_on_delete=protect),
+    )
 
 
 class AppNamespace(pulumi.ComponentResource):
@@ -15,19 +27,7 @@ class AppNamespace(pulumi.ComponentResource):
     def __init__(self, name: str, namespace: str, provider: k8s.Provider, protect: bool = False, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rdagent:index:AppNamespace", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        created = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={
-                "name": namespace,
-                "labels": {
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "app.kubernetes.io/part-of": "rdagent",
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=protect, retain_on_delete=protect),
-        )
+        created = pod_security_namespace(f"{name}-namespace", namespace, "restricted", self, provider, protect)
         self.name: pulumi.Output[str] = created.metadata.name
         in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[created]))
         deny = network_policy("default-deny", namespace, {}, ingress=[], egress=[])

@@ -28,6 +28,7 @@ from rdagent_infra.logic.pods import (
     simple_resources,
     writable_volumes,
 )
+from rdagent_infra.logic.rdagent_env import ui_args
 from rdagent_infra.logic.rollout import APP, RolloutPlan, Track
 from rdagent_infra.logic.storage import claim_spec
 from rdagent_infra.logic.traffic_metrics import traffic_source
@@ -108,9 +109,9 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["rdagent", "ui"],
-                    "args": ["--port", str(ui.port)],
+                    "args": ui_args(ui.port, data_science=ui.dataScience, debug=config.app.debug),
                     "ports": [{"name": "http", "containerPort": ui.port, "protocol": "TCP"}],
-                    "env": settings.env,
+                    "env": settings.ui_env,
                     "resources": resource_requirements(ui.resources),
                     "securityContext": container_security_context(),
                     "startupProbe": http_probe(probe.path, "http", 0, probe.periodSeconds, failure_threshold=30),
@@ -119,7 +120,7 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                     "volumeMounts": [
                         *scratch_mounts,
                         {"name": "cache", "mountPath": config.cache.l3.path},
-                        *settings.volume_mounts,
+                        settings.traces_mount(read_only=True),
                     ],
                 },
                 *([proxy_container()] if sidecar else []),
@@ -127,7 +128,7 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
             "volumes": [
                 *scratch_volumes,
                 cache_volume(config),
-                *settings.volumes,
+                settings.traces_volume,
                 *([{"name": "envoy-config", "configMap": {"name": ENVOY_CONFIG_MAP}}] if sidecar else []),
             ],
         },

@@ -33,6 +33,11 @@ L2_CACHE_TTL_SECONDS = 3600
 L3_CACHE_PATH = "/app/cache"
 L3_CACHE_SIZE = "100Gi"
 L3_CACHE_TTL_SECONDS = 86400
+# The runs' traces, shared with the UI (not in the seed, which gave the UI no way to see the runs).
+TRACES_SIZE = "50Gi"
+# The node-level log shipper.
+FLUENT_BIT_IMAGE = "cr.fluentbit.io/fluent/fluent-bit:4.0.3"
+LOG_SHIPPER_NAMESPACE = "log-shipper"
 
 # Logging (seed: logging dictConfig).
 LOG_FILE = "/app/logs/rdagent.log"

@@ -39,15 +39,10 @@ def check_secrets(config: StackConfig) -> Item:
     secrets = config.secrets
     present = [name for name, value in secrets if value is not None]
     missing = []
-    if _strict(config):
-        if secrets.databaseUrl is None:
-            missing.append("databaseUrl")
-        if not any(getattr(secrets, key) is not None for key in LLM_KEY_SECRETS):
-            missing.append("an LLM API key")
-    if config.app.sslCertPath and (secrets.tlsCertificate is None or secrets.tlsPrivateKey is None):
-        missing.append("tlsCertificate and tlsPrivateKey (app.sslCertPath is set)")
-    if config.tier == Tier.PROD and not config.app.sslCertPath:
-        return Item("secrets and certificates", FAIL, "prod serves no certificate: set app.sslCertPath and the tlsCertificate/tlsPrivateKey secrets")
+    if _strict(config) and not any(getattr(secrets, key) is not None for key in LLM_KEY_SECRETS):
+        missing.append("an LLM API key")
+    if config.tier == Tier.PROD and (secrets.tlsCertificate is None or secrets.tlsPrivateKey is None):
+        return Item("secrets and certificates", FAIL, "prod serves no certificate: set the tlsCertificate and tlsPrivateKey secrets (the Ingress serves them)")
     if missing:
         return Item("secrets and certificates", FAIL, "missing: " + ", ".join(missing))
     return Item("secrets and certificates", PASS, f"{len(present)} set, all as Pulumi secrets: {', '.join(present)}")
@@ -207,7 +202,7 @@ def run_checklist(directory: Path, stack: str, scan: bool = True, cluster: Clust
     items = [Item("configuration complete and valid", PASS, f"every rdagent: key of Pulumi.{stack}.yaml validates ({config.tier.value})")]
     items += [check(config) for check in checks]
     items.append(security_scan(config, project, stack) if scan else Item("security scan", NA, "skipped (--no-scan)"))
-    items.append(Item("database migrations", NA, "RD-Agent keeps no schema of its own in DATABASE_URL; nothing to migrate"))
+    items.append(Item("database migrations", NA, "RD-Agent reads no database (its state is its trace folders and workspaces): nothing to migrate"))
     if config.cluster.mode == "kubeconfig":  # a cluster to ask (render has none; eks mode creates it)
         items.append(check_cluster_apis(config))
     return items + platform_items(config, cluster)

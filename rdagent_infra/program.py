@@ -17,6 +17,7 @@ from components.eks_addons import EksAddons
 from components.gateway import GatewayController
 from components.gpu_node_pool import GpuNodePool
 from components.karpenter import Karpenter
+from components.log_shipper import LogShipper
 from components.logging import ElkLogging
 from components.monitoring import Monitoring
 from components.namespace import AppNamespace
@@ -25,6 +26,7 @@ from components.rdagent_ui import RdAgentUi
 from components.redis import Redis
 from components.registry import ImageRegistry
 from components.storage import Storage
+from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.network import app_egress
 from rdagent_infra.logic.rollout import plan_rollout
@@ -58,16 +60,19 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
     in_namespace = pulumi.ResourceOptions(depends_on=[namespace, *platform])
     redis = Redis("rdagent-redis", config, provider, cluster, opts=in_namespace)
     logging = ElkLogging("rdagent-logging", config, provider, opts=in_namespace) if config.logging.enabled else None
-    settings = AppSettings(
-        "rdagent-settings",
-        config,
-        provider,
-        redis_url=redis.url,
-        redis_host=redis.host if isinstance(redis.host, str) else None,
-        redis_port=redis.port,
-        logstash_host=logging.logstash_host if logging else None,
-        opts=in_namespace,
-    )
+    if logging is not None and config.logging.shipper.enabled:
+        shipper = config.logging.shipper
+        LogShipper(
+            "rdagent-log-shipper",
+            namespace=shipper.namespace,
+            app_namespace=config.namespace,
+            image=shipper.image,
+            logstash_host=logging.logstash_host,
+            logstash_port=seed.LOGSTASH_PORT,
+            provider=provider,
+            protect=config.protect,
+        )
+    settings = AppSettings("rdagent-settings", config, provider, opts=in_namespace)
     egress = app_egress(config)
     plan = plan_rollout(config.rollout, config.workloads.ui.replicas)
     ui = RdAgentUi("rdagent-ui", config, provider, plan, registry.image_for, settings, egress, opts=in_namespace)

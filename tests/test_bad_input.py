@@ -157,7 +157,7 @@ def test_requests_above_limits_are_rejected(tmp_path, limit, extra, resource):
         (lambda c: c["rdagent:images"].update(registry=""), "rdagent:images.registry"),
         (lambda c: c["rdagent:images"].update(references={"production": ""}), "rdagent:images.references.production"),
         (lambda c: c["rdagent:images"].update(version=""), "rdagent:images.version"),
-        (lambda c: c["rdagent:secrets"].pop("databaseUrl"), "rdagent:secrets.databaseUrl"),
+        (lambda c: c["rdagent:secrets"].update(databaseUrl=c["rdagent:secrets"]["redisPassword"]), "rdagent:secrets.databaseUrl"),
         (lambda c: c["rdagent:secrets"].pop("redisPassword"), "rdagent:secrets.redisPassword"),
         (lambda c: c["rdagent:secrets"].update(openaiApiKey="sk-plain-text"), "rdagent:secrets.openaiApiKey"),
         (

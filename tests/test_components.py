@@ -131,7 +131,7 @@ def test_ui_filesystem_and_volumes():
     container = spec["containers"][0]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    assert {"/app/logs", "/tmp", "/app/cache", "/app/config/logging", "/app/config/cache"} <= set(mounts)
+    assert {"/app/logs", "/tmp", "/app/cache", "/traces"} <= set(mounts)
     # Finding 3 of the real cluster: no shared cache claim whose access mode a rollout could switch.
     assert not [m for m in manifests if m["kind"] == "PersistentVolumeClaim" and m["metadata"]["name"].startswith("rdagent-ui")]
     (cache,) = [v for v in spec["volumes"] if v["name"] == "cache"]

@@ -11,7 +11,7 @@ from tests.conftest import ROOT, STACKS
 
 SECRET = SecretValue("s3cr3t")
 BASE = {"secrets": {"redisPassword": SECRET, "elasticPassword": SECRET}}
-PROD_SECRETS = {"secrets": {**BASE["secrets"], "databaseUrl": SECRET, "openaiApiKey": SECRET}}
+PROD_SECRETS = {"secrets": {**BASE["secrets"], "openaiApiKey": SECRET}}
 
 
 def problems(raw: dict, stack: str = "dev") -> list[str]:
@@ -139,7 +139,38 @@ def test_secret_keys_must_be_secrets():
 
 def test_prod_requires_its_secrets():
     found = problems(BASE, "prod")
-    assert found == ["rdagent:secrets.databaseUrl: required in prod: set it with pulumi config set --secret"]
+    assert found == ["rdagent:secrets.openaiApiKey: prod needs at least one LLM API key (openaiApiKey, azureOpenaiApiKey, deepseekApiKey, anthropicApiKey)"]
+
+
+def test_seed_keys_rdagent_does_not_read_are_refused_with_what_to_do():
+    found = problems({**PROD_SECRETS, "secrets": {**PROD_SECRETS["secrets"], "databaseUrl": SECRET}, "app": {"sslCertPath": "/etc/ssl/x.crt"}}, "prod")
+    assert found == [
+        "rdagent:app.sslCertPath: RD-Agent reads no SSL_CERT_PATH; the certificate (secrets.tlsCertificate/tlsPrivateKey) is served by the Ingress: remove app.sslCertPath",
+        "rdagent:secrets.databaseUrl: RD-Agent reads no database URL (its state is its trace folders and workspaces): remove rdagent:secrets.databaseUrl",
+    ]
+
+
+def test_rdagent_settings_are_checked_against_the_package():
+    found = problems({**BASE, "app": {"settings": {"CHAT_TEMPERATURE": "0.2", "NOT_A_SETTING": "1", "CHAT_MODEL": "x", "CHAT_AZURE_DEEPSEEK_KEY": "k"}}})
+    assert found == ["rdagent:app.settings.NOT_A_SETTING: rdagent 1.0.0 reads no setting NOT_A_SETTING: use a name its settings classes read (upper case)"]
+    assert problems({**BASE, "app": {"settings": {"CHAT_MODEL": "x"}}}) == [
+        "rdagent:app.settings.CHAT_MODEL: set by the program from rdagent:llm, rdagent:secrets or rdagent:workloads: use those keys"
+    ]
+    assert problems({**BASE, "app": {"settings": {"CHAT_AZURE_DEEPSEEK_KEY": "k"}}}) == [
+        "rdagent:app.settings.CHAT_AZURE_DEEPSEEK_KEY: looks like a secret: secrets go under rdagent:secrets, never in plain settings"
+    ]
+
+
+def test_run_command_lines_are_checked_against_the_cli():
+    def run(**fields):
+        return problems({**BASE, "workloads": {"runs": [{"name": "r", **fields}]}})
+
+    assert run(scenario="fin_model", competition="titanic") == ["rdagent:workloads.runs[0].competition: `rdagent fin_model` takes no --competition"]
+    assert run(scenario="kaggle", competition="titanic")[0].startswith("rdagent:workloads.runs[0].scenario:")
+    assert run(scenario="fin_factor", args=["--loop-n", "3", "--loops", "2"]) == [
+        "rdagent:workloads.runs[0].args[2]: `rdagent fin_factor` has no option --loops (its options: --path, --step-n, --loop-n, --all-duration, --checkout, --no-checkout)"
+    ]
+    assert run(scenario="general_model") == ["rdagent:workloads.runs[0].args: `rdagent general_model` needs its report_file_path as the first argument"]
 
 
 def test_latest_is_fine_in_dev():

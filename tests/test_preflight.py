@@ -42,16 +42,16 @@ def test_dev_marks_what_does_not_apply():
 
 
 def test_a_missing_secret_fails_naming_the_item(tmp_path):
-    project = project_with(tmp_path, "prod", lambda config: config["rdagent:secrets"].pop("databaseUrl"))
+    project = project_with(tmp_path, "prod", lambda config: config["rdagent:secrets"].pop("openaiApiKey"))
     result = run_cli("preflight", "--stack", "prod", cwd=project)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "preflight: failed: configuration complete and valid, secrets and certificates" in result.stderr
     assert (
-        "rdagent:secrets.databaseUrl: required in prod" in result.stdout.replace("\n", " ").replace("│", " ").replace("  ", " ")
-        or "databaseUrl" in result.stdout
+        "rdagent:secrets.openaiApiKey: prod needs at least one LLM API key" in result.stdout.replace("\n", " ").replace("│", " ").replace("  ", " ")
+        or "openaiApiKey" in result.stdout
     )
     items = {item.name: item for item in run_checklist(project, "prod")}
-    assert items["secrets and certificates"].status == FAIL and "rdagent:secrets.databaseUrl" in items["secrets and certificates"].reason
+    assert items["secrets and certificates"].status == FAIL and "rdagent:secrets.openaiApiKey" in items["secrets and certificates"].reason
 
 
 @pytest.mark.parametrize(

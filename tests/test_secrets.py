@@ -15,7 +15,6 @@ from tests.conftest import ROOT
 from tests.manifests import load_manifests, pod_spec
 
 KNOWN = {
-    "databaseUrl": "postgresql://rdagent:Kn0wn-DB-pass@db:5432/rdagent",
     "redisPassword": "Kn0wn-redis-pass",
     "openaiApiKey": "sk-Kn0wn-openai-key",
     "elasticPassword": "Kn0wn-elastic-pass",
@@ -73,7 +72,7 @@ def test_secret_env_only_through_secret_key_refs(rendered):
         spec = pod_spec(manifest)
         for container in spec.get("containers", []) + spec.get("initContainers", []):
             for env in container.get("env", []):
-                if any(word in env["name"] for word in ("KEY", "PASSWORD", "DATABASE_URL", "REDIS_URL", "TOKEN")):
+                if any(word in env["name"] for word in ("KEY", "PASSWORD", "TOKEN")):
                     assert "value" not in env and "secretKeyRef" in env.get("valueFrom", {}), (
                         f"{manifest['metadata']['name']}/{container['name']}: {env['name']} is not a secretKeyRef"
                     )
@@ -82,12 +81,12 @@ def test_secret_env_only_through_secret_key_refs(rendered):
 def test_secret_objects_keep_their_keys(rendered):
     out, _, _ = rendered
     secrets = {m["metadata"]["name"]: m for m in load_manifests(out) if m["kind"] == "Secret"}
-    assert set(secrets["rdagent-secrets"]["stringData"]) == {"database-url", "openai-api-key", "redis-url"}
-    assert set(secrets["rdagent-tls"]["stringData"]) == {"tls.crt", "tls.key"}
+    assert set(secrets["rdagent-secrets"]["stringData"]) == {"openai-api-key"}
+    assert set(secrets["rdagent-ui-ingress-tls"]["stringData"]) == {"tls.crt", "tls.key"}
     assert all(value == "[secret]" for secret in secrets.values() for value in secret["stringData"].values())
 
 
 def test_the_stack_file_loader_marks_secure_values(tmp_path):
     config, _ = load_from_files(ROOT, "prod")
-    assert isinstance(config.secrets.databaseUrl, SecretValue)
-    assert "synth-placeholder" in config.secrets.databaseUrl.value and "placeholder" not in repr(config.secrets.databaseUrl)
+    assert isinstance(config.secrets.openaiApiKey, SecretValue)
+    assert "synth-placeholder" in config.secrets.openaiApiKey.value and "placeholder" not in repr(config.secrets.openaiApiKey)

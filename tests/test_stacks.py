@@ -21,7 +21,7 @@ def test_dev_creates_no_aws_resources_and_renders(synthesized):
     assert provider["inputs"]["renderYamlToDirectory"] == "build/dev"
     ui = one(load_manifests(synthesized("dev")), "Deployment", "rdagent-ui")
     env = {e["name"]: e.get("value") for e in pod_spec(ui)["containers"][0]["env"]}
-    assert env["DEBUG"] == "true" and env["LOG_LEVEL"] == "DEBUG"
+    assert env["LOGURU_LEVEL"] == "DEBUG" and "--debug" in pod_spec(ui)["containers"][0]["args"]
     assert ui["spec"]["replicas"] == 1
     assert pod_spec(ui)["containers"][0]["image"].endswith("/development:0.8.0")
 
@@ -53,28 +53,15 @@ def test_prod_ui(synthesized):
         assert container[probe]["httpGet"] == {"path": "/_stcore/health", "port": "http"}
     assert container["resources"] == {"requests": {"cpu": "1000m", "memory": "2Gi"}, "limits": {"cpu": "4000m", "memory": "8Gi"}}
     env = {e["name"]: e for e in container["env"]}
-    for name in ("DATABASE_URL", "OPENAI_API_KEY", "REDIS_URL"):
-        assert "value" not in env[name] and env[name]["valueFrom"]["secretKeyRef"]["name"] == "rdagent-secrets"
-    assert env["SSL_CERT_PATH"]["value"] == "/etc/ssl/certs/rdagent.crt"
-    assert env["LOG_LEVEL"]["value"] == "INFO" and env["DEBUG"]["value"] == "false"
+    assert "value" not in env["OPENAI_API_KEY"] and env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "rdagent-secrets"
+    assert env["LOGURU_LEVEL"]["value"] == "INFO" and env["UI_DEFAULT_LOG_FOLDERS"]["value"] == '["/traces"]'
+    assert container["args"] == ["--port", "19899", "--log-dir", "/traces"]
+    assert {"name": "traces", "mountPath": "/traces", "readOnly": True} in container["volumeMounts"]
     assert one(manifests, "PodDisruptionBudget", "rdagent-ui")["spec"]["minAvailable"] == 1
     hpa = one(manifests, "HorizontalPodAutoscaler", "rdagent-ui")
     assert hpa["spec"]["scaleTargetRef"]["name"] == "rdagent-ui-blue" and hpa["spec"]["minReplicas"] == 3
     policies = {m["metadata"]["name"] for m in find(manifests, "NetworkPolicy")}
     assert {"default-deny", "allow-dns", "rdagent-ui", "redis-ingress"} <= policies
-
-
-def test_prod_config_maps_carry_the_seed_numbers(synthesized):
-    manifests = load_manifests(synthesized("prod"))
-    logging = json.loads(one(manifests, "ConfigMap", "rdagent-logging")["data"]["logging.json"])
-    assert logging["handlers"]["file"]["filename"] == "/app/logs/rdagent.log"
-    assert (logging["handlers"]["file"]["maxBytes"], logging["handlers"]["file"]["backupCount"]) == (10485760, 5)
-    assert logging["handlers"]["elk"]["port"] == 5959 and logging["handlers"]["elk"]["host"].startswith("logstash.")
-    cache = json.loads(one(manifests, "ConfigMap", "rdagent-cache")["data"]["cache.json"])
-    assert (cache["l1_cache"]["size"], cache["l1_cache"]["ttl"]) == ("1GB", 300)
-    assert (cache["l2_cache"]["size"], cache["l2_cache"]["ttl"], cache["l2_cache"]["port"]) == ("10GB", 3600, 6379)
-    assert cache["l2_cache"]["host"] == "redis.rdagent.svc.cluster.local"
-    assert (cache["l3_cache"]["path"], cache["l3_cache"]["ttl"]) == ("/app/cache", 86400)
 
 
 def test_prod_gpu_job(synthesized):

@@ -10,7 +10,7 @@ import yaml
 from tests.conftest import ROOT, run_cli
 from tests.manifests import load_manifests, load_resources
 
-CLUSTER_SCOPED = {"Namespace", "StorageClass", "GatewayClass", "NodePool", "EC2NodeClass"}
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "StorageClass", "PriorityClass", "GatewayClass", "NodePool", "EC2NodeClass"}
 
 
 def test_synth_writes_manifests_and_resources(synthesized):
@@ -20,6 +20,7 @@ def test_synth_writes_manifests_and_resources(synthesized):
     for manifest in manifests:
         metadata = manifest["metadata"]
         assert metadata.get("name"), f"{manifest['kind']} without an explicit name"
+        # Cluster-scoped kinds have no namespace to name (the log shipper's ClusterRole and binding).
         if manifest["kind"] not in CLUSTER_SCOPED:
             assert metadata.get("namespace"), f"{manifest['kind']}/{metadata['name']} without a namespace"
     # Sorting the file names groups them by kind, each kind's objects in name order.

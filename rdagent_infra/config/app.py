@@ -1,19 +1,58 @@
-"""`rdagent:app` and `rdagent:llm`: what RD-Agent itself is told (log level, debug, TLS path)
-and which LLM backend, models and endpoints it uses."""
+"""`rdagent:app` and `rdagent:llm`: what RD-Agent itself is told (log level, UI debug mode, further
+settings by the names the package reads) and which LLM backend, models and endpoints it uses.
+
+Only settings the pinned `rdagent` package reads are accepted: `app.settings` keys are checked
+against the names derived from the package (rdagent_infra/logic/rdagent-reads.json)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
-from rdagent_infra.config.base import Model
+from rdagent_infra.config.base import Model, path_error
+from rdagent_infra.logic import rdagent_reads
+from rdagent_infra.logic.rdagent_env import MANAGED
+
+# Keys the seed had that RD-Agent reads nothing for: each refused with what to do instead.
+REMOVED_APP_KEYS = {
+    "sslCertPath": "RD-Agent reads no SSL_CERT_PATH; the certificate (secrets.tlsCertificate/tlsPrivateKey) is served by the Ingress: remove app.sslCertPath",
+}
+SECRET_WORDS = ("KEY", "TOKEN", "PASSWORD", "SECRET")
+
+
+def refuse_removed(values: Any, removed: dict[str, str]) -> Any:
+    if isinstance(values, dict):
+        for key, message in removed.items():
+            if key in values:
+                raise path_error([key], message)
+    return values
 
 
 class AppConfig(Model):
+    # `rdagent ui --debug` (RD-Agent reads no DEBUG variable).
     debug: bool = False
-    logLevel: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    sslCertPath: str | None = None
+    # loguru's level (LOGURU_LEVEL): RD-Agent's console sink takes loguru's default level.
+    logLevel: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Further RD-Agent settings, by the environment variable its settings classes read (e.g. CHAT_TEMPERATURE).
+    settings: dict[str, str] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, values: Any) -> Any:
+        return refuse_removed(values, REMOVED_APP_KEYS)
+
+    @field_validator("settings")
+    @classmethod
+    def _known(cls, settings: dict[str, str]) -> dict[str, str]:
+        for name in settings:
+            if name not in rdagent_reads.SETTINGS:
+                raise path_error([name], f"rdagent {rdagent_reads.RDAGENT_VERSION} reads no setting {name}: use a name its settings classes read (upper case)")
+            if name in MANAGED:
+                raise path_error([name], "set by the program from rdagent:llm, rdagent:secrets or rdagent:workloads: use those keys")
+            if any(word in name for word in SECRET_WORDS):
+                raise path_error([name], "looks like a secret: secrets go under rdagent:secrets, never in plain settings")
+        return settings
 
 
 class LlmConfig(Model):

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from rdagent_policies.rules import image_tag_problem
 
-from rdagent_infra.config.base import Model, Quantity, path_error
+from rdagent_infra import defaults as seed
+from rdagent_infra.config.base import DnsName, Model, Quantity, path_error
 
 
 class ElasticsearchConfig(Model):
@@ -15,6 +18,22 @@ class ElasticsearchConfig(Model):
     heapMb: Annotated[int, Field(ge=256, le=31744)] = 1024
     storageSize: Quantity = "30Gi"
     snapshotRepository: str | None = None
+
+
+class ShipperConfig(Model):
+    """Fluent Bit on every node: our namespaces' container logs to Logstash."""
+
+    enabled: bool = True
+    image: Annotated[str, Field(min_length=1)] = seed.FLUENT_BIT_IMAGE
+    namespace: DnsName = seed.LOG_SHIPPER_NAMESPACE
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, image: str) -> str:
+        problem = image_tag_problem(image)
+        if problem:
+            raise PydanticCustomError("pinned", f"{image!r} {problem}: pin a version tag or a digest")
+        return image
 
 
 class LoggingConfig(Model):
@@ -25,6 +44,7 @@ class LoggingConfig(Model):
     version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")] = "8.15.3"
     elasticsearch: ElasticsearchConfig = ElasticsearchConfig()
     retentionDays: Annotated[int, Field(ge=1, le=3650)] = 7
+    shipper: ShipperConfig = ShipperConfig()
 
     @model_validator(mode="after")
     def _heap(self) -> LoggingConfig:

@@ -38,7 +38,6 @@ LLM_KEY_SECRETS = ("openaiApiKey", "azureOpenaiApiKey", "deepseekApiKey", "anthr
 
 
 class SecretsConfig(Model):
-    databaseUrl: Secret | None = None
     redisPassword: Secret | None = None
     openaiApiKey: Secret | None = None
     azureOpenaiApiKey: Secret | None = None
@@ -48,12 +47,18 @@ class SecretsConfig(Model):
     tlsCertificate: Secret | None = None
     tlsPrivateKey: Secret | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, values: Any) -> Any:
+        if isinstance(values, dict) and "databaseUrl" in values:
+            raise path_error(
+                ["databaseUrl"], "RD-Agent reads no database URL (its state is its trace folders and workspaces): remove rdagent:secrets.databaseUrl"
+            )
+        return values
+
     @model_validator(mode="after")
     def _required(self, info: ValidationInfo) -> SecretsConfig:
         tier = (info.context or {}).get("tier")
-        if tier is not None and tier.is_production_like:
-            if self.databaseUrl is None:
-                raise path_error(["databaseUrl"], f"required in {tier.value}: set it with pulumi config set --secret")
-            if not any(getattr(self, key) is not None for key in LLM_KEY_SECRETS):
-                raise path_error(["openaiApiKey"], f"{tier.value} needs at least one LLM API key ({', '.join(LLM_KEY_SECRETS)})")
+        if tier is not None and tier.is_production_like and not any(getattr(self, key) is not None for key in LLM_KEY_SECRETS):
+            raise path_error(["openaiApiKey"], f"{tier.value} needs at least one LLM API key ({', '.join(LLM_KEY_SECRETS)})")
         return self

@@ -56,8 +56,11 @@ class StackConfig(Model):
         if (self.images.ecr or self.gpu.enabled) and self.cluster.mode != "eks":
             key = ["images", "ecr"] if self.images.ecr else ["gpu", "enabled"]
             raise path_error(key, "needs cluster.mode eks: ECR repositories and node pools are created on AWS")
-        if self.app.sslCertPath and (self.secrets.tlsCertificate is None or self.secrets.tlsPrivateKey is None):
-            raise path_error(["secrets", "tlsCertificate"], "required (with tlsPrivateKey) when app.sslCertPath is set")
+        if (self.secrets.tlsCertificate is None) != (self.secrets.tlsPrivateKey is None):
+            raise path_error(
+                ["secrets", "tlsCertificate" if self.secrets.tlsCertificate is None else "tlsPrivateKey"],
+                "set both tlsCertificate and tlsPrivateKey, or neither",
+            )
         if self.logging.enabled and self.logging.mode == "statefulSets" and self.secrets.elasticPassword is None:
             raise path_error(["secrets", "elasticPassword"], "required when logging is enabled (Elasticsearch runs with security on)")
         if any(run.resources.gpus for run in self.workloads.runs) and self.cluster.mode == "eks" and not self.gpu.enabled:

@@ -13,6 +13,7 @@ from rdagent_infra import defaults as seed
 from rdagent_infra.config.base import DnsName, Model, Port, Quantity, Tier, path_error
 from rdagent_infra.config.images import CUDA_IMAGE_VARIANTS, GPU_IMAGE_VARIANTS, ImageVariant
 from rdagent_infra.config.resources import Resources, gpu_resources
+from rdagent_infra.logic import rdagent_reads
 
 
 class ProbeConfig(Model):
@@ -45,6 +46,8 @@ class UiConfig(Model):
     resources: Resources = Resources()
     autoscaling: AutoscalingConfig = AutoscalingConfig()
     ingress: IngressConfig = IngressConfig()
+    # `rdagent ui --data-science`: the data-science trace viewer (it reads UI_DEFAULT_LOG_FOLDERS, not --log-dir).
+    dataScience: bool = False
 
     @model_validator(mode="after")
     def _ha(self, info: ValidationInfo) -> UiConfig:
@@ -58,13 +61,15 @@ class UiConfig(Model):
         return self
 
 
-Scenario = Literal["data_science", "fin_factor", "fin_model", "fin_quant", "general_model", "kaggle"]
+# The `rdagent` commands that are runs (rdagent 1.0.0 has no `kaggle` command: Kaggle competitions
+# are data_science runs, in the kaggle image when asked for).
+Scenario = Literal["data_science", "fin_factor", "fin_factor_report", "fin_model", "fin_quant", "general_model"]
 
 # The image each scenario runs in when a run names none.
 SCENARIO_IMAGES: dict[str, str] = {
     "data_science": "data-science",
-    "kaggle": "kaggle",
     "fin_factor": "qlib",
+    "fin_factor_report": "qlib",
     "fin_model": "qlib",
     "fin_quant": "qlib",
     "general_model": "production",
@@ -93,9 +98,22 @@ class RunConfig(Model):
         return schedule
 
     @model_validator(mode="after")
-    def _competition(self) -> RunConfig:
-        if self.scenario in ("data_science", "kaggle") and not self.competition:
-            raise path_error(["competition"], f"required for the {self.scenario} scenario")
+    def _command_line(self) -> RunConfig:
+        """The run's command line must be one `rdagent <scenario>` accepts (its options, read from the package)."""
+        options = rdagent_reads.options_of(self.scenario)
+        if self.competition and "--competition" not in options:
+            raise path_error(["competition"], f"`rdagent {self.scenario}` takes no --competition")
+        if self.scenario == "data_science" and not self.competition:
+            raise path_error(["competition"], "required for the data_science scenario")
+        for index, arg in enumerate(self.args):
+            flag = arg.split("=", 1)[0]
+            if flag.startswith("-") and flag not in options:
+                known = ", ".join(option for option in options if option.startswith("--")) or "none"
+                raise path_error(["args", index], f"`rdagent {self.scenario}` has no option {flag} (its options: {known})")
+        positionals = rdagent_reads.positionals_of(self.scenario)
+        given = [arg for arg in self.args if not arg.startswith("-")]
+        if positionals and not given:
+            raise path_error(["args"], f"`rdagent {self.scenario}` needs its {', '.join(positionals)} as the first argument")
         return self
 
     @model_validator(mode="after")
@@ -115,9 +133,18 @@ class RunConfig(Model):
         return GPU_IMAGE_VARIANTS.get(variant, variant) if self.resources.gpus else variant
 
 
+class TracesConfig(Model):
+    """The shared volume runs write their traces to (LOG_TRACE_PATH) and the UI reads (--log-dir)."""
+
+    size: Quantity = seed.TRACES_SIZE
+    # A class that gives ReadWriteMany (on EKS an EFS class); unset: the cluster's default class.
+    storageClassName: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = None
+
+
 class WorkloadsConfig(Model):
     ui: UiConfig = UiConfig()
     runs: list[RunConfig] = []
+    traces: TracesConfig = TracesConfig()
     ompNumThreads: Annotated[int, Field(ge=1, le=256)] = seed.OMP_NUM_THREADS
 
     @field_validator("runs")

@@ -129,7 +129,7 @@ def setup_job(namespace: str, logging: LoggingConfig) -> dict:
     }
 
 
-def eck_network_policies(namespace: str, operator_namespace: str) -> list[dict]:
+def eck_network_policies(namespace: str, operator_namespace: str, shipper_namespace: str | None = None) -> list[dict]:
     """The logging stack's flows between the pods ECK labels, plus the setup Job and the operator to Elasticsearch."""
     es_pods = {"elasticsearch.k8s.elastic.co/cluster-name": ECK_NAME}
     logstash_pods = {"logstash.k8s.elastic.co/name": ECK_NAME}
@@ -142,6 +142,7 @@ def eck_network_policies(namespace: str, operator_namespace: str) -> list[dict]:
         logstash_pods,
         kibana_pods,
         extra_es_ingress=[allow_from(setup_labels, ES_PORT), {"from": [operator], "ports": [{"protocol": "TCP", "port": ES_PORT}]}],
+        shipper_namespace=shipper_namespace,
     )
     policies.append(network_policy("elasticsearch-setup-egress", namespace, setup_labels, egress=[allow_to(es_pods, ES_PORT)]))
     return policies

@@ -32,12 +32,11 @@ ILM_POLICY = "rdagent-logs"
 SNAPSHOT_REPOSITORY = "rdagent-snapshots"
 SNAPSHOT_CLAIM = "elasticsearch-snapshots"
 # The Elastic images own their files as uid 1000 and write their keystores and config at start-up.
-ELASTIC_CHECKOV_SKIPS = checkov_skips(
-    {
-        "CKV_K8S_40": "the Elastic images own their files as uid 1000 (non-root)",
-        "CKV_K8S_22": "the Elastic images write their keystore and config under their home at start-up",
-    }
-)
+ELASTIC_IMAGE_SKIP_REASONS = {
+    "CKV_K8S_40": "the Elastic images own their files as uid 1000 (non-root)",
+    "CKV_K8S_22": "the Elastic images write their keystore and config under their home at start-up",
+}
+ELASTIC_CHECKOV_SKIPS = checkov_skips(ELASTIC_IMAGE_SKIP_REASONS)
 
 
 def statefulset_output(elasticsearch_url: str) -> dict[str, str]:
@@ -169,12 +168,18 @@ def service(app: str, namespace: str, port_name: str, port: int) -> dict:
     }
 
 
-def elk_network_policies(namespace: str, es_pods: dict, logstash_pods: dict, kibana_pods: dict, extra_es_ingress: list | None = None) -> list[dict]:
-    """Who may talk to whom in the logging stack: the workloads to Logstash, Logstash and Kibana to
-    Elasticsearch, Elasticsearch nodes to each other, plus `extra_es_ingress`."""
+def elk_network_policies(
+    namespace: str, es_pods: dict, logstash_pods: dict, kibana_pods: dict, extra_es_ingress: list | None = None, shipper_namespace: str | None = None
+) -> list[dict]:
+    """Who may talk to whom in the logging stack: the workloads and the node log shipper to Logstash,
+    Logstash and Kibana to Elasticsearch, Elasticsearch nodes to each other, plus `extra_es_ingress`."""
     part_of = {"app.kubernetes.io/part-of": "rdagent"}
+    logstash_ingress = [allow_from(part_of, seed.LOGSTASH_PORT)]
+    if shipper_namespace:
+        shipper = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": shipper_namespace}}, "podSelector": {"matchLabels": part_of}}
+        logstash_ingress.append({"from": [shipper], "ports": [{"protocol": "TCP", "port": seed.LOGSTASH_PORT}]})
     return [
-        network_policy("logstash-ingress", namespace, logstash_pods, ingress=[allow_from(part_of, seed.LOGSTASH_PORT)], egress=[allow_to(es_pods, ES_PORT)]),
+        network_policy("logstash-ingress", namespace, logstash_pods, ingress=logstash_ingress, egress=[allow_to(es_pods, ES_PORT)]),
         network_policy(
             "elasticsearch-ingress",
             namespace,

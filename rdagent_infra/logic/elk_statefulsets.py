@@ -6,6 +6,15 @@ from __future__ import annotations
 
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import ElasticsearchConfig, LoggingConfig
+from rdagent_infra.logic.elastic_security import (
+    CERTS_DIR,
+    CERTS_SECRET,
+    KIBANA_PASSWORD_ENV,
+    SETUP_APP,
+    TRANSPORT_TLS_SETTINGS,
+    cluster_health_probe,
+    kibana_password_step,
+)
 from rdagent_infra.logic.elk import (
     ELASTIC_CHECKOV_SKIPS,
     ELASTIC_CONTAINER_SECURITY,
@@ -30,6 +39,7 @@ from rdagent_infra.logic.elk import (
     setup_script,
     statefulset_output,
 )
+from rdagent_infra.logic.network import network_policy
 from rdagent_infra.logic.pods import container_security_context, http_probe, labels, pod_security_context, selector, writable_volumes
 
 
@@ -42,6 +52,8 @@ def elasticsearch_env(es: ElasticsearchConfig) -> list[dict]:
         {"name": "node.name", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "cluster.name", "value": "rdagent-logs"},
         {"name": "xpack.security.enabled", "value": "true"},
+        # Elasticsearch 8 refuses to form a multi-node cluster with security on and transport TLS off.
+        *({"name": key, "value": value} for key, value in TRANSPORT_TLS_SETTINGS.items()),
         java_heap_env("ES_JAVA_OPTS", es.heapMb),
         {"name": "ELASTIC_PASSWORD", "valueFrom": {"secretKeyRef": {"name": ELASTIC_SECRET, "key": "password"}}},
     ]
@@ -68,7 +80,7 @@ def elasticsearch_container(es: ElasticsearchConfig, version: str, mounts: list[
         ],
         "resources": heap_resources(es.heapMb),
         "securityContext": ELASTIC_CONTAINER_SECURITY,
-        "readinessProbe": {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 20, "periodSeconds": 10},
+        "readinessProbe": cluster_health_probe(),
         "livenessProbe": {"tcpSocket": {"port": "transport"}, "initialDelaySeconds": 60, "periodSeconds": 20},
         "volumeMounts": mounts,
     }
@@ -84,7 +96,13 @@ def elasticsearch_statefulset(namespace: str, logging: LoggingConfig) -> dict:
     if es.snapshotRepository:
         snapshot_mounts = [{"name": "snapshots", "mountPath": es.snapshotRepository}]
         snapshot_volumes = [{"name": "snapshots", "persistentVolumeClaim": {"claimName": SNAPSHOT_CLAIM}}]
-    mounts = [{"name": "data", "mountPath": "/usr/share/elasticsearch/data"}, *es_mounts, *snapshot_mounts]
+    certs = {"name": "certs", "secret": {"secretName": CERTS_SECRET, "defaultMode": 0o440}}
+    mounts = [
+        {"name": "data", "mountPath": "/usr/share/elasticsearch/data"},
+        *es_mounts,
+        *snapshot_mounts,
+        {"name": "certs", "mountPath": CERTS_DIR, "readOnly": True},
+    ]
     return {
         "metadata": {"name": "elasticsearch", "namespace": namespace, "labels": es_labels, "annotations": ELASTIC_CHECKOV_SKIPS},
         "spec": {
@@ -98,7 +116,7 @@ def elasticsearch_statefulset(namespace: str, logging: LoggingConfig) -> dict:
                     "automountServiceAccountToken": False,
                     "securityContext": pod_security_context(ELASTIC_UID, ELASTIC_UID),
                     "containers": [elasticsearch_container(es, logging.version, mounts)],
-                    "volumes": [*es_volumes, *snapshot_volumes],
+                    "volumes": [*es_volumes, *snapshot_volumes, certs],
                 },
             },
             "volumeClaimTemplates": [
@@ -133,11 +151,12 @@ def logstash_deployment(namespace: str, logging: LoggingConfig, elasticsearch_ur
     snapshots = bool(logging.elasticsearch.snapshotRepository)
     volumes, mounts = writable_volumes(("tmp", "/tmp"), ("logstash-data", "/usr/share/logstash/data"))
     image = f"docker.elastic.co/logstash/logstash:{logging.version}"
+    # Installs the ILM (and snapshot) policies, then sets the password Kibana logs in with.
     install = setup_container(
         "install-ilm-policy",
         image,
-        setup_script(elasticsearch_url, snapshots),
-        credentials_env(),
+        f"{setup_script(elasticsearch_url, snapshots)} && {kibana_password_step(elasticsearch_url)}",
+        [*credentials_env(), KIBANA_PASSWORD_ENV],
         container_security_context(ELASTIC_UID, ELASTIC_UID),
         [{"name": "ilm", "mountPath": "/ilm", "readOnly": True}],
     )
@@ -173,7 +192,7 @@ def kibana_deployment(namespace: str, version: str, elasticsearch_url: str) -> d
         env=[
             {"name": "ELASTICSEARCH_HOSTS", "value": elasticsearch_url},
             {"name": "ELASTICSEARCH_USERNAME", "value": "kibana_system"},
-            {"name": "ELASTICSEARCH_PASSWORD", "valueFrom": {"secretKeyRef": {"name": ELASTIC_SECRET, "key": "password"}}},
+            {"name": "ELASTICSEARCH_PASSWORD", "valueFrom": KIBANA_PASSWORD_ENV["valueFrom"]},
         ],
         port=("http", KIBANA_PORT),
         resources=KIBANA_RESOURCES,
@@ -184,5 +203,10 @@ def kibana_deployment(namespace: str, version: str, elasticsearch_url: str) -> d
     return elastic_deployment("kibana", namespace, {"containers": [container], "volumes": volumes})
 
 
-def statefulset_network_policies(namespace: str) -> list[dict]:
-    return elk_network_policies(namespace, selector("elasticsearch", "logging"), selector("logstash", "logging"), selector("kibana", "logging"))
+def statefulset_network_policies(namespace: str, shipper_namespace: str | None = None) -> list[dict]:
+    """The stack's flows, plus the certificates Job to the Kubernetes API (it stores its Secrets there)."""
+    es_pods = selector("elasticsearch", "logging")
+    policies = elk_network_policies(namespace, es_pods, selector("logstash", "logging"), selector("kibana", "logging"), shipper_namespace=shipper_namespace)
+    api_server = {"ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}
+    policies.append(network_policy("elasticsearch-certs-egress", namespace, labels(SETUP_APP, "logging"), ingress=[], egress=[api_server]))
+    return policies

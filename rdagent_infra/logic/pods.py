@@ -92,6 +92,19 @@ def writable_volumes(*names_and_paths: tuple[str, str]) -> tuple[list[dict[str, 
     return volumes, mounts
 
 
+def namespace_metadata(name: str, enforce: str) -> dict[str, Any]:
+    """A namespace's metadata with its Pod Security level enforced (and `restricted` warned about)."""
+    return {
+        "name": name,
+        "labels": {
+            "pod-security.kubernetes.io/enforce": enforce,
+            "pod-security.kubernetes.io/enforce-version": "latest",
+            "pod-security.kubernetes.io/warn": "restricted",
+            "app.kubernetes.io/part-of": "rdagent",
+        },
+    }
+
+
 def labels(app: str, component: str, **extra: str) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": app,
