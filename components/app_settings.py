@@ -12,6 +12,7 @@ from rdagent_infra.logic.app_files import content_hash, render_json
 from rdagent_infra.logic.pods import labels
 from rdagent_infra.logic.rdagent_env import LLM_SECRET_ENV, SECRET_NAME, TRACES_DIR, common_env, run_env, ui_env
 from rdagent_infra.logic.rollout import APP as UI_APP
+from rdagent_infra.logic.storage import claim_spec
 
 # The Ingress serves the stack's certificate (rdagent:secrets.tlsCertificate / tlsPrivateKey).
 INGRESS_TLS_SECRET = f"{UI_APP}-ingress-tls"
@@ -55,13 +56,13 @@ class AppSettings(pulumi.ComponentResource):
         # Every run writes its trace here and the UI reads every trace here: pods on many nodes, so
         # ReadWriteMany (on EKS an EFS class).
         traces = config.workloads.traces
-        claim_spec: dict = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": traces.size}}}
+        traces_claim = claim_spec(config, ["ReadWriteMany"], traces.size)
         if traces.storageClassName:
-            claim_spec["storageClassName"] = traces.storageClassName
+            traces_claim["storageClassName"] = traces.storageClassName
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-traces",
             metadata={"name": TRACES_CLAIM, "namespace": namespace, "labels": labels("rdagent-traces", "traces")},
-            spec=claim_spec,
+            spec=traces_claim,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
         )
         self.traces_volume = {"name": "traces", "persistentVolumeClaim": {"claimName": TRACES_CLAIM}}
