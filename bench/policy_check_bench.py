@@ -23,7 +23,9 @@ RATE_TARGET, SPEEDUP_TARGET, MEMORY_TARGET = 5000, 50, 0.10
 CLI = str(fixtures.ROOT / ".venv" / "bin" / "rdagent-infra")
 PYTHON = str(fixtures.ROOT / ".venv" / "bin" / "python")
 CHECKOV = str(fixtures.ROOT / ".tools" / "checkov" / "bin" / "checkov")
-ONE_PROCESS = "import sys; from pathlib import Path; from rdagent_policies import manifest_check as m; m.check([Path(sys.argv[1])], m.load_levels(None), jobs=1)"
+ONE_PROCESS = (
+    "import sys; from pathlib import Path; from rdagent_policies import manifest_check as m; m.check([Path(sys.argv[1])], m.load_levels(None), jobs=1)"
+)
 
 
 def line(label: str, count: int, sample: measure.Sample) -> str:

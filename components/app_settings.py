@@ -65,18 +65,9 @@ class AppSettings(pulumi.ComponentResource):
 
         logging_json = render_json(logging_dict_config(config.app.logLevel, logstash_host))
         cache_json = render_json(cache_config(config.cache, redis_host, redis_port))
-        k8s.core.v1.ConfigMap(
-            f"{name}-logging",
-            metadata={"name": LOGGING_CONFIG_MAP, "namespace": namespace},
-            data={"logging.json": logging_json},
-            opts=child,
-        )
-        k8s.core.v1.ConfigMap(
-            f"{name}-cache",
-            metadata={"name": CACHE_CONFIG_MAP, "namespace": namespace},
-            data={"cache.json": cache_json},
-            opts=child,
-        )
+        files = (("logging", LOGGING_CONFIG_MAP, "logging.json", logging_json), ("cache", CACHE_CONFIG_MAP, "cache.json", cache_json))
+        for part, config_map, file, document in files:
+            k8s.core.v1.ConfigMap(f"{name}-{part}", metadata={"name": config_map, "namespace": namespace}, data={file: document}, opts=child)
         self.config_hash = content_hash(logging_json, cache_json)
         self.volumes: list[dict] = [
             {"name": "logging-config", "configMap": {"name": LOGGING_CONFIG_MAP}},

@@ -18,8 +18,12 @@ from rdagent_infra.logic.pods import (
     resource_requirements,
     writable_volumes,
 )
+from rdagent_infra.logic.storage import claim_spec
 
 APP = "rdagent-run"
+# The run's workspace volume, on a folder no image ships (checked against images/*.Dockerfile by
+# tests/test_aws_platform.py), so that it hides nothing an image puts under its /workspace.
+WORKSPACE = "/workspace/rdagent-run"
 
 
 def run_command(run: RunConfig) -> list[str]:
@@ -37,7 +41,8 @@ def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], 
         "activeDeadlineSeconds": run.deadlineSeconds,
         "ttlSecondsAfterFinished": run.ttlSecondsAfterFinished,
         "template": {
-            "metadata": {"labels": pod_labels, "annotations": {"rdagent.io/config-hash": settings.config_hash}},
+            # Karpenter must not take a node from under a running run to pack pods tighter.
+            "metadata": {"labels": pod_labels, "annotations": {"rdagent.io/config-hash": settings.config_hash, "karpenter.sh/do-not-disrupt": "true"}},
             "spec": {
                 "restartPolicy": "Never",
                 "automountServiceAccountToken": False,
@@ -48,14 +53,16 @@ def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], 
                         "name": "rdagent",
                         "image": image,
                         "imagePullPolicy": "IfNotPresent",
-                        "command": run_command(run),
-                        "workingDir": "/workspace",
+                        # Arguments, not a command: the image's ENTRYPOINT still runs (the data-science
+                        # image's starts the LiteLLM proxy, then execs them).
+                        "args": run_command(run),
+                        "workingDir": WORKSPACE,
                         "env": settings.env,
                         "resources": resource_requirements(run.resources),
                         "securityContext": container_security_context(),
                         "volumeMounts": [
                             *scratch_mounts,
-                            {"name": "workspace", "mountPath": "/workspace"},
+                            {"name": "workspace", "mountPath": WORKSPACE},
                             {"name": "cache", "mountPath": config.cache.l3.path},
                             *settings.volume_mounts,
                         ],
@@ -93,7 +100,7 @@ class BatchRuns(pulumi.ComponentResource):
             k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-{run.name}-workspace",
                 metadata={"name": f"{APP}-{run.name}-workspace", "namespace": namespace, "labels": labels(APP, "workspace")},
-                spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": run.workspaceSize}}},
+                spec=claim_spec(config, ["ReadWriteOnce"], run.workspaceSize),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect)),
             )
             spec = run_job_spec(config, run, image_for(run.image_variant), settings)

@@ -60,6 +60,7 @@ class Cluster(pulumi.ComponentResource):
         cluster: ClusterConfig = config.cluster
         self.cluster_name: pulumi.Output[str] | None = None
         self.oidc_provider_arn: pulumi.Output[str] | None = None
+        self.oidc_issuer: pulumi.Output[str] | None = None
         self.private_subnet_ids: list[pulumi.Output[str]] = []
         self.vpc_id: pulumi.Output[str] | None = None
         self.cluster_security_group_id: pulumi.Output[str] | None = None
@@ -104,6 +105,31 @@ class Cluster(pulumi.ComponentResource):
         else:
             self._vpc(name, config, aws, child)
 
+        eks_cluster = self._control_plane(name, config, aws, child, protected)
+        self.cluster_name = eks_cluster.name
+        self.cluster_security_group_id = eks_cluster.vpc_config.cluster_security_group_id
+        issuer = eks_cluster.identities[0].oidcs[0].issuer
+        oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            opts=child,
+        )
+        self.oidc_provider_arn = oidc.arn
+        self.oidc_issuer = issuer
+        kubeconfig = pulumi.Output.all(eks_cluster.name, eks_cluster.endpoint, eks_cluster.certificate_authority.data).apply(
+            lambda args: kubeconfig_for(args[0], args[1], args[2], config.aws.region)
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _control_plane(self, name: str, config: StackConfig, aws, child: pulumi.ResourceOptions, protected: pulumi.ResourceOptions):
+        """The EKS cluster: its role, the KMS key that envelope-encrypts its secrets, its endpoint and logs."""
+        eks_config = config.cluster.eks
         role = aws.iam.Role(
             f"{name}-control-plane-role",
             assume_role_policy=assume_role_policy(EKS_SERVICE_PRINCIPAL),
@@ -138,25 +164,7 @@ class Cluster(pulumi.ComponentResource):
             access_config={"authentication_mode": "API_AND_CONFIG_MAP"},
             opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[attachment])),
         )
-        self.cluster_name = eks_cluster.name
-        self.cluster_security_group_id = eks_cluster.vpc_config.cluster_security_group_id
-        issuer = eks_cluster.identities[0].oidcs[0].issuer
-        oidc = aws.iam.OpenIdConnectProvider(
-            f"{name}-oidc",
-            url=issuer,
-            client_id_lists=["sts.amazonaws.com"],
-            opts=child,
-        )
-        self.oidc_provider_arn = oidc.arn
-        kubeconfig = pulumi.Output.all(eks_cluster.name, eks_cluster.endpoint, eks_cluster.certificate_authority.data).apply(
-            lambda args: kubeconfig_for(args[0], args[1], args[2], config.aws.region)
-        )
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=kubeconfig,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        return eks_cluster
 
     def _vpc(self, name: str, config: StackConfig, aws, child: pulumi.ResourceOptions) -> None:
         """A VPC with two public subnets (NAT, load balancers) and two private ones (nodes)."""

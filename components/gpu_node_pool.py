@@ -1,5 +1,5 @@
-"""EKS managed node groups (a general CPU pool and a GPU pool that scales to zero) and the
-NVIDIA device plugin that advertises `nvidia.com/gpu` on the GPU nodes."""
+"""The EKS managed CPU node group and the NVIDIA device plugin that advertises `nvidia.com/gpu` on
+the GPU nodes. GPU nodes themselves come from Karpenter, from zero (components/karpenter.py)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,10 @@ def device_plugin_daemonset(namespace: str, image: str) -> dict:
 
 
 class GpuNodePool(pulumi.ComponentResource):
-    """Outputs: `node_role_arn`."""
+    """The always-on CPU node group (system pods, Karpenter's controller, the UI) and, with GPUs on,
+    the NVIDIA device plugin for the GPU nodes Karpenter launches (components/karpenter.py).
+
+    Outputs: `node_role_arn`, `nodes` (the node groups, for what must wait for nodes)."""
 
     def __init__(self, name: str, config: StackConfig, cluster: Cluster, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rdagent:index:GpuNodePool", name, None, opts)
@@ -109,7 +112,7 @@ class GpuNodePool(pulumi.ComponentResource):
         self.node_role_arn = role.arn
         after_policies = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=attachments))
 
-        aws.eks.NodeGroup(
+        cpu = aws.eks.NodeGroup(
             f"{name}-cpu",
             cluster_name=cluster.cluster_name,
             node_role_arn=role.arn,
@@ -118,21 +121,13 @@ class GpuNodePool(pulumi.ComponentResource):
             **node_group_args(gpu.cpuPool, {"rdagent.io/pool": "cpu"}),
             opts=after_policies,
         )
-        aws.eks.NodeGroup(
-            f"{name}-gpu",
-            cluster_name=cluster.cluster_name,
-            node_role_arn=role.arn,
-            subnet_ids=cluster.private_subnet_ids,
-            ami_type=gpu.amiType,
-            taints=[{"key": seed.GPU_TAINT_KEY, "value": seed.GPU_TAINT_VALUE, "effect": "NO_SCHEDULE"}],
-            **node_group_args(gpu.pool, {**GPU_POOL_LABEL, "nvidia.com/gpu.present": "true"}),
-            opts=after_policies,
-        )
-        manifest = device_plugin_daemonset("kube-system", gpu.devicePluginImage)
-        k8s.apps.v1.DaemonSet(
-            f"{name}-device-plugin",
-            metadata=manifest["metadata"],
-            spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider),
-        )
+        self.nodes = [cpu]
+        if gpu.enabled:
+            manifest = device_plugin_daemonset("kube-system", gpu.devicePluginImage)
+            k8s.apps.v1.DaemonSet(
+                f"{name}-device-plugin",
+                metadata=manifest["metadata"],
+                spec=manifest["spec"],
+                opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider),
+            )
         self.register_outputs({"node_role_arn": self.node_role_arn})

@@ -15,6 +15,7 @@ from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import eck, elk_statefulsets
 from rdagent_infra.logic.elk import ELASTIC_SECRET, KIBANA_PORT, service, setup_documents, snapshot_claim
+from rdagent_infra.logic.storage import with_classes
 
 
 class ElkLogging(pulumi.ComponentResource):
@@ -43,8 +44,8 @@ class ElkLogging(pulumi.ComponentResource):
             opts=child,
         )
         if logging.elasticsearch.snapshotRepository:
-            k8s.core.v1.PersistentVolumeClaim(f"{name}-snapshots", **snapshot_claim(namespace, logging.elasticsearch), opts=protected)
-        k8s.apps.v1.StatefulSet(f"{name}-elasticsearch", **elk_statefulsets.elasticsearch_statefulset(namespace, logging), opts=protected)
+            k8s.core.v1.PersistentVolumeClaim(f"{name}-snapshots", **with_classes(config, snapshot_claim(namespace, logging.elasticsearch)), opts=protected)
+        k8s.apps.v1.StatefulSet(f"{name}-elasticsearch", **with_classes(config, elk_statefulsets.elasticsearch_statefulset(namespace, logging)), opts=protected)
         for service_name, body in elk_statefulsets.elasticsearch_services(namespace):
             k8s.core.v1.Service(f"{name}-{service_name}-service", **body, opts=child)
 
@@ -63,8 +64,8 @@ class ElkLogging(pulumi.ComponentResource):
         logging = config.logging
         self.elasticsearch_url = eck.eck_url(namespace)
         if logging.elasticsearch.snapshotRepository:
-            k8s.core.v1.PersistentVolumeClaim(f"{name}-snapshots", **snapshot_claim(namespace, logging.elasticsearch), opts=protected)
-        k8s.apiextensions.CustomResource(f"{name}-elasticsearch", **eck.eck_elasticsearch(namespace, logging), opts=protected)
+            k8s.core.v1.PersistentVolumeClaim(f"{name}-snapshots", **with_classes(config, snapshot_claim(namespace, logging.elasticsearch)), opts=protected)
+        k8s.apiextensions.CustomResource(f"{name}-elasticsearch", **with_classes(config, eck.eck_elasticsearch(namespace, logging)), opts=protected)
         k8s.apiextensions.CustomResource(f"{name}-kibana", **eck.eck_kibana(namespace, logging.version), opts=child)
         k8s.apiextensions.CustomResource(f"{name}-logstash", **eck.eck_logstash(namespace, logging.version), opts=child)
         # The seed's `logstash.internal:5959`, under the name the workloads' logging config uses.

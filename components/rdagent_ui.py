@@ -29,6 +29,7 @@ from rdagent_infra.logic.pods import (
     writable_volumes,
 )
 from rdagent_infra.logic.rollout import APP, RolloutPlan, Track
+from rdagent_infra.logic.storage import claim_spec
 from rdagent_infra.logic.traffic_metrics import traffic_source
 
 CACHE_CLAIM = "rdagent-ui-cache"
@@ -162,11 +163,8 @@ class RdAgentUi(pulumi.ComponentResource):
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-cache",
             metadata={"name": CACHE_CLAIM, "namespace": namespace, "labels": labels(APP, "cache")},
-            spec={
-                # Shared by every UI replica (and colour): the L3 disk cache.
-                "accessModes": ["ReadWriteMany"] if ui.replicas > 1 or len(plan.tracks) > 1 else ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": config.cache.l3.size}},
-            },
+            # Shared by every UI replica (and colour): the L3 disk cache.
+            spec=claim_spec(config, ["ReadWriteMany"] if ui.replicas > 1 or len(plan.tracks) > 1 else ["ReadWriteOnce"], config.cache.l3.size),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
         )
 

@@ -10,33 +10,9 @@ import pulumi_kubernetes as k8s
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.network import allow_from, network_policy
-from rdagent_infra.logic.pods import container_security_context, labels, pod_security_context, resource_requirements, selector
-
-SERVICE = "redis"
-AUTH_SECRET = "redis-auth"
-# redis-server needs no passwd entry: run it as a high UID, with /data group-writable through fsGroup.
-REDIS_UID = 10001
-
-
-def redis_conf(maxmemory: str, persistence: str) -> str:
-    lines = [
-        f"port {seed.REDIS_PORT}",
-        "bind 0.0.0.0",
-        "protected-mode yes",
-        "dir /data",
-        f"maxmemory {maxmemory}",
-        "maxmemory-policy allkeys-lru",
-    ]
-    if persistence == "aof":
-        lines += ["appendonly yes", "appendfsync everysec"]
-    else:
-        lines += ["appendonly no", "save 900 1", "save 300 10", "save 60 10000"]
-    return "\n".join(lines) + "\n"
-
-
-def redis_url(host: str, password: str, tls: bool = False) -> str:
-    scheme = "rediss" if tls else "redis"
-    return f"{scheme}://:{password}@{host}:{seed.REDIS_PORT}/0"
+from rdagent_infra.logic.pods import labels, selector
+from rdagent_infra.logic.redis import AUTH_SECRET, SERVICE, redis_conf, redis_statefulset, redis_url
+from rdagent_infra.logic.storage import with_classes
 
 
 class Redis(pulumi.ComponentResource):
@@ -69,48 +45,9 @@ class Redis(pulumi.ComponentResource):
             data={"redis.conf": redis_conf(redis.maxmemory, redis.persistence)},
             opts=child,
         )
-        probe_command = ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 ping | grep -q PONG']
         k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
-            metadata={"name": "redis", "namespace": namespace, "labels": labels("redis", "cache")},
-            spec={
-                "serviceName": SERVICE,
-                "replicas": 1,
-                "selector": {"matchLabels": selector("redis", "cache")},
-                "template": {
-                    "metadata": {"labels": labels("redis", "cache")},
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(REDIS_UID, REDIS_UID),
-                        "containers": [
-                            {
-                                "name": "redis",
-                                "image": redis.image,
-                                "imagePullPolicy": "IfNotPresent",
-                                "command": ["sh", "-c", 'exec redis-server /etc/redis/redis.conf --requirepass "$REDIS_PASSWORD"'],
-                                "env": [{"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": AUTH_SECRET, "key": "password"}}}],
-                                "ports": [{"name": "redis", "containerPort": seed.REDIS_PORT, "protocol": "TCP"}],
-                                "resources": resource_requirements(redis.resources),
-                                "securityContext": container_security_context(REDIS_UID, REDIS_UID),
-                                "readinessProbe": {"exec": {"command": probe_command}, "initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 5},
-                                "livenessProbe": {"exec": {"command": probe_command}, "initialDelaySeconds": 30, "periodSeconds": 15, "timeoutSeconds": 5},
-                                "volumeMounts": [
-                                    {"name": "data", "mountPath": "/data"},
-                                    {"name": "config", "mountPath": "/etc/redis", "readOnly": True},
-                                ],
-                            }
-                        ],
-                        "volumes": [{"name": "config", "configMap": {"name": "redis-config"}}],
-                    },
-                },
-                "volumeClaimTemplates": [
-                    {
-                        "metadata": {"name": "data"},
-                        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": redis.storageSize}}},
-                    }
-                ],
-                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
-            },
+            **with_classes(config, redis_statefulset(namespace, redis)),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
         )
         k8s.core.v1.Service(

@@ -82,3 +82,26 @@ GPU_RESOURCE = "nvidia.com/gpu"
 # Non-root user of our images (images/production.Dockerfile creates it).
 APP_UID = 10001
 APP_GID = 10001
+
+# Cluster add-ons for EKS 1.33, pinned (the versions the EKS user guide lists for 1.33; check with
+# `aws eks describe-addon-versions --kubernetes-version 1.33 --addon-name NAME`).
+ADDON_VPC_CNI = "v1.20.2-eksbuild.1"
+ADDON_COREDNS = "v1.12.4-eksbuild.1"
+ADDON_KUBE_PROXY = "v1.33.3-eksbuild.6"
+ADDON_METRICS_SERVER = "v0.8.0-eksbuild.2"
+ADDON_EBS_CSI = "v1.49.0-eksbuild.1"
+ADDON_EFS_CSI = "v2.1.1-eksbuild.1"
+# Helm charts the program installs on EKS (chart versions, pinned).
+CHART_KARPENTER = {"repository": "oci://public.ecr.aws/karpenter", "chart": "karpenter", "version": "1.9.0", "namespace": "kube-system"}
+CHART_ENVOY_GATEWAY = {
+    "repository": "oci://docker.io/envoyproxy",
+    "chart": "gateway-helm",
+    "version": "v1.5.0",
+    "namespace": "envoy-gateway-system",
+}
+CHART_KUBE_PROMETHEUS_STACK = {
+    "repository": "https://prometheus-community.github.io/helm-charts",
+    "chart": "kube-prometheus-stack",
+    "version": "76.5.1",
+    "namespace": "monitoring",
+}

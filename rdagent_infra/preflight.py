@@ -11,21 +11,24 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from rdagent_infra.config import LLM_KEY_SECRETS, ConfigError, StackConfig, Tier
+from rdagent_infra.platform_checks import (
+    FAIL,
+    NA,
+    PASS,
+    ClusterApi,
+    Item,
+    check_account,
+    check_cluster_addons,
+    check_endpoint,
+    check_gpu_capacity,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
-PASS, FAIL, NA = "pass", "fail", "n/a"
-
-
-@dataclass(frozen=True)
-class Item:
-    name: str
-    status: str
-    reason: str
+PLATFORM_ITEMS = ("AWS account", "API endpoint access", "GPU capacity", "cluster add-ons")
 
 
 def _strict(config: StackConfig) -> bool:
@@ -100,15 +103,16 @@ def check_capacity(config: StackConfig) -> Item:
     problems = []
     if ui.autoscaling.maxReplicas <= ui.replicas and config.tier == Tier.PROD:
         problems.append(f"the UI cannot scale out (autoscaling.maxReplicas {ui.autoscaling.maxReplicas} <= replicas {ui.replicas})")
-    if gpu_runs and config.gpu.enabled and config.gpu.pool.maxSize < 1:
-        problems.append("GPU runs are configured but the GPU pool cannot grow")
+    widest = max((run.resources.gpus for run in gpu_runs), default=0)
+    if gpu_runs and config.gpu.enabled and config.gpu.maxGpus < widest:
+        problems.append(f"a run asks for {widest} GPUs but the GPU pool stops at {config.gpu.maxGpus} (rdagent:gpu.maxGpus)")
     if problems:
         return Item("performance capacity", FAIL, "; ".join(problems))
     return Item(
         "performance capacity",
         PASS,
         f"UI {ui.replicas}..{ui.autoscaling.maxReplicas} replicas at {ui.autoscaling.targetCpuUtilizationPercent}% CPU; "
-        f"{len(gpu_runs)} GPU run(s), GPU pool up to {config.gpu.pool.maxSize} nodes",
+        f"{len(gpu_runs)} GPU run(s), GPU pool up to {config.gpu.maxGpus} GPUs",
     )
 
 
@@ -147,7 +151,25 @@ def security_scan(config: StackConfig, project: str, stack: str) -> Item:
         )
 
 
-def run_checklist(directory: Path, stack: str, scan: bool = True) -> list[Item]:
+def live_cluster(config: StackConfig) -> ClusterApi | None:
+    """The cluster of a kubeconfig-mode stack, read through its kubeconfig context."""
+    if config.cluster.mode != "kubeconfig":
+        return None
+    from rdagent_infra.kube_api import KubeApi
+
+    return KubeApi.from_context(config.cluster.kubeconfigContext).get
+
+
+def platform_items(config: StackConfig, cluster: ClusterApi | None) -> list[Item]:
+    try:
+        cluster = cluster if cluster is not None else live_cluster(config)
+        return [check_account(config), check_endpoint(config), check_gpu_capacity(config, cluster), check_cluster_addons(config, cluster)]
+    except Exception as exc:  # the cluster did not answer: every item that reads it fails with why
+        reason = f"cannot read the cluster (context {config.cluster.kubeconfigContext}): {exc}"
+        return [check_account(config), check_endpoint(config), Item("GPU capacity", FAIL, reason), Item("cluster add-ons", FAIL, reason)]
+
+
+def run_checklist(directory: Path, stack: str, scan: bool = True, cluster: ClusterApi | None = None) -> list[Item]:
     from rdagent_infra.stack_source import load_from_files
 
     try:
@@ -160,7 +182,7 @@ def run_checklist(directory: Path, stack: str, scan: bool = True) -> list[Item]:
             if secret_problems
             else Item("secrets and certificates", NA, "not checked: the configuration is invalid")
         )
-        for name in ("rollback strategy", "alerts", "backups", "performance capacity", "security scan"):
+        for name in ("rollback strategy", "alerts", "backups", "performance capacity", "security scan", *PLATFORM_ITEMS):
             items.append(Item(name, NA, "not checked: the configuration is invalid"))
         return items
     checks: list[Callable[[StackConfig], Item]] = [check_secrets, check_rollback, check_alerts, check_backups, check_capacity]
@@ -168,4 +190,4 @@ def run_checklist(directory: Path, stack: str, scan: bool = True) -> list[Item]:
     items += [check(config) for check in checks]
     items.append(security_scan(config, project, stack) if scan else Item("security scan", NA, "skipped (--no-scan)"))
     items.append(Item("database migrations", NA, "RD-Agent keeps no schema of its own in DATABASE_URL; nothing to migrate"))
-    return items
+    return items + platform_items(config, cluster)

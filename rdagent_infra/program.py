@@ -13,28 +13,49 @@ import pulumi
 from components.app_settings import AppSettings
 from components.batch_runs import BatchRuns
 from components.cluster import Cluster
+from components.eks_addons import EksAddons
+from components.gateway import GatewayController
 from components.gpu_node_pool import GpuNodePool
+from components.karpenter import Karpenter
 from components.logging import ElkLogging
 from components.monitoring import Monitoring
 from components.namespace import AppNamespace
+from components.prometheus_stack import PrometheusStack
 from components.rdagent_ui import RdAgentUi
 from components.redis import Redis
 from components.registry import ImageRegistry
+from components.storage import Storage
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.network import app_egress
 from rdagent_infra.logic.rollout import plan_rollout
 
 
+def cluster_platform(config: StackConfig, cluster: Cluster) -> tuple[Any, list]:
+    """On EKS: nodes, add-ons, storage classes, GPU autoscaling, the Gateway and the Prometheus
+    Operator. Returns the node role and what the application must wait for (nothing elsewhere:
+    an existing cluster brings its own, which preflight checks)."""
+    if config.cluster.mode != "eks":
+        return None, []
+    pools = GpuNodePool("rdagent-nodes", config, cluster)
+    EksAddons("rdagent-addons", config, cluster, pools.nodes)
+    ready: list = list(Storage("rdagent-storage", config, cluster).classes)
+    if config.gpu.enabled:
+        Karpenter("rdagent-karpenter", config, cluster, pools.nodes)
+    if config.workloads.ui.ingress.enabled or config.rollout.trafficProvider == "gatewayApi":
+        ready.append(GatewayController("rdagent-gateway", config, cluster.provider, pools.nodes))
+    if config.monitoring.enabled and config.monitoring.prometheusOperator:
+        ready.append(PrometheusStack("rdagent-prometheus", config, cluster.provider, pools.nodes))
+    return pools.node_role_arn, ready
+
+
 def build_stack(config: StackConfig) -> dict[str, Any]:
     cluster = Cluster("rdagent", config)
     provider = cluster.provider
-    node_role_arn = None
-    if config.gpu.enabled:
-        node_role_arn = GpuNodePool("rdagent-nodes", config, cluster).node_role_arn
+    node_role_arn, platform = cluster_platform(config, cluster)
     registry = ImageRegistry("rdagent-images", config, node_role_arn, aws_provider=cluster.aws_provider)
 
     namespace = AppNamespace("rdagent", config.namespace, provider, protect=config.protect)
-    in_namespace = pulumi.ResourceOptions(depends_on=[namespace])
+    in_namespace = pulumi.ResourceOptions(depends_on=[namespace, *platform])
     redis = Redis("rdagent-redis", config, provider, cluster, opts=in_namespace)
     logging = ElkLogging("rdagent-logging", config, provider, opts=in_namespace) if config.logging.enabled else None
     settings = AppSettings(

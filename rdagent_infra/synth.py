@@ -29,6 +29,9 @@ from rdagent_infra.program import build_stack
 REDACTED = "[secret]"
 MARKER = ".rdagent-synth"
 ACCOUNT = "123456789012"
+# Kubernetes provider resources that are no single object: a Helm release is a chart, named and
+# pinned in resources.json (its objects are rendered by Helm at `pulumi up`).
+NOT_MANIFESTS = {"kubernetes:helm.sh/v3:Release", "pulumi:providers:kubernetes"}
 
 
 @dataclass
@@ -203,6 +206,8 @@ def kubernetes_object(registration: Registration) -> dict[str, Any] | None:
     """The manifest a Kubernetes resource stands for (None for non-Kubernetes resources):
     apiVersion, kind and metadata first, then the rest by key (`redact` sorted every map)."""
     if not registration.type.startswith("kubernetes:") or not registration.custom:
+        return None
+    if registration.type in NOT_MANIFESTS:
         return None
     inputs = dict(registration.inputs)
     head = {"apiVersion": inputs.pop("apiVersion"), "kind": inputs.pop("kind"), "metadata": inputs.pop("metadata", {})}

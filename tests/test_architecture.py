@@ -13,7 +13,9 @@ import pytest
 
 from tests.conftest import ROOT
 
-PACKAGES = ("rdagent_infra", "components", "policies")
+PACKAGES = ("rdagent_infra", "components", "rdagent_policies")
+# Where each top-level package lives: the policy pack is a package of its own under policies/.
+PACKAGE_ROOTS = {"rdagent_policies": ROOT / "policies"}
 SKIPPED_DIRS = {".venv", ".tools", "build", ".git", "tests", "node_modules", "__pycache__"}
 MAX_FILE_LINES = 400
 MAX_FUNCTION_LINES = 80
@@ -25,6 +27,8 @@ def _source_files() -> list[Path]:
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[:2] == ["policies", "rdagent_policies"]:
+        parts = parts[1:]
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -60,7 +64,8 @@ def _runtime_imports(tree: ast.AST) -> set[str]:
 
 def _graph() -> dict[str, set[str]]:
     """Our modules -> the modules of ours they import."""
-    sources = {_module_name(p): p for p in _source_files() if p.relative_to(ROOT).parts[0] in PACKAGES}
+    sources = {_module_name(p): p for p in _source_files()}
+    sources = {name: path for name, path in sources.items() if name.split(".")[0] in PACKAGES}
     return {name: {m for m in _runtime_imports(ast.parse(path.read_text())) if m in sources} for name, path in sources.items()}
 
 
@@ -69,7 +74,7 @@ def _layer(module: str) -> int:
 
     The package `rdagent_infra` itself is in layer 1: importing any of its modules runs its
     `__init__`, so that must import nothing above config and logic."""
-    if module.split(".")[0] == "policies":
+    if module.split(".")[0] == "rdagent_policies":
         return 0
     if module in ("rdagent_infra", "rdagent_infra.defaults") or module.startswith(("rdagent_infra.config", "rdagent_infra.logic")):
         return 1
@@ -86,6 +91,8 @@ def test_the_import_graph_is_read():
     assert "components.logging" in graph["rdagent_infra.program"]
     assert "rdagent_infra.logic.eck" in graph["components.logging"]
     assert "rdagent_infra.logic.steps" in graph["rdagent_infra.config.stack"]
+    assert "rdagent_policies.quantities" in graph["rdagent_infra.config.base"]
+    assert "rdagent_policies.rules" in graph["rdagent_policies.pack"]
     assert "rdagent_infra.config.rollout" not in graph["rdagent_infra.logic.steps"], "TYPE_CHECKING imports are not runtime imports"
 
 
@@ -132,7 +139,8 @@ def test_no_import_cycles():
 
 
 def test_importing_the_policy_pack_imports_nothing_else_of_ours():
-    modules = [_module_name(p) for p in sorted((ROOT / "policies").glob("*.py")) if p.name != "__main__.py"]
+    pack = PACKAGE_ROOTS["rdagent_policies"] / "rdagent_policies"
+    modules = [_module_name(p) for p in sorted(pack.rglob("*.py")) if p.name != "__main__.py"]
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
@@ -141,19 +149,20 @@ def test_importing_the_policy_pack_imports_nothing_else_of_ours():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "policies.rules" in modules and "policies.pack" in modules
+    assert "rdagent_policies.rules" in modules and "rdagent_policies.pack" in modules
     assert result.stdout.strip() == "[]", f"importing the policy pack loaded {result.stdout.strip()}"
 
 
 def test_one_quantity_parser():
-    """Kubernetes quantities are parsed in policies/quantities.py only; the config imports it."""
+    """Kubernetes quantities are parsed in the policy pack's quantities module only; the config imports it."""
     definers = []
     for path in _source_files():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef) and "quantity" in node.name.lower() and node.name != "_quantity":
                 definers.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
-    assert [d.split(":")[0] for d in definers] == ["policies/quantities.py"], definers
-    from policies import quantities
+    assert [d.split(":")[0] for d in definers] == ["policies/rdagent_policies/quantities.py"], definers
+    from rdagent_policies import quantities
+
     from rdagent_infra.config import base
 
     assert base.parse_quantity is quantities.parse_quantity

@@ -55,7 +55,8 @@ def test_eks_cluster_details():
     (cluster,) = resources(result, "aws:eks/cluster:Cluster")
     inputs = cluster.inputs
     assert inputs["version"] == "1.33"
-    assert inputs["vpcConfig"]["endpointPublicAccess"] is False and inputs["vpcConfig"]["endpointPrivateAccess"] is True
+    assert inputs["vpcConfig"]["endpointPublicAccess"] is True and inputs["vpcConfig"]["endpointPrivateAccess"] is True
+    assert inputs["vpcConfig"]["publicAccessCidrs"] == ["192.0.2.0/24"]
     assert inputs["enabledClusterLogTypes"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     assert inputs["encryptionConfig"]["resources"] == ["secrets"]
     (oidc,) = resources(result, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
@@ -71,12 +72,15 @@ def test_existing_vpc_creates_no_network():
 
 
 def test_node_groups_and_their_role():
-    _, result, _ = synth("staging")
+    _, result, manifests = synth("staging")
     groups = {r.name: r.inputs for r in resources(result, "aws:eks/nodeGroup:NodeGroup")}
-    gpu, cpu = groups["rdagent-nodes-gpu"], groups["rdagent-nodes-cpu"]
-    assert gpu["capacityType"] == "SPOT" and gpu["instanceTypes"] == ["g5.2xlarge"] and gpu["diskSize"] == 200
-    assert gpu["scalingConfig"] == {"minSize": 0, "desiredSize": 0, "maxSize": 2}
-    assert gpu["labels"]["rdagent.io/pool"] == "gpu" and "taints" not in cpu
+    # GPU nodes come from Karpenter's NodePool, not from a managed node group nothing would scale.
+    assert list(groups) == ["rdagent-nodes-cpu"] and "taints" not in groups["rdagent-nodes-cpu"]
+    (pool,) = [m for m in manifests if m["kind"] == "NodePool"]
+    requirements = {r["key"]: r["values"] for r in pool["spec"]["template"]["spec"]["requirements"]}
+    assert requirements["node.kubernetes.io/instance-type"] == ["g5.2xlarge"] and requirements["karpenter.sh/capacity-type"] == ["spot"]
+    (node_class,) = [m for m in manifests if m["kind"] == "EC2NodeClass"]
+    assert node_class["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "200Gi"
     policies = {r.inputs["policyArn"].rsplit("/", 1)[1] for r in resources(result, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
     assert {"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"} <= policies
 
@@ -167,7 +171,7 @@ def test_gpu_runs_land_on_the_gpu_pool():
     job = manifest(manifests, "Job", "rdagent-run-ds-titanic")
     spec = job["spec"]["template"]["spec"]
     assert spec["nodeSelector"] == {"rdagent.io/pool": "gpu"}
-    assert spec["containers"][0]["command"] == ["rdagent", "data_science", "--competition", "titanic"]
+    assert spec["containers"][0]["args"] == ["rdagent", "data_science", "--competition", "titanic"]
     env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
     assert env["OMP_NUM_THREADS"] == "4" and env["DS_CODER_COSTEER_ENV_TYPE"] == "conda"
     assert {"name": "workspace", "persistentVolumeClaim": {"claimName": "rdagent-run-ds-titanic-workspace"}} in spec["volumes"]
@@ -197,7 +201,7 @@ def test_elasticache_for_prod():
     inputs = group.inputs
     assert inputs["atRestEncryptionEnabled"] is True and inputs["transitEncryptionEnabled"] is True
     assert inputs["authToken"] == "[secret]" and inputs["automaticFailoverEnabled"] is True
-    (security_group,) = resources(result, "aws:ec2/securityGroup:SecurityGroup")
+    (security_group,) = [r for r in resources(result, "aws:ec2/securityGroup:SecurityGroup") if r.name.startswith("rdagent-redis")]
     assert security_group.inputs["ingress"][0]["fromPort"] == 6379 and security_group.inputs["ingress"][0]["securityGroups"]
     assert not [m for m in manifests if m["kind"] == "StatefulSet" and m["metadata"]["name"] == "redis"]
     assert "redisUrl" in result.secret_outputs and result.outputs["redisUrl"].startswith("rediss://")
@@ -326,10 +330,26 @@ def test_eck_mode_needs_no_elastic_password():
 
 
 def test_every_aws_resource_uses_the_one_explicit_aws_provider():
-    _, result, _ = synth("prod", redis={"mode": "elasticache"})
+    _, result, _ = synth("prod", redis={"mode": "elasticache"}, aws={"accountId": "210987654321"})
     (provider,) = resources(result, "pulumi:providers:aws")
     decoded = {key: json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value for key, value in provider.inputs.items()}
-    assert decoded["region"] == "us-east-1" and decoded["allowedAccountIds"] == ["123456789012"]
+    assert decoded["region"] == "us-east-1" and decoded["allowedAccountIds"] == ["210987654321"]
     assert decoded["defaultTags"]["tags"]["rdagent.io/tier"] == "prod"
     aws_resources = [r for r in result.registrations if r.type.startswith("aws:")]
     assert aws_resources and all(r.provider and "pulumi:providers:aws" in r.provider for r in aws_resources), [r.name for r in aws_resources if not r.provider]
+
+
+@pytest.mark.parametrize(("strategy", "steps"), [("canary", 3), ("blueGreen", 7)])
+def test_the_hpa_and_the_program_never_both_set_a_tracks_replicas(strategy, steps):
+    """Under mocks (no control plane yet): at every step exactly the HPA's target leaves `replicas`
+    unset, so server-side apply never hands that field back to the program mid-rollout."""
+    for step in range(steps):
+        rollout = {"strategy": strategy, "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": step}
+        _, _, manifests = synth("prod", rollout=rollout)
+        target = manifest(manifests, "HorizontalPodAutoscaler", "rdagent-ui")["spec"]["scaleTargetRef"]["name"]
+        unset = [
+            m["metadata"]["name"]
+            for m in manifests
+            if m["kind"] == "Deployment" and m["metadata"]["name"].startswith("rdagent-ui") and "replicas" not in m["spec"]
+        ]
+        assert unset == [target], (step, unset, target)

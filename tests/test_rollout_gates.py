@@ -103,6 +103,7 @@ def test_malformed_answers_are_clear_errors(answer, message):
         client.query("up")
 
 
+@pytest.mark.prometheus
 def test_a_real_prometheus_refuses_bad_promql(tmp_path):
     with PrometheusServer(tmp_path) as server, Prometheus(server.url) as client, pytest.raises(PrometheusError, match="refused the query"):
         client.query("sum(rate(")

@@ -35,10 +35,9 @@ def test_staging_platform(synthesized):
         assert repo["inputs"]["imageTagMutability"] == "IMMUTABLE"
         assert repo["inputs"]["imageScanningConfiguration"] == {"scanOnPush": True}
     assert "aws:eks/cluster:Cluster" in types_of(resources)
-    gpu = next(r for r in resources if r["type"] == "aws:eks/nodeGroup:NodeGroup" and r["name"].endswith("-gpu"))
-    assert gpu["inputs"]["scalingConfig"]["minSize"] == 0
-    assert gpu["inputs"]["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
-    assert gpu["inputs"]["amiType"] == "AL2023_x86_64_NVIDIA"
+    pool = one(load_manifests(out), "NodePool", "gpu")
+    assert pool["spec"]["template"]["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]
+    assert one(load_manifests(out), "EC2NodeClass", "gpu")["spec"]["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
     plugin = one(load_manifests(out), "DaemonSet", "nvidia-device-plugin")
     assert any(t["key"] == "nvidia.com/gpu" for t in pod_spec(plugin)["tolerations"])
 

@@ -10,6 +10,8 @@ import yaml
 from tests.conftest import ROOT, run_cli
 from tests.manifests import load_manifests, load_resources
 
+CLUSTER_SCOPED = {"Namespace", "StorageClass", "GatewayClass", "NodePool", "EC2NodeClass"}
+
 
 def test_synth_writes_manifests_and_resources(synthesized):
     out = synthesized("prod")
@@ -18,7 +20,7 @@ def test_synth_writes_manifests_and_resources(synthesized):
     for manifest in manifests:
         metadata = manifest["metadata"]
         assert metadata.get("name"), f"{manifest['kind']} without an explicit name"
-        if manifest["kind"] != "Namespace":
+        if manifest["kind"] not in CLUSTER_SCOPED:
             assert metadata.get("namespace"), f"{manifest['kind']}/{metadata['name']} without a namespace"
     # Sorting the file names groups them by kind, each kind's objects in name order.
     listed = [tuple(path.name.split("__")) for path in sorted(out.glob("*.yaml"))]

@@ -5,11 +5,12 @@ Keys are written in camelCase in the stack files, as Kubernetes and Pulumi write
 numeric keys carry their unit in the name (`durationMinutes`, `latencyThresholdMs`).
 
 One module per section (cluster, gpu, images, app, workloads, data, logging, monitoring,
-rollout, secrets), the building blocks in `base` and `resources`, the error messages in
+rollout, secrets, storage, addons), the building blocks in `base` and `resources`, the error messages in
 `errors`, and the whole stack with its cross-section rules in `stack`. Everything is
 re-exported here: `from rdagent_infra.config import StackConfig, load_stack_config`.
 """
 
+from rdagent_infra.config.addons import AddonsConfig, EksAddonVersions, HelmChartConfig
 from rdagent_infra.config.app import AppConfig, LlmConfig
 from rdagent_infra.config.base import SEMVER, DnsName, Model, Port, Quantity, Tier, path_error
 from rdagent_infra.config.cluster import AwsConfig, ClusterConfig, EksConfig
@@ -23,6 +24,7 @@ from rdagent_infra.config.resources import ResourceAmounts, Resources, gpu_resou
 from rdagent_infra.config.rollout import AnalysisConfig, BlueGreenConfig, CanaryConfig, CanaryStage, LoadHookConfig, RolloutConfig
 from rdagent_infra.config.secrets import LLM_KEY_SECRETS, Secret, SecretsConfig, SecretValue
 from rdagent_infra.config.stack import NAMESPACE, StackConfig, load_stack_config
+from rdagent_infra.config.storage import EbsConfig, EfsConfig, StorageConfig
 from rdagent_infra.config.workloads import (
     SCENARIO_IMAGES,
     AutoscalingConfig,
@@ -44,6 +46,7 @@ __all__ = [
     "NAMESPACE",
     "SCENARIO_IMAGES",
     "SEMVER",
+    "AddonsConfig",
     "AlertsConfig",
     "AppConfig",
     "AutoscalingConfig",
@@ -57,10 +60,14 @@ __all__ = [
     "ConfigError",
     "DiskCacheTier",
     "DnsName",
+    "EbsConfig",
+    "EfsConfig",
+    "EksAddonVersions",
     "EksConfig",
     "ElastiCacheConfig",
     "ElasticsearchConfig",
     "GpuConfig",
+    "HelmChartConfig",
     "ImageVariant",
     "ImagesConfig",
     "IngressConfig",
@@ -82,6 +89,7 @@ __all__ = [
     "SecretValue",
     "SecretsConfig",
     "StackConfig",
+    "StorageConfig",
     "Tier",
     "UiConfig",
     "WorkloadsConfig",

@@ -3,9 +3,10 @@ context or a new EKS cluster) and the AWS account and region."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from rdagent_infra.config.base import Model, path_error
 
@@ -25,11 +26,29 @@ class EksConfig(Model):
     ]
 
     @model_validator(mode="after")
-    def _vpc(self) -> EksConfig:
+    def _vpc(self, info: ValidationInfo) -> EksConfig:
         if self.existingVpcId and len(self.existingSubnetIds) < 2:
             raise path_error(["existingSubnetIds"], "an existing VPC needs at least two subnet IDs in two zones")
         if not self.endpointPublicAccess and not self.endpointPrivateAccess:
             raise path_error(["endpointPrivateAccess"], "the API endpoint must be reachable: enable private or public access")
+        for index, cidr in enumerate(self.publicAccessCidrs):
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise path_error(["publicAccessCidrs", index], f"not a CIDR block ({exc})") from None
+            if network.prefixlen == 0:
+                raise path_error(
+                    ["publicAccessCidrs", index], f"{cidr} opens the API endpoint to the whole internet: list the CIDRs of your laptops and CI runners"
+                )
+        tier = (info.context or {}).get("tier")
+        if self.endpointPublicAccess and not self.publicAccessCidrs and tier is not None and tier.is_production_like:
+            raise path_error(
+                ["publicAccessCidrs"],
+                f"required in {tier.value} when endpointPublicAccess is true (EKS would allow 0.0.0.0/0): list the CIDRs "
+                "allowed to reach the API, or set endpointPublicAccess false and run pulumi from inside the VPC",
+            )
+        if not self.endpointPrivateAccess and self.endpointPublicAccess:
+            raise path_error(["endpointPrivateAccess"], "keep private access on: nodes reach the API through the VPC, not the internet")
         return self
 
 
@@ -45,6 +64,12 @@ class ClusterConfig(Model):
             raise path_error(["kubeconfigContext"], "required when mode is kubeconfig")
         if self.mode == "render" and not self.renderDir:
             raise path_error(["renderDir"], "required when mode is render")
+        if self.mode == "eks" and not self.eks.endpointPublicAccess and not self.eks.existingVpcId:
+            raise path_error(
+                ["eks", "endpointPublicAccess"],
+                "a private-only API endpoint needs eks.existingVpcId: pulumi must then run inside that VPC, and a VPC "
+                "this stack creates does not exist before pulumi up; or set true with eks.publicAccessCidrs",
+            )
         return self
 
 

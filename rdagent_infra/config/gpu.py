@@ -1,4 +1,5 @@
-"""`rdagent:gpu`: the EKS node pools (GPU and CPU) and the NVIDIA device plugin."""
+"""`rdagent:gpu`: the EKS CPU node group, the GPU NodePool Karpenter scales from zero (instance
+types, disk, Spot, `maxGpus`) and the NVIDIA device plugin."""
 
 from __future__ import annotations
 
@@ -34,3 +35,8 @@ class GpuConfig(Model):
     pool: NodePoolConfig = NodePoolConfig(instanceTypes=["g5.2xlarge"], diskSizeGb=200, maxSize=4)
     cpuPool: NodePoolConfig = NodePoolConfig(instanceTypes=["m6i.2xlarge"], minSize=2, desiredSize=2, maxSize=6)
     devicePluginImage: str = "nvcr.io/nvidia/k8s-device-plugin:v0.17.1"
+    # Karpenter scales the GPU pool from zero; this caps the GPUs its NodePool runs at once.
+    maxGpus: Annotated[int, Field(ge=1, le=1024)] = 8
+    # The AMI release Karpenter launches for amiType (an EC2NodeClass alias such as al2023@v20250920); the
+    # family's NVIDIA variant is chosen for GPU instance types.
+    amiVersion: Annotated[str, Field(pattern=r"^(latest|v\d{8})$")] = "latest"

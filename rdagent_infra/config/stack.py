@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError, model_validator
 
+from rdagent_infra.config.addons import AddonsConfig
 from rdagent_infra.config.app import AppConfig, LlmConfig
 from rdagent_infra.config.base import SEMVER, DnsName, Model, Tier, path_error
 from rdagent_infra.config.cluster import AwsConfig, ClusterConfig
@@ -19,6 +20,7 @@ from rdagent_infra.config.logging import LoggingConfig
 from rdagent_infra.config.monitoring import MonitoringConfig
 from rdagent_infra.config.rollout import RolloutConfig
 from rdagent_infra.config.secrets import SecretsConfig
+from rdagent_infra.config.storage import StorageConfig
 from rdagent_infra.config.workloads import WorkloadsConfig
 from rdagent_infra.logic.steps import rollout_steps
 
@@ -42,6 +44,8 @@ class StackConfig(Model):
     logging: LoggingConfig = LoggingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     rollout: RolloutConfig = RolloutConfig()
+    storage: StorageConfig = StorageConfig()
+    addons: AddonsConfig = AddonsConfig()
 
     @model_validator(mode="after")
     def _combinations(self) -> StackConfig:
@@ -59,7 +63,24 @@ class StackConfig(Model):
         if any(run.resources.gpus for run in self.workloads.runs) and self.cluster.mode == "eks" and not self.gpu.enabled:
             raise path_error(["gpu", "enabled"], "runs ask for GPUs but the GPU node pool is disabled")
         self._check_rollout()
+        self._check_shared_storage()
         return self
+
+    def _check_shared_storage(self) -> None:
+        """On EKS a claim several nodes mount (ReadWriteMany) needs EFS: EBS attaches to one node."""
+        if self.cluster.mode != "eks" or self.storage.efs.enabled:
+            return
+        if self.logging.enabled and self.logging.elasticsearch.snapshotRepository:
+            raise path_error(
+                ["storage", "efs", "enabled"],
+                "the Elasticsearch snapshot repository (logging.elasticsearch.snapshotRepository) is one file system "
+                "shared by every node (ReadWriteMany, which EBS cannot give): keep EFS on or unset the repository",
+            )
+        if self.workloads.ui.replicas > 1 or self.rollout.strategy != "rolling":
+            raise path_error(
+                ["storage", "efs", "enabled"],
+                "the UI's L3 cache is shared by its replicas and rollout tracks (ReadWriteMany, which EBS cannot give): keep EFS on",
+            )
 
     def _check_rollout(self) -> None:
         ingress = self.workloads.ui.ingress

@@ -1,0 +1,214 @@
+"""IAM policy documents as plain JSON: trust policies for IAM roles for service accounts (IRSA) and
+Karpenter's controller policy (from Karpenter's getting-started CloudFormation template, v1)."""
+
+from __future__ import annotations
+
+import json
+
+
+def irsa_trust_policy(oidc_provider_arn: str, issuer_url: str, namespace: str, service_account: str) -> str:
+    """Only `namespace/service_account` of this cluster may assume the role, for STS only."""
+    host = issuer_url.removeprefix("https://")
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": oidc_provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                            f"{host}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+def _owned(cluster: str) -> dict:
+    return {f"aws:ResourceTag/kubernetes.io/cluster/{cluster}": "owned"}
+
+
+def _request_tags(cluster: str) -> dict:
+    return {f"aws:RequestTag/kubernetes.io/cluster/{cluster}": "owned", "aws:RequestTag/eks:eks-cluster-name": cluster}
+
+
+def _ec2_statements(cluster: str, region: str) -> list[dict]:
+    """Launch, tag and end instances and launch templates of this cluster's NodePools only."""
+    ec2 = f"arn:aws:ec2:{region}"
+    request_tags = _request_tags(cluster)
+    nodepool_request = {"aws:RequestTag/karpenter.sh/nodepool": "*"}
+    nodepool_resource = {"aws:ResourceTag/karpenter.sh/nodepool": "*"}
+    launched = [f"{ec2}:*:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")]
+    return [
+        {
+            "Sid": "AllowScopedEC2InstanceAccessActions",
+            "Effect": "Allow",
+            "Resource": [f"{ec2}::image/*", f"{ec2}::snapshot/*", f"{ec2}:*:security-group/*", f"{ec2}:*:subnet/*", f"{ec2}:*:capacity-reservation/*"],
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+        },
+        {
+            "Sid": "AllowScopedEC2LaunchTemplateAccessActions",
+            "Effect": "Allow",
+            "Resource": f"{ec2}:*:launch-template/*",
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+            "Condition": {"StringEquals": _owned(cluster), "StringLike": nodepool_resource},
+        },
+        {
+            "Sid": "AllowScopedEC2InstanceActionsWithTags",
+            "Effect": "Allow",
+            "Resource": launched,
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
+            "Condition": {"StringEquals": request_tags, "StringLike": nodepool_request},
+        },
+        {
+            "Sid": "AllowScopedResourceCreationTagging",
+            "Effect": "Allow",
+            "Resource": launched,
+            "Action": "ec2:CreateTags",
+            "Condition": {
+                "StringEquals": {**request_tags, "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]},
+                "StringLike": nodepool_request,
+            },
+        },
+        {
+            "Sid": "AllowScopedResourceTagging",
+            "Effect": "Allow",
+            "Resource": f"{ec2}:*:instance/*",
+            "Action": "ec2:CreateTags",
+            "Condition": {
+                "StringEquals": _owned(cluster),
+                "StringLike": nodepool_resource,
+                "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": cluster},
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]},
+            },
+        },
+        {
+            "Sid": "AllowScopedDeletion",
+            "Effect": "Allow",
+            "Resource": [f"{ec2}:*:instance/*", f"{ec2}:*:launch-template/*"],
+            "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+            "Condition": {"StringEquals": _owned(cluster), "StringLike": nodepool_resource},
+        },
+    ]
+
+
+def _iam_statements(cluster: str, region: str, account: str, node_role_arn: str) -> list[dict]:
+    """Pass the node role to EC2; create, tag and delete the instance profiles Karpenter makes."""
+    request_tags = _request_tags(cluster)
+    profile = f"arn:aws:iam::{account}:instance-profile/*"
+    nodeclass_request = {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}
+    return [
+        {
+            "Sid": "AllowPassingInstanceRole",
+            "Effect": "Allow",
+            "Resource": node_role_arn,
+            "Action": "iam:PassRole",
+            "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com"]}},
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileCreationActions",
+            "Effect": "Allow",
+            "Resource": profile,
+            "Action": ["iam:CreateInstanceProfile"],
+            "Condition": {"StringEquals": {**request_tags, "aws:RequestTag/topology.kubernetes.io/region": region}, "StringLike": nodeclass_request},
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileTagActions",
+            "Effect": "Allow",
+            "Resource": profile,
+            "Action": ["iam:TagInstanceProfile"],
+            "Condition": {
+                "StringEquals": {
+                    **_owned(cluster),
+                    "aws:ResourceTag/topology.kubernetes.io/region": region,
+                    **request_tags,
+                    "aws:RequestTag/topology.kubernetes.io/region": region,
+                },
+                "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*", **nodeclass_request},
+            },
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileActions",
+            "Effect": "Allow",
+            "Resource": profile,
+            "Action": ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+            "Condition": {
+                "StringEquals": {**_owned(cluster), "aws:ResourceTag/topology.kubernetes.io/region": region},
+                "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+            },
+        },
+        {"Sid": "AllowUnscopedInstanceProfileListAction", "Effect": "Allow", "Resource": "*", "Action": "iam:ListInstanceProfiles"},
+        {"Sid": "AllowInstanceProfileReadActions", "Effect": "Allow", "Resource": profile, "Action": "iam:GetInstanceProfile"},
+    ]
+
+
+def karpenter_controller_policy(cluster: str, region: str, account: str, node_role_arn: str, queue_arn: str) -> str:
+    """What Karpenter's controller may do: launch and end instances of its NodePools only, pass the node
+    role to EC2, manage the instance profiles it creates, read its interruption queue and discover."""
+    statements = [
+        *_ec2_statements(cluster, region),
+        *_iam_statements(cluster, region, account, node_role_arn),
+        {
+            "Sid": "AllowAPIServerEndpointDiscovery",
+            "Effect": "Allow",
+            "Resource": f"arn:aws:eks:{region}:{account}:cluster/{cluster}",
+            "Action": "eks:DescribeCluster",
+        },
+        {
+            "Sid": "AllowInterruptionQueueActions",
+            "Effect": "Allow",
+            "Resource": queue_arn,
+            "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+        },
+        {
+            "Sid": "AllowRegionalReadActions",
+            "Effect": "Allow",
+            "Resource": "*",
+            "Action": [
+                "ec2:DescribeCapacityReservations",
+                "ec2:DescribeImages",
+                "ec2:DescribeInstances",
+                "ec2:DescribeInstanceTypeOfferings",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplates",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSpotPriceHistory",
+                "ec2:DescribeSubnets",
+            ],
+            "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
+        },
+        {"Sid": "AllowSSMReadActions", "Effect": "Allow", "Resource": f"arn:aws:ssm:{region}::parameter/aws/service/*", "Action": "ssm:GetParameter"},
+        {"Sid": "AllowPricingReadActions", "Effect": "Allow", "Resource": "*", "Action": "pricing:GetProducts"},
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def interruption_queue_policy(queue_arn: str) -> str:
+    """EventBridge may send to the queue; nothing may use it without TLS."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Id": "EC2InterruptionPolicy",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                },
+                {
+                    "Sid": "DenyHTTP",
+                    "Effect": "Deny",
+                    "Action": "sqs:*",
+                    "Resource": queue_arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    "Principal": "*",
+                },
+            ],
+        }
+    )

@@ -1,0 +1,105 @@
+"""Karpenter's objects as plain dicts: the chart's values, the GPU EC2NodeClass and NodePool.
+
+The NodePool's nodes carry the same taint, labels and GPU resource the batch runs ask for
+(`rdagent_infra.logic.pods.gpu_scheduling`), so a pending GPU run is exactly what it provisions for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rdagent_infra import defaults as seed
+from rdagent_infra.config import StackConfig
+
+NODE_POOL_API = "karpenter.sh/v1"
+NODE_CLASS_API = "karpenter.k8s.aws/v1"
+GPU_NODE_POOL = "gpu"
+DISCOVERY_TAG = "karpenter.sh/discovery"
+GPU_POOL_LABELS = {"rdagent.io/pool": "gpu", "nvidia.com/gpu.present": "true"}
+# The EC2NodeClass alias family of each node-group AMI type.
+AMI_FAMILIES = {"AL2023_x86_64_NVIDIA": "al2023", "BOTTLEROCKET_x86_64_NVIDIA": "bottlerocket", "AL2_x86_64_GPU": "al2"}
+ROOT_DEVICES = {"al2023": "/dev/xvda", "al2": "/dev/xvda", "bottlerocket": "/dev/xvdb"}
+
+
+def chart_values(cluster_name: str, queue_name: str, role_arn: str) -> dict[str, Any]:
+    return {
+        "settings": {"clusterName": cluster_name, "interruptionQueue": queue_name},
+        "serviceAccount": {"name": "karpenter", "annotations": {"eks.amazonaws.com/role-arn": role_arn}},
+        "replicas": 2,
+        "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}},
+    }
+
+
+def gpu_taint() -> dict[str, str]:
+    return {"key": seed.GPU_TAINT_KEY, "value": seed.GPU_TAINT_VALUE, "effect": seed.GPU_TAINT_EFFECT}
+
+
+def gpu_node_class(config: StackConfig, cluster_name: str, node_role_name: str) -> dict[str, Any]:
+    gpu = config.gpu
+    family = AMI_FAMILIES[gpu.amiType]
+    discovery = [{"tags": {DISCOVERY_TAG: cluster_name}}]
+    return {
+        "role": node_role_name,
+        "amiSelectorTerms": [{"alias": f"{family}@{gpu.amiVersion}"}],
+        "subnetSelectorTerms": discovery,
+        "securityGroupSelectorTerms": discovery,
+        "blockDeviceMappings": [
+            {
+                "deviceName": ROOT_DEVICES[family],
+                "ebs": {"volumeSize": f"{gpu.pool.diskSizeGb}Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True},
+            }
+        ],
+        # IMDSv2 only, and not reachable from pods (one hop).
+        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+        "tags": {"app.kubernetes.io/part-of": "rdagent", "rdagent.io/tier": config.tier.value},
+    }
+
+
+def gpu_node_pool(config: StackConfig) -> dict[str, Any]:
+    """GPU nodes from zero up to `gpu.maxGpus` GPUs; a node is removed once no pod runs on it."""
+    pool = config.gpu.pool
+    return {
+        "template": {
+            "metadata": {"labels": {**pool.labels, **GPU_POOL_LABELS}},
+            "spec": {
+                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": GPU_NODE_POOL},
+                "taints": [gpu_taint()],
+                "requirements": [
+                    {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": list(pool.instanceTypes)},
+                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot" if pool.spot else "on-demand"]},
+                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                ],
+                "expireAfter": "720h",
+            },
+        },
+        "limits": {seed.GPU_RESOURCE: str(config.gpu.maxGpus)},
+        # Runs are long batch jobs: only empty nodes go, never a busy one to pack pods tighter.
+        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
+    }
+
+
+def pool_can_serve(node_pool: dict[str, Any], tolerations: list[dict], node_selector: dict[str, str], gpus: int) -> list[str]:
+    """Why a NodePool cannot give a node to a pod with these tolerations, selector and GPU request
+    ([] when it can). Reads a NodePool as the API returns it (preflight) or as we declare it."""
+    problems = []
+    template = node_pool.get("spec", node_pool).get("template", {})
+    spec = template.get("spec", {})
+    node_labels = template.get("metadata", {}).get("labels", {})
+    for taint in spec.get("taints", []):
+        if taint.get("effect") in ("NoSchedule", "NoExecute") and not any(_tolerates(t, taint) for t in tolerations):
+            problems.append(f"its taint {taint['key']}={taint.get('value', '')}:{taint['effect']} is not tolerated")
+    for key, value in node_selector.items():
+        if node_labels.get(key) != value:
+            problems.append(f"its nodes are not labelled {key}={value}")
+    limit = node_pool.get("spec", node_pool).get("limits", {}).get(seed.GPU_RESOURCE)
+    if gpus and limit is not None and int(str(limit)) < gpus:
+        problems.append(f"its limit of {limit} {seed.GPU_RESOURCE} is below the {gpus} a run asks for")
+    return problems
+
+
+def _tolerates(toleration: dict, taint: dict) -> bool:
+    if toleration.get("effect") not in (None, "", taint.get("effect")):
+        return False
+    if toleration.get("operator") == "Exists":
+        return toleration.get("key") in (None, "", taint["key"])
+    return toleration.get("key") == taint["key"] and toleration.get("value", "") == taint.get("value", "")
