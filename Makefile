@@ -11,7 +11,7 @@ WHEELHOUSE_STAMP := $(WHEELHOUSE)/.downloaded
 CHECKOV := .tools/checkov/bin/checkov
 CHECKOV_STAMP := .tools/checkov/.installed
 
-.PHONY: up test setup engine actionlint wheelhouse validators lint synth-all bench clean
+.PHONY: up test setup engine cluster-tools actionlint wheelhouse validators lint synth-all bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml policies/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "rdagent-infra needs Python 3.11 (found " + sys.version.split()[0] + ")")'
@@ -33,6 +33,11 @@ wheelhouse: $(WHEELHOUSE_STAMP)
 # The real Pulumi engine, built from the Go module proxy (cached; see docs/engine.md).
 engine:
 	scripts/engine-toolchain.sh
+
+# The real Kubernetes control plane of the `cluster` tests (etcd, API server, controller manager,
+# scheduler, kubectl, kwok), built from the Go module proxy (cached; see docs/cluster-tests.md).
+cluster-tools:
+	scripts/controlplane-toolchain.sh
 
 # actionlint, built from its Go module (cached like the engine); tests/test_workflows.py runs it.
 actionlint:
@@ -64,9 +69,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint --failure-threshold style images/*.Dockerfile
-	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine)" || { gofmt -l engine; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
+	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine controlplane)" || { gofmt -l engine controlplane; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
 
-test: setup engine actionlint wheelhouse validators lint
+# pytest's exit status 5 (no test collected) is a failure here too (tests/conftest.py turns it into 1).
+test: setup engine cluster-tools actionlint wheelhouse validators lint
 	$(BIN)/python -m pytest
 
 synth-all: setup

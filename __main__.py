@@ -6,6 +6,7 @@ from pathlib import Path
 import pulumi
 import yaml
 
+from rdagent_infra.cluster_check import problems_before_deploy
 from rdagent_infra.config import ConfigError
 from rdagent_infra.logic.secrets_at_rest import LOCAL_TIERS, example_passphrase_refusal, uses_example_passphrase
 from rdagent_infra.program import build_stack
@@ -32,6 +33,13 @@ if not pulumi.runtime.is_dry_run() and config.tier.value not in LOCAL_TIERS:
     if uses_example_passphrase(document):
         pulumi.log.error(example_passphrase_refusal(config.tier.value, pulumi.get_stack()))
         sys.exit(EXIT_AFTER_USER_MESSAGE)
+
+# An object whose API the cluster lacks would be retried for a minute, then fail obscurely.
+missing = problems_before_deploy(config)
+for problem in missing:
+    pulumi.log.error(problem)
+if missing:
+    sys.exit(EXIT_AFTER_USER_MESSAGE)
 
 for key, value in build_stack(config).items():
     pulumi.export(key, value)

@@ -18,9 +18,9 @@ from rdagent_infra.logic.pods import (
     resource_requirements,
     writable_volumes,
 )
+from rdagent_infra.logic.runs import APP, SKIP_AWAIT, job_name
 from rdagent_infra.logic.storage import claim_spec
 
-APP = "rdagent-run"
 # The run's workspace volume, on a folder no image ships (checked against images/*.Dockerfile by
 # tests/test_aws_platform.py), so that it hides nothing an image puts under its /workspace.
 WORKSPACE = "/workspace/rdagent-run"
@@ -118,10 +118,22 @@ class BatchRuns(pulumi.ComponentResource):
                     },
                     opts=child,
                 )
+                self.job_names.append(metadata["name"])
             else:
-                k8s.batch.v1.Job(f"{name}-{run.name}", metadata=metadata, spec=spec, opts=child)
-            self.job_names.append(metadata["name"])
+                self.job_names.append(self._job(f"{name}-{run.name}", metadata, spec, child))
         if config.workloads.runs:
             policy = network_policy("rdagent-run-egress", namespace, {"app.kubernetes.io/name": APP}, egress=egress)
             k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=policy["metadata"], spec=policy["spec"], opts=child)
         self.register_outputs({"job_names": self.job_names})
+
+    @staticmethod
+    def _job(resource_name: str, metadata: dict, spec: dict, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        """A Job the engine creates and leaves to run (see rdagent_infra.logic.runs)."""
+        name = pulumi.Output.from_input(spec).apply(lambda resolved: job_name(metadata["labels"]["rdagent.io/run"], resolved))
+        k8s.batch.v1.Job(
+            resource_name,
+            metadata={**metadata, "name": name, "annotations": SKIP_AWAIT},
+            spec=spec,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
+        )
+        return name

@@ -32,7 +32,6 @@ from rdagent_infra.logic.rollout import APP, RolloutPlan, Track
 from rdagent_infra.logic.storage import claim_spec
 from rdagent_infra.logic.traffic_metrics import traffic_source
 
-CACHE_CLAIM = "rdagent-ui-cache"
 SCRAPE_LABEL = "rdagent.io/scrape"
 ROUTE_KIND_OF_PROVIDER = {"gatewayApi": "gatewayApi", "ingressNginx": "ingress"}
 ENVOY_CONFIG_MAP = "rdagent-ui-envoy"
@@ -58,6 +57,26 @@ def proxy_container() -> dict:
         "readinessProbe": {"tcpSocket": {"port": "proxy"}, "periodSeconds": 10},
         "livenessProbe": {"httpGet": {"path": "/stats/prometheus", "port": "envoy-stats"}, "periodSeconds": 30, "failureThreshold": 3},
         "volumeMounts": [{"name": "envoy-config", "mountPath": envoy.CONFIG_DIR, "readOnly": True}],
+    }
+
+
+def cache_volume(config: StackConfig) -> dict:
+    """The L3 disk cache: a volume of each pod's own (a generic ephemeral volume), never a shared claim.
+
+    A shared claim needs ReadWriteMany as soon as two pods (replicas, or the tracks of a rollout)
+    use it; switching its access mode replaces the claim, which deletes the cache and deadlocks on
+    PVC protection while the stable pods still mount it (found on a real control plane), and a
+    ReadWriteOnce claim cannot follow a surge pod to another node. Each pod's claim is created and
+    deleted with the pod; the cache is warm again within its TTL.
+    """
+    return {
+        "name": "cache",
+        "ephemeral": {
+            "volumeClaimTemplate": {
+                "metadata": {"labels": labels(APP, "cache")},
+                "spec": claim_spec(config, ["ReadWriteOnce"], config.cache.l3.size),
+            }
+        },
     }
 
 
@@ -107,7 +126,7 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
             ],
             "volumes": [
                 *scratch_volumes,
-                {"name": "cache", "persistentVolumeClaim": {"claimName": CACHE_CLAIM}},
+                cache_volume(config),
                 *settings.volumes,
                 *([{"name": "envoy-config", "configMap": {"name": ENVOY_CONFIG_MAP}}] if sidecar else []),
             ],
@@ -134,7 +153,6 @@ class RdAgentUi(pulumi.ComponentResource):
         ui = config.workloads.ui
         namespace = config.namespace
 
-        self._cache_claim(name, config, plan, child)
         sidecar = has_sidecar(config)
         if sidecar:
             k8s.core.v1.ConfigMap(
@@ -143,11 +161,14 @@ class RdAgentUi(pulumi.ComponentResource):
                 data={envoy.CONFIG_FILE: yaml.safe_dump(envoy.envoy_config(ui.port), sort_keys=False)},
                 opts=child,
             )
-        self.deployment_names = self._deployments(name, config, plan, image_for, settings, child)
+        deployments = self._deployments(name, config, plan, image_for, settings, child)
+        self.deployment_names = [track.deployment for track in plan.tracks]
         self._services(name, namespace, plan, sidecar, child)
         self.service_name = plan.primary_service
         self._disruption_and_scaling(name, config, plan, child)
-        self._routing(name, config, plan, child)
+        # Traffic moves only once every track it may send to is available (the engine awaits each
+        # Deployment): an abort that brings back a colour scaled to zero must not route to it earlier.
+        self._routing(name, config, plan, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=deployments)))
         self._load_hook(name, config, plan, child)
 
         # With the sidecar, traffic enters through it (so it is measured) and its stats are scraped.
@@ -157,26 +178,17 @@ class RdAgentUi(pulumi.ComponentResource):
         k8s.networking.v1.NetworkPolicy(f"{name}-ingress-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
         self.register_outputs({"service_name": self.service_name})
 
-    def _cache_claim(self, name: str, config: StackConfig, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
-        ui = config.workloads.ui
-        namespace = config.namespace
-        k8s.core.v1.PersistentVolumeClaim(
-            f"{name}-cache",
-            metadata={"name": CACHE_CLAIM, "namespace": namespace, "labels": labels(APP, "cache")},
-            # Shared by every UI replica (and colour): the L3 disk cache.
-            spec=claim_spec(config, ["ReadWriteMany"] if ui.replicas > 1 or len(plan.tracks) > 1 else ["ReadWriteOnce"], config.cache.l3.size),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
-        )
-
-    def _deployments(self, name: str, config: StackConfig, plan: RolloutPlan, image_for, settings: AppSettings, child: pulumi.ResourceOptions) -> list[str]:
-        """One Deployment per track of the rollout plan; returns their names."""
+    def _deployments(
+        self, name: str, config: StackConfig, plan: RolloutPlan, image_for, settings: AppSettings, child: pulumi.ResourceOptions
+    ) -> list[k8s.apps.v1.Deployment]:
+        """One Deployment per track of the rollout plan."""
         ui = config.workloads.ui
         namespace = config.namespace
         autoscaled = plan.autoscaled_track if ui.replicas > 1 else None
-        names: list[str] = []
+        deployments: list[k8s.apps.v1.Deployment] = []
         for track in plan.tracks:
             image = image_for(config.images.ui, track.version)
-            k8s.apps.v1.Deployment(
+            deployment = k8s.apps.v1.Deployment(
                 f"{name}-{track.name}",
                 metadata={"name": track.deployment, "namespace": namespace, "labels": {**labels(APP, "ui"), **track.labels}},
                 spec={
@@ -192,8 +204,8 @@ class RdAgentUi(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-            names.append(track.deployment)
-        return names
+            deployments.append(deployment)
+        return deployments
 
     def _services(self, name: str, namespace: str, plan: RolloutPlan, sidecar: bool, child: pulumi.ResourceOptions) -> None:
         for service in plan.services:

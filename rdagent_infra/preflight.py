@@ -116,6 +116,24 @@ def check_capacity(config: StackConfig) -> Item:
     )
 
 
+def check_cluster_apis(config: StackConfig) -> Item:
+    """kubeconfig mode: the cluster serves every custom-resource API the stack (and its rollouts) use."""
+    from rdagent_infra.cluster_check import ClusterUnreachable, missing_apis
+    from rdagent_infra.logic.cluster_apis import apis_for_stack
+    from rdagent_infra.logic.rollout import plan_rollout
+
+    needs = apis_for_stack(config, plan_rollout(config.rollout, config.workloads.ui.replicas))
+    if not needs:
+        return Item("cluster APIs", PASS, "the stack uses no custom resources")
+    try:
+        missing = missing_apis(config, needs)
+    except ClusterUnreachable as error:
+        return Item("cluster APIs", FAIL, str(error))
+    if missing:
+        return Item("cluster APIs", FAIL, "; ".join(missing))
+    return Item("cluster APIs", PASS, "the cluster serves " + ", ".join(sorted({need.kind for need in needs})))
+
+
 def security_scan(config: StackConfig, project: str, stack: str) -> Item:
     from rdagent_policies import policy_config
     from rdagent_policies.manifest_check import check
@@ -190,4 +208,6 @@ def run_checklist(directory: Path, stack: str, scan: bool = True, cluster: Clust
     items += [check(config) for check in checks]
     items.append(security_scan(config, project, stack) if scan else Item("security scan", NA, "skipped (--no-scan)"))
     items.append(Item("database migrations", NA, "RD-Agent keeps no schema of its own in DATABASE_URL; nothing to migrate"))
+    if config.cluster.mode == "kubeconfig":  # a cluster to ask (render has none; eks mode creates it)
+        items.append(check_cluster_apis(config))
     return items + platform_items(config, cluster)

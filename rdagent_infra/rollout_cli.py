@@ -62,6 +62,14 @@ def _print_plan(plan) -> None:
 
 
 def _apply(move: Move, stack: str, config: StackConfig) -> None:
+    from rdagent_infra.rollouts import missing_cluster_apis
+
+    try:
+        missing = missing_cluster_apis(config, move)
+    except RolloutError as exc:
+        fail([f"rollout: {exc}", "rollout: no change made"], EXIT_UNAVAILABLE)
+    if missing:
+        fail([*(f"rollout: {problem}" for problem in missing), "rollout: no change made"])
     typer.echo(f"rollout: {move.summary}")
     try:
         apply_move(move, stack, config.tier.value, Path.cwd(), lambda line: typer.echo(line))

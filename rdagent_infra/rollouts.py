@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from rdagent_infra.config import StackConfig
+from rdagent_infra.config import RolloutConfig, StackConfig
 from rdagent_infra.logic.rollout import RolloutPlan, plan_rollout
 from rdagent_infra.logic.secrets_at_rest import EXAMPLE_PASSPHRASE, LOCAL_TIERS, example_passphrase_refusal, uses_example_passphrase
 from rdagent_infra.logic.steps import rollout_steps
@@ -149,6 +149,33 @@ def advancement(config: StackConfig, now: datetime) -> Move:
     weight = rollout_steps(config.rollout)[step]
     changes = {"step": str(step), "stepStartedAt": _stamp(now), **_reset_counts(config)}
     return Move(f"advance to step {step}: {weight}% of traffic to {config.rollout.newVersion}", changes)
+
+
+def rollout_after(config: StackConfig, move: Move) -> RolloutConfig:
+    """The rollout config as it will be once the move is written."""
+    data = config.rollout.model_dump(exclude_none=True)
+    for key, value in move.changes.items():
+        *path, last = key.split(".")
+        target = data
+        for part in path:
+            target = target.setdefault(part, {})
+        if value is None:
+            target.pop(last, None)
+        else:
+            target[last] = value
+    return RolloutConfig.model_validate(data)
+
+
+def missing_cluster_apis(config: StackConfig, move: Move) -> list[str]:
+    """What the cluster lacks for the objects the move would create (the route of a starting rollout)."""
+    from rdagent_infra.cluster_check import ClusterUnreachable, missing_apis
+    from rdagent_infra.logic.cluster_apis import apis_for_plan
+
+    plan = plan_rollout(rollout_after(config, move), config.workloads.ui.replicas)
+    try:
+        return missing_apis(config, apis_for_plan(config, plan))
+    except ClusterUnreachable as error:
+        raise RolloutError(f"cannot check the cluster before the move: {error}") from error
 
 
 def engine_environment(tier: str, work_dir: Path, stack_name: str, environ: dict[str, str] | None = None) -> dict[str, str]:

@@ -35,3 +35,29 @@ def synth_base(tmp_path_factory) -> Path:
 def synthesized(synth_base):
     """synthesized(stack) -> the folder `rdagent-infra synth --stack <stack>` wrote."""
     return lambda stack: synth_dir(stack, synth_base)
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory):
+    """One real control plane per session (tests/cluster.py), torn down however the session ends.
+
+    Fails (never skips) when the binaries are not built."""
+    from tests.cluster import ClusterError, ControlPlane
+
+    plane = ControlPlane(tmp_path_factory.mktemp("controlplane"))
+    try:
+        try:
+            plane.start()
+        except ClusterError as error:
+            pytest.fail(f"the test control plane did not start: {error}\n{plane.logs()}", pytrace=False)
+        yield plane
+    finally:
+        plane.stop()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """`pytest -m NAME` that selects no test is a failure, never a silent pass (exit status 5 -> 1)."""
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        selection = session.config.getoption("markexpr") or session.config.getoption("keyword") or " ".join(session.config.args)
+        session.config.get_terminal_writer().line(f"error: no test selected by {selection!r}: a test group that runs nothing fails", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

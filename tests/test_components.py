@@ -132,8 +132,22 @@ def test_ui_filesystem_and_volumes():
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     assert {"/app/logs", "/tmp", "/app/cache", "/app/config/logging", "/app/config/cache"} <= set(mounts)
-    claim = manifest(manifests, "PersistentVolumeClaim", "rdagent-ui-cache")
-    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"  # dev's L3 size
+    # Finding 3 of the real cluster: no shared cache claim whose access mode a rollout could switch.
+    assert not [m for m in manifests if m["kind"] == "PersistentVolumeClaim" and m["metadata"]["name"].startswith("rdagent-ui")]
+    (cache,) = [v for v in spec["volumes"] if v["name"] == "cache"]
+    template = cache["ephemeral"]["volumeClaimTemplate"]["spec"]
+    assert template == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}  # dev's L3 size
+
+
+def test_no_rollout_step_changes_or_replaces_a_claim():
+    """Every claim the stack renders is the same at rest and at every step of both strategies."""
+    at_rest = {m["metadata"]["name"]: m["spec"] for m in synth("test")[2] if m["kind"] == "PersistentVolumeClaim"}
+    assert at_rest
+    for strategy, steps in (("canary", 3), ("blueGreen", 7)):
+        for step in range(steps):
+            rollout = {"strategy": strategy, "newVersion": "0.9.0", "step": step}
+            claims = {m["metadata"]["name"]: m["spec"] for m in synth("test", rollout=rollout)[2] if m["kind"] == "PersistentVolumeClaim"}
+            assert claims == at_rest, (strategy, step)
 
 
 def test_ingress_with_tls():
@@ -168,7 +182,7 @@ def test_network_policies_open_only_what_is_needed():
 
 def test_gpu_runs_land_on_the_gpu_pool():
     _, _, manifests = synth("prod")
-    job = manifest(manifests, "Job", "rdagent-run-ds-titanic")
+    (job,) = [m for m in manifests if m["kind"] == "Job" and m["metadata"]["labels"].get("rdagent.io/run") == "ds-titanic"]
     spec = job["spec"]["template"]["spec"]
     assert spec["nodeSelector"] == {"rdagent.io/pool": "gpu"}
     assert spec["containers"][0]["args"] == ["rdagent", "data_science", "--competition", "titanic"]

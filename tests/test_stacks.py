@@ -79,7 +79,8 @@ def test_prod_config_maps_carry_the_seed_numbers(synthesized):
 
 def test_prod_gpu_job(synthesized):
     manifests = load_manifests(synthesized("prod"))
-    job = one(manifests, "Job", "rdagent-run-ds-titanic")
+    (job,) = [m for m in manifests if m["kind"] == "Job" and m["metadata"]["labels"].get("rdagent.io/run") == "ds-titanic"]
+    assert job["metadata"]["name"].startswith("rdagent-run-ds-titanic-") and job["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
     spec = pod_spec(job)
     resources = spec["containers"][0]["resources"]
     assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == "1"

@@ -1,0 +1,316 @@
+"""NOT YET COLLECTED (no test_ prefix): written against the control plane, not yet run through the
+engine end to end; rename to test_cluster_stack.py once it passes.
+
+The e2e stack (Pulumi.e2e.yaml: every component on) applied through the real engine to the real
+control plane of tests/cluster.py, then rolled out with `rdagent-infra rollout` and destroyed.
+
+The tests of this module run in order on one deployment: up, a second up without changes, where
+the runs landed, a config change beside a running Job, a canary and a blue-green rollout, destroy.
+The CRDs the stack's custom resources need are the small ones of tests/crds.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rdagent_infra.logic.rollout import plan_rollout
+from rdagent_infra.stack_source import load_from_files
+from tests import crds
+from tests.cluster import BIN, GPU_NODES, ClusterError, ControlPlane, wait_for
+from tests.conftest import ROOT
+from tests.fake_prometheus import FakePrometheus, metrics
+from tests.serving import UI_PODS, ServingWatch
+
+pytestmark = pytest.mark.cluster
+STACK = "e2e"
+NAMESPACE = "rdagent-e2e"
+PULUMI = ROOT / "scripts" / "pulumi"
+RDAGENT_INFRA = ROOT / ".venv" / "bin" / "rdagent-infra"
+
+
+class Project:
+    """A copy of the project with its own file backend, its kubeconfig pointing at the test cluster."""
+
+    def __init__(self, folder: Path, plane: ControlPlane):
+        self.dir = folder / "project"
+        self.dir.mkdir()
+        for name in ("Pulumi.yaml", "__main__.py", f"Pulumi.{STACK}.yaml"):
+            shutil.copy(ROOT / name, self.dir / name)
+        (self.dir / ".venv").symlink_to(ROOT / ".venv")
+        (folder / "state").mkdir()
+        self.plane = plane
+        self.env = {
+            **plane.env(),
+            "PULUMI_BACKEND_URL": f"file://{folder / 'state'}",
+            "PULUMI_CONFIG_PASSPHRASE": "rdagent-local",
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        }
+
+    def run(self, command: list[str], check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+        result = subprocess.run(command, cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert result.returncode == 0, f"{' '.join(command[:3])} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
+        return result
+
+    def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run([str(PULUMI), *args, "--stack", STACK, "--non-interactive"], check=check)
+
+    def up(self, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
+        policy = ["--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(ROOT / "policies/config/policy-config.test.json")]
+        return self.pulumi("up", "--yes", "--skip-preview", *policy, *extra, check=check)
+
+    def rollout(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run([str(RDAGENT_INFRA), "rollout", *args, "--stack", STACK], check=check)
+
+    def edit_config(self, edit) -> None:
+        path = self.dir / f"Pulumi.{STACK}.yaml"
+        document = yaml.safe_load(path.read_text())
+        edit(document["config"])
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def plan(self):
+        config, _ = load_from_files(self.dir, STACK)
+        return config, plan_rollout(config.rollout, config.workloads.ui.replicas)
+
+    def kubernetes_resources(self) -> list[dict]:
+        state = json.loads(self.pulumi("stack", "export").stdout)
+        return [r for r in state["deployment"]["resources"] if r["type"].startswith("kubernetes:") and r["type"] != "pulumi:providers:kubernetes"]
+
+
+@pytest.fixture(scope="module")
+def project(control_plane, tmp_path_factory):
+    if not (ROOT / ".tools" / "bin" / "pulumi").exists():
+        pytest.fail("the Pulumi engine is not built: run make test (it runs scripts/engine-toolchain.sh)")
+    project = Project(tmp_path_factory.mktemp("e2e"), control_plane)
+    project.pulumi("stack", "init")
+    return project
+
+
+def api_path(kind_group: str, version: str, namespace: str | None, name: str | None = None, plural: str | None = None) -> str:
+    base = "/api/v1" if kind_group == "" else f"/apis/{kind_group}/{version}"
+    return base + (f"/namespaces/{namespace}" if namespace else "") + (f"/{plural}" if plural else "") + (f"/{name}" if name else "")
+
+
+def ui_ready_pods(plane: ControlPlane, track: str) -> list[dict]:
+    pods = plane.api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=f"{UI_PODS},rdagent.io/track={track}")
+    return [p for p in pods if not p["metadata"].get("deletionTimestamp") and p["status"].get("podIP")]
+
+
+def endpoint_ips(plane: ControlPlane, service: str) -> set[str]:
+    endpoints = plane.api.get(f"/api/v1/namespaces/{NAMESPACE}/endpoints/{service}")
+    return {address["ip"] for subset in endpoints.get("subsets") or [] for address in subset.get("addresses") or []}
+
+
+def assert_matches_plan(project: Project, within: float = 60) -> None:
+    """The route's weights are the plan's; each track's Deployment has the planned replicas, all ready;
+    every Service's endpoints are exactly the ready pods of the tracks it selects. Controllers converge
+    asynchronously (endpoints, an HPA's minimum), so the check is retried for at most `within` seconds."""
+    problems: list[str] = []
+
+    def matches() -> bool:
+        problems.clear()
+        try:
+            _check_plan(project)
+        except AssertionError as error:
+            problems.append(str(error))
+            return False
+        return True
+
+    try:
+        wait_for(matches, within, "the cluster to match the rollout plan", interval=1)
+    except ClusterError as error:
+        raise AssertionError(f"{error}: {problems}") from None
+
+
+def _check_plan(project: Project) -> None:
+    config, plan = project.plan()
+    api = project.plane.api
+    route = api.get(f"/apis/gateway.networking.k8s.io/v1/namespaces/{NAMESPACE}/httproutes/rdagent-ui")
+    weights = {ref["name"]: ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]}
+    assert weights == (plan.weights or {plan.primary_service: 100}), (weights, plan)
+    for track in plan.tracks:
+        deployment = api.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{track.deployment}")
+        status = deployment["status"]
+        assert deployment["spec"]["replicas"] == track.replicas, (track, deployment["spec"]["replicas"])
+        assert status.get("readyReplicas", 0) == track.replicas and status.get("updatedReplicas", 0) == track.replicas, (track, status)
+        image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert image.endswith(f":{track.version}"), (track, image)
+    for service in plan.services:
+        selected = [t for t in plan.tracks if all(t.labels.get(k) == v for k, v in service.selector.items())]
+        expected = {p["status"]["podIP"] for t in selected for p in ui_ready_pods(project.plane, t.name)}
+        assert endpoint_ips(project.plane, service.name) == expected, service
+    deployments = api.items(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments", labelSelector="app.kubernetes.io/name=rdagent-ui")
+    assert sorted(d["metadata"]["name"] for d in deployments) == sorted(t.deployment for t in plan.tracks)
+
+
+def test_without_the_gateway_api_the_program_and_rollout_refuse_upfront(project):
+    """Finding 4: an HTTPRoute on a cluster without the Gateway API CRDs used to fail after a minute of retries."""
+    api = project.plane.api
+    crds.register(api, crds.PROMETHEUS_OPERATOR)
+    crds.unregister(api, crds.GATEWAY_API)
+    preview = project.pulumi("preview", check=False)
+    output = preview.stdout + preview.stderr
+    assert preview.returncode != 0, output
+    assert "does not serve HTTPRoute (httproutes.gateway.networking.k8s.io/v1), which rdagent:workloads.ui.ingress.kind gatewayApi needs" in output, output
+    assert "Traceback" not in output
+    assert not api.exists(f"/api/v1/namespaces/{NAMESPACE}"), "the refused preview created the namespace"
+
+    project.edit_config(lambda c: c["rdagent:workloads"]["ui"]["ingress"].update(enabled=False))
+    before = (project.dir / f"Pulumi.{STACK}.yaml").read_text()
+    started = project.rollout("start", "--version", "0.9.0", check=False)
+    assert started.returncode == 2, started.stdout + started.stderr
+    assert "which rdagent:rollout.trafficProvider gatewayApi needs: install the Gateway API CRDs" in started.stderr
+    assert "rollout: no change made" in started.stderr
+    assert (project.dir / f"Pulumi.{STACK}.yaml").read_text() == before, "a refused rollout start changed the stack config"
+    project.edit_config(lambda c: c["rdagent:workloads"]["ui"]["ingress"].update(enabled=True))
+    crds.register(api, crds.ALL)
+
+
+def test_up_creates_every_object_and_each_becomes_ready(project):
+    crds.register(project.plane.api, crds.ALL)
+    up = project.up()
+    assert "created" in up.stdout
+    resources = project.kubernetes_resources()
+    assert len(resources) > 30, [r["urn"] for r in resources]
+    api = project.plane.api
+    for resource in resources:
+        outputs = resource["outputs"]
+        group, _, version = outputs["apiVersion"].rpartition("/")
+        kind = outputs["kind"]
+        listing = api.get(api_path(group, version, None) if group else "/api/v1")
+        plural = next(r["name"] for r in listing["resources"] if r["kind"] == kind and "/" not in r["name"])
+        namespace = outputs["metadata"].get("namespace")
+        assert api.exists(api_path(group, version, namespace, outputs["metadata"]["name"], plural)), (
+            f"{kind} {outputs['metadata']['name']} is not in the cluster"
+        )
+
+    for deployment in api.items(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments"):
+        status = deployment["status"]
+        assert status.get("availableReplicas") == deployment["spec"]["replicas"] > 0, (deployment["metadata"]["name"], status)
+    statefulsets = api.items(f"/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets")
+    assert {s["metadata"]["name"] for s in statefulsets} >= {"redis", "elasticsearch"}, [s["metadata"]["name"] for s in statefulsets]
+    for statefulset in statefulsets:
+        assert statefulset["status"].get("readyReplicas") == statefulset["spec"]["replicas"], (statefulset["metadata"]["name"], statefulset["status"])
+    for service in api.items(f"/api/v1/namespaces/{NAMESPACE}/services"):
+        assert endpoint_ips(project.plane, service["metadata"]["name"]), f"Service {service['metadata']['name']} has no endpoints"
+    for claim in api.items(f"/api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims"):
+        assert claim["status"]["phase"] == "Bound", claim["metadata"]["name"]
+    assert_matches_plan(project)
+
+
+def test_a_second_up_changes_nothing(project):
+    again = project.up("--expect-no-changes")
+    assert "unchanged" in again.stdout
+
+
+def test_runs_are_left_running_and_land_on_their_pools(project):
+    """Finding 8: `up` returned above while no Job has finished (pods of Jobs never complete here)."""
+    api = project.plane.api
+    jobs = {job["metadata"]["labels"]["rdagent.io/run"]: job for job in api.items(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs")}
+    assert set(jobs) == {"fin-factor-cpu", "ds-titanic-gpu"}, list(jobs)
+    for job in jobs.values():
+        assert not job["status"].get("succeeded") and not job["status"].get("conditions"), job["status"]
+        assert job["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
+    pods = api.items(f"/api/v1/namespaces/{NAMESPACE}/pods")
+    gpu_pods = [p for p in pods if p["metadata"]["labels"].get("rdagent.io/run") == "ds-titanic-gpu"]
+    assert len(gpu_pods) == 1 and gpu_pods[0]["spec"]["nodeName"] in GPU_NODES and gpu_pods[0]["status"]["phase"] == "Running", gpu_pods
+    elsewhere = {p["metadata"]["name"]: p["spec"].get("nodeName") for p in pods if p not in gpu_pods}
+    assert elsewhere and not [name for name, node in elsewhere.items() if node in GPU_NODES], elsewhere
+    assert all(elsewhere.values()), f"unscheduled pods: {elsewhere}"
+
+
+def test_a_changed_run_starts_beside_the_running_job(project):
+    """Finding 8: a Job's template is immutable; a changed run must not kill the running one."""
+    api = project.plane.api
+    jobs_path = f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs"
+    before = {job["metadata"]["name"] for job in api.items(jobs_path, labelSelector="rdagent.io/run=fin-factor-cpu")}
+    project.edit_config(lambda c: c["rdagent:workloads"]["runs"][0].update(args=["--loop_n", "2"]))
+    project.up()
+    after = {job["metadata"]["name"]: job for job in api.items(jobs_path, labelSelector="rdagent.io/run=fin-factor-cpu")}
+    assert before < set(after), (before, list(after))
+    (old,) = before
+    pods = api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=f"batch.kubernetes.io/job-name={old}")
+    assert [p["status"]["phase"] for p in pods] == ["Running"] and not pods[0]["metadata"].get("deletionTimestamp"), pods
+    (new,) = set(after) - before
+    assert after[new]["spec"]["template"]["spec"]["containers"][0]["command"][-2:] == ["--loop_n", "2"]
+    wait_for(lambda: api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=f"batch.kubernetes.io/job-name={new}"), 60, "the new run's pod")
+    assert project.up("--expect-no-changes")
+
+
+def passing_prometheus():
+    return FakePrometheus(metrics(success=99.9, latency_ms=80, error=0.0))
+
+
+def rollout_step(project: Project, watch: ServingWatch, *args: str) -> None:
+    with passing_prometheus() as prometheus:
+        extra = ("--prometheus", prometheus.url, "--force") if args[0] == "advance" else ()
+        result = project.rollout(*args, *extra)
+    print(result.stdout.splitlines()[0] if result.stdout else "", flush=True)
+    assert_matches_plan(project)
+
+
+def test_a_canary_goes_through_every_step_without_dropping_below_the_minimum(project):
+    config, _ = project.plan()
+    minimum = config.workloads.ui.replicas
+    with ServingWatch(project.plane.api.fresh(), NAMESPACE) as watch:
+        rollout_step(project, watch, "start", "--version", "0.9.0")
+        assert project.plan()[1].weights == {"rdagent-ui-stable": 95, "rdagent-ui-canary": 5}
+        for _ in range(len(config.rollout.canary.stages) - 1):
+            rollout_step(project, watch, "advance")
+        assert project.plan()[1].new_weight == 100
+        rollout_step(project, watch, "advance")  # the last stage auto-promotes
+    config, plan = project.plan()
+    assert config.rollout.stableVersion == "0.9.0" and not config.rollout.newVersion and len(plan.tracks) == 1
+    lowest = watch.lowest()
+    assert lowest.serving_ready >= minimum, f"only {lowest.serving_ready} ready serving pod(s) at one moment: {lowest}"
+    assert len(watch.moments) > 10
+
+
+def test_a_blue_green_abort_after_scale_down_brings_the_old_colour_back_before_traffic(project):
+    def blue_green(config):
+        config["rdagent:rollout"].update(strategy="blueGreen", blueGreen={"initialWeightPercent": 50, "incrementPercent": 50, "fullSwitchPercent": 95})
+
+    project.edit_config(blue_green)
+    project.up()
+    assert_matches_plan(project)
+    config, _ = project.plan()
+    minimum = config.workloads.ui.replicas
+    steps = config.rollout.steps
+    with ServingWatch(project.plane.api.fresh(), NAMESPACE) as watch:
+        rollout_step(project, watch, "start", "--version", "1.0.0")
+        for _ in range(len(steps) - 1):
+            rollout_step(project, watch, "advance")
+        _, plan = project.plan()
+        assert plan.final and plan.tracks[0].replicas == 0 and plan.weights[plan.services[2].name] == 100, plan
+        assert not ui_ready_pods(project.plane, plan.tracks[0].name), "the old colour was not scaled to zero"
+        scaled_down = len(watch.moments)
+        rollout_step(project, watch, "abort")
+    _, plan = project.plan()
+    assert len(plan.tracks) == 1 and plan.tracks[0].version == "0.9.0"
+    lowest = watch.lowest()
+    assert lowest.serving_ready >= minimum, f"only {lowest.serving_ready} ready serving pod(s) at one moment: {lowest}"
+    # The route went back to the old colour only once its pods were ready again.
+    back = next(m for m in watch.moments[scaled_down:] if m.weights.get("rdagent-ui-active") == 100)
+    assert back.ready_by_track.get(plan.tracks[0].name, 0) >= minimum, back
+
+
+def test_destroy_leaves_the_namespace_empty(project):
+    api = project.plane.api
+    project.pulumi("destroy", "--yes")
+    assert not project.kubernetes_resources()
+
+    def namespace_gone():
+        return not api.exists(f"/api/v1/namespaces/{NAMESPACE}")
+
+    wait_for(namespace_gone, 120, f"namespace {NAMESPACE} to be deleted")
+    leftovers = project.plane.kubectl("get", "all,pvc,configmaps,secrets,networkpolicies,httproutes,servicemonitors", "-n", NAMESPACE, "-o", "name").stdout
+    assert not leftovers.strip(), leftovers
+    claims = [v for v in api.items("/api/v1/persistentvolumes") if (v["spec"].get("claimRef") or {}).get("namespace") == NAMESPACE]
+    assert not [v for v in claims if v["status"]["phase"] == "Bound"], claims

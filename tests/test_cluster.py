@@ -1,0 +1,129 @@
+"""The real control plane itself (tests/cluster.py): scheduling onto the simulated node pools with
+the program's own pod settings, Pod Security admission, volume binding, and pods of Jobs that keep
+running. The stacks applied to it through the engine are in tests/test_cluster_stack.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from rdagent_infra import defaults as seed
+from rdagent_infra.logic.pods import container_security_context, gpu_scheduling, pod_security_context
+from tests.cluster import CPU_NODES, GPU_NODES, STORAGE_CLASS, ClusterError, wait_for
+
+pytestmark = pytest.mark.cluster
+NAMESPACE = "plane-checks"
+
+
+@pytest.fixture(scope="module")
+def api(control_plane):
+    api = control_plane.api
+    labels = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+    api.apply("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": labels}})
+    wait_for(lambda: api.exists(f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/default"), 60, "the namespace's default ServiceAccount")
+    return api
+
+
+def pod(name: str, gpus: int = 0, tolerate: bool = True, **spec) -> dict:
+    resources = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
+    scheduling = gpu_scheduling(gpus)
+    if gpus:
+        resources["requests"][seed.GPU_RESOURCE] = resources["limits"][seed.GPU_RESOURCE] = str(gpus)
+        if not tolerate:
+            scheduling.pop("tolerations")
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "securityContext": pod_security_context(),
+            "automountServiceAccountToken": False,
+            "containers": [{"name": "main", "image": "busybox:1.37", "resources": resources, "securityContext": container_security_context()}],
+            **scheduling,
+            **spec,
+        },
+    }
+
+
+def pod_path(name: str) -> str:
+    return f"/api/v1/namespaces/{NAMESPACE}/pods/{name}"
+
+
+def running_on(api, name: str) -> str:
+    def bound_and_ready():
+        status = api.get(pod_path(name))
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in status["status"].get("conditions", []))
+        return status["spec"].get("nodeName") if ready else None
+
+    return wait_for(bound_and_ready, 60, f"pod {name} to be scheduled and Ready")
+
+
+def test_the_scheduler_places_gpu_pods_on_the_gpu_pool_only(api):
+    api.create(f"/api/v1/namespaces/{NAMESPACE}/pods", pod("gpu-run", gpus=1))
+    for index in range(4):
+        api.create(f"/api/v1/namespaces/{NAMESPACE}/pods", pod(f"cpu-{index}"))
+    api.create(f"/api/v1/namespaces/{NAMESPACE}/pods", pod("gpu-untolerated", gpus=1, tolerate=False))
+
+    assert running_on(api, "gpu-run") in GPU_NODES
+    cpu_nodes = {running_on(api, f"cpu-{index}") for index in range(4)}
+    assert cpu_nodes <= set(CPU_NODES), f"a CPU pod landed on a GPU node: {cpu_nodes}"
+
+    def unschedulable():
+        conditions = api.get(pod_path("gpu-untolerated"))["status"].get("conditions", [])
+        return next((c for c in conditions if c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable"), None)
+
+    condition = wait_for(unschedulable, 60, "the scheduler to report the untolerated GPU pod unschedulable")
+    status = api.get(pod_path("gpu-untolerated"))
+    assert status["status"]["phase"] == "Pending" and not status["spec"].get("nodeName")
+    print("scheduler:", condition["message"])
+    assert "1 node(s) had untolerated taint" in condition["message"], condition["message"]
+
+
+def test_admission_rejects_a_pod_breaking_the_restricted_profile(api):
+    root = pod("root-shell")
+    root["spec"]["securityContext"] = {}
+    # Root, privilege escalation allowed, no seccomp profile (privileged itself is refused earlier, by validation).
+    root["spec"]["containers"][0]["securityContext"] = {"runAsUser": 0, "allowPrivilegeEscalation": True}
+    with pytest.raises(ClusterError) as refused:
+        api.create(f"/api/v1/namespaces/{NAMESPACE}/pods", root)
+    message = str(refused.value)
+    print("admission:", message)
+    assert " 403 " in message and 'violates PodSecurity "restricted:latest"' in message
+    assert "allowPrivilegeEscalation" in message and "runAsNonRoot" in message and "seccompProfile" in message
+    assert not api.exists(pod_path("root-shell"))
+
+
+def test_a_claim_without_a_class_binds_through_the_default_class(api):
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "scratch", "namespace": NAMESPACE},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    api.create(f"/api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims", claim)
+    path = f"/api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims/scratch"
+    bound = wait_for(lambda: (c := api.get(path))["status"].get("phase") == "Bound" and c, 60, "the claim to bind")
+    assert bound["spec"]["storageClassName"] == STORAGE_CLASS
+    volume = api.get(f"/api/v1/persistentvolumes/{bound['spec']['volumeName']}")
+    assert volume["status"]["phase"] == "Bound" and volume["spec"]["claimRef"]["name"] == "scratch"
+
+
+def test_pods_of_jobs_keep_running_like_a_long_batch_run(api):
+    template = pod("ignored")
+    template["spec"]["restartPolicy"] = "Never"
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "long-run", "namespace": NAMESPACE},
+        "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": {"job": "long-run"}}, "spec": template["spec"]}},
+    }
+    api.create(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs", job)
+
+    def running_pod():
+        pods = api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector="job=long-run")
+        return pods if pods and all(p["status"].get("phase") == "Running" for p in pods) else None
+
+    wait_for(running_pod, 60, "the Job's pod to run")
+    # kwok's own stage would finish it within a second; here it keeps running.
+    with pytest.raises(ClusterError):
+        wait_for(lambda: api.get(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs/long-run")["status"].get("succeeded"), 5, "the Job to succeed")
+    assert running_pod()
