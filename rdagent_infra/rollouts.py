@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rdagent_infra.config import RolloutConfig, StackConfig
 from rdagent_infra.logic.rollout import RolloutPlan, plan_rollout
+from rdagent_infra.logic.secrets_at_rest import EXAMPLE_PASSPHRASE, LOCAL_TIERS, example_passphrase_refusal, uses_example_passphrase
 from rdagent_infra.logic.steps import rollout_steps
 from rdagent_infra.logic.verdicts import Action, Counts, Decision, Limits, Verdict, decide
 
@@ -177,10 +178,6 @@ def missing_cluster_apis(config: StackConfig, move: Move) -> list[str]:
         raise RolloutError(f"cannot check the cluster before the move: {error}") from error
 
 
-LOCAL_TIERS = ("dev", "test")
-EXAMPLE_PASSPHRASE = "rdagent-local"
-
-
 def engine_environment(tier: str, work_dir: Path, stack_name: str, environ: dict[str, str] | None = None) -> dict[str, str]:
     """The engine settings for a move. dev and test may fall back to the local file backend and the
     example passphrase (as scripts/pulumi does); any other tier must set both explicitly (or name a
@@ -194,6 +191,8 @@ def engine_environment(tier: str, work_dir: Path, stack_name: str, environ: dict
             missing.append(f"PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, or a secrets provider in Pulumi.{stack_name}.yaml (secretsprovider:)")
         if missing:
             raise UnsafeEngineSettings(f"refusing to move the {tier} stack {stack_name} on a local fallback: set " + "; ".join(missing))
+        if uses_example_passphrase(_stack_document(work_dir, stack_name)):
+            raise UnsafeEngineSettings(example_passphrase_refusal(tier, stack_name))
     return {
         "PULUMI_HOME": environ.get("PULUMI_HOME", str(TOOLS / "pulumi-home")),
         "PULUMI_BACKEND_URL": environ.get("PULUMI_BACKEND_URL", f"file://{ROOT / '.pulumi-state'}"),
@@ -205,13 +204,17 @@ def engine_environment(tier: str, work_dir: Path, stack_name: str, environ: dict
     }
 
 
-def _secrets_provider(work_dir: Path, stack_name: str) -> str | None:
+def _stack_document(work_dir: Path, stack_name: str) -> object:
     import yaml
 
     try:
-        document = yaml.safe_load((work_dir / f"Pulumi.{stack_name}.yaml").read_text()) or {}
+        return yaml.safe_load((work_dir / f"Pulumi.{stack_name}.yaml").read_text()) or {}
     except (OSError, yaml.YAMLError):
-        return None
+        return {}
+
+
+def _secrets_provider(work_dir: Path, stack_name: str) -> str | None:
+    document = _stack_document(work_dir, stack_name)
     provider = document.get("secretsprovider") if isinstance(document, dict) else None
     return provider if isinstance(provider, str) and not provider.startswith("passphrase") else None
 
