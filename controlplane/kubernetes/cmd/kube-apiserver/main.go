@@ -1,36 +1,15 @@
-/*
-Copyright 2014 The Kubernetes Authors.
-
-Licensed under the Apache License, Version 2.0 (the "License");
-you may not use this file except in compliance with the License.
-You may obtain a copy of the License at
-
-    http://www.apache.org/licenses/LICENSE-2.0
-
-Unless required by applicable law or agreed to in writing, software
-distributed under the License is distributed on an "AS IS" BASIS,
-WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-See the License for the specific language governing permissions and
-limitations under the License.
-*/
-
-// APIServer is the main API server and master for the cluster.
-// It is responsible for serving the cluster management API.
+// kube-apiserver for the test control plane of `make test`, built from the k8s.io/kubernetes
+// module at the release pinned in ../go.mod.
 package main
 
 import (
 	"os"
-	_ "time/tzdata" // for timeZone support in CronJob
+	_ "time/tzdata" // CronJob spec.timeZone is validated against the embedded zone database
 
 	"k8s.io/component-base/cli"
-	_ "k8s.io/component-base/logs/json/register"          // for JSON log format registration
-	_ "k8s.io/component-base/metrics/prometheus/clientgo" // load all the prometheus client-go plugins
-	_ "k8s.io/component-base/metrics/prometheus/version"  // for version metric registration
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 )
 
 func main() {
-	command := app.NewAPIServerCommand()
-	code := cli.Run(command)
-	os.Exit(code)
+	os.Exit(cli.Run(app.NewAPIServerCommand()))
 }
