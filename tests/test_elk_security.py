@@ -97,7 +97,8 @@ def test_prod_ships_node_logs_and_shares_traces_with_the_ui(prod):
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
     ui = pod_spec(one(prod, "Deployment", "rdagent-ui-blue"))["containers"][0]
     assert ui["args"][ui["args"].index("--log-dir") + 1] == "/traces"
-    run = pod_spec(one(prod, "Job", "rdagent-run-ds-titanic"))["containers"][0]
+    (job,) = [m for m in prod if m["kind"] == "Job" and m["metadata"].get("labels", {}).get("rdagent.io/run") == "ds-titanic"]
+    run = pod_spec(job)["containers"][0]
     env = {e["name"]: e.get("value") for e in run["env"]}
     assert env["LOG_TRACE_PATH"] == "/traces/$(RDAGENT_POD_NAME)"
     assert {"name": "traces", "mountPath": "/traces", "readOnly": False} in run["volumeMounts"]
