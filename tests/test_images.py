@@ -147,6 +147,10 @@ def test_nothing_the_image_brings_lives_under_the_workspace_volume(path):
         assert not {"RUN", "COPY", "ADD"} & set(after), f"{path.name}: builds relative to WORKDIR /workspace"
 
 
+# What each scenario's command needs to validate (rdagent 1.0.0's CLI).
+SCENARIO_ARGUMENTS = {"data_science": {"competition": "c"}, "general_model": {"args": ["paper.pdf"]}}
+
+
 @pytest.mark.parametrize("variant", sorted(CONDA_ENVIRONMENTS))
 def test_scenario_images_bring_the_conda_environments_rdagent_asks_for(variant):
     text = " ".join(values(stages(IMAGES / f"{variant}.Dockerfile")[-1], "RUN"))
@@ -201,7 +205,7 @@ def expected_users(variant: str) -> set[str]:
 
     users = {f"UI ({stack})" for stack in STACKS if load_from_files(ROOT, stack)[0].images.ui == variant}
     for scenario in get_args(Scenario):
-        cpu, gpu = (RunConfig(name="r", scenario=scenario, competition="c", resources=gpu_resources(n)).image_variant for n in (0, 1))
+        cpu, gpu = (RunConfig(name="r", scenario=scenario, resources=gpu_resources(n), **SCENARIO_ARGUMENTS.get(scenario, {})).image_variant for n in (0, 1))
         if cpu == gpu == variant:
             users.add(scenario)
         elif variant in (cpu, gpu):
@@ -254,11 +258,12 @@ def test_a_gpu_run_of_general_model_deploys_the_production_gpu_image(tmp_path):
     version = document["config"]["rdagent:images"]["version"]
     registry = document["config"]["rdagent:images"]["registry"]
     for run, variant in (("gm-gpu", "production-gpu"), ("gm-cpu", "production")):
-        job = yaml.safe_load((tmp_path / "out" / f"Job__rdagent__rdagent-run-{run}.yaml").read_text())
+        (path,) = (tmp_path / "out").glob(f"Job__rdagent__rdagent-run-{run}-*.yaml")  # named by a hash of the spec
+        job = yaml.safe_load(path.read_text())
         (container,) = job["spec"]["template"]["spec"]["containers"]
         assert container["image"] == f"{registry}/{variant}:{version}", f"{run} runs {container['image']}"
 
-    document["config"]["rdagent:workloads"]["runs"] = [{"name": "gm", "scenario": "general_model", "image": "production", "resources": gpu}]
+    document["config"]["rdagent:workloads"]["runs"] = [{"name": "gm", "scenario": "general_model", "image": "production", "args": ["paper.pdf"], "resources": gpu}]
     (tmp_path / "Pulumi.test.yaml").write_text(yaml.safe_dump(document))
     result = run_cli("synth", "--stack", "test", "--out", str(tmp_path / "refused"), cwd=tmp_path)
     assert result.returncode == 2, result.stderr
