@@ -14,7 +14,7 @@ import yaml
 from tests.test_engine import PULUMI, project  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.engine
-SECRETS = {"redisPassword": "r3dis-team", "elasticPassword": "el4stic-team", "openaiApiKey": "sk-team-key", "databaseUrl": "postgresql://rd:pw@db:5432/rd"}
+SECRETS = {"redisPassword": "r3dis-team", "elasticPassword": "el4stic-team", "openaiApiKey": "sk-team-key"}
 
 
 def run(work: Path, passphrase: str, *args: str) -> subprocess.CompletedProcess:
