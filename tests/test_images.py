@@ -263,7 +263,9 @@ def test_a_gpu_run_of_general_model_deploys_the_production_gpu_image(tmp_path):
         (container,) = job["spec"]["template"]["spec"]["containers"]
         assert container["image"] == f"{registry}/{variant}:{version}", f"{run} runs {container['image']}"
 
-    document["config"]["rdagent:workloads"]["runs"] = [{"name": "gm", "scenario": "general_model", "image": "production", "args": ["paper.pdf"], "resources": gpu}]
+    document["config"]["rdagent:workloads"]["runs"] = [
+        {"name": "gm", "scenario": "general_model", "image": "production", "args": ["paper.pdf"], "resources": gpu}
+    ]
     (tmp_path / "Pulumi.test.yaml").write_text(yaml.safe_dump(document))
     result = run_cli("synth", "--stack", "test", "--out", str(tmp_path / "refused"), cwd=tmp_path)
     assert result.returncode == 2, result.stderr
