@@ -21,15 +21,9 @@ BINARIES="kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwo
 
 log() { printf 'controlplane-toolchain: %s\n' "$*" >&2; }
 
-if ! command -v go >/dev/null 2>&1; then
-  log "Go is not installed (go1.${GO_MIN_MINOR} or newer is needed to build the test control plane from the Go module proxy)."
-  exit 3
-fi
-go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
-if [ "${go_minor:-0}" -lt "$GO_MIN_MINOR" ]; then
-  log "Go $(go env GOVERSION) is too old: go1.${GO_MIN_MINOR} or newer is needed."
-  exit 3
-fi
+# shellcheck source=scripts/go-toolchain.sh
+. "$ROOT/scripts/go-toolchain.sh"
+require_go "$GO_MIN_MINOR" "the test control plane"
 
 sources_hash=$(cd "$SRC" && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 key="k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_$(go env GOVERSION)_${sources_hash}"
