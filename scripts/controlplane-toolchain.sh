@@ -74,7 +74,7 @@ else
   log "built in $(elapsed "$started")"
 fi
 
-rm -rf "$DEST/bin" "$DEST/stages"
+rm -rf "${DEST:?}/bin" "${DEST:?}/stages"
 mkdir -p "$DEST"
 cp -r "$cache/bin" "$cache/stages" "$DEST/"
 chmod 0755 "$DEST"/bin/*
