@@ -1,7 +1,4 @@
-"""NOT YET COLLECTED (no test_ prefix): written against the control plane, not yet run through the
-engine end to end; rename to test_cluster_stack.py once it passes.
-
-The e2e stack (Pulumi.e2e.yaml: every component on) applied through the real engine to the real
+"""The e2e stack (Pulumi.e2e.yaml: every component on) applied through the real engine to the real
 control plane of tests/cluster.py, then rolled out with `rdagent-infra rollout` and destroyed.
 
 The tests of this module run in order on one deployment: up, a second up without changes, where
@@ -11,91 +8,30 @@ The CRDs the stack's custom resources need are the small ones of tests/crds.py.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
+import time
 
 import pytest
-import yaml
 
-from rdagent_infra.logic.rollout import plan_rollout
-from rdagent_infra.stack_source import load_from_files
 from tests import crds
-from tests.cluster import BIN, GPU_NODES, ClusterError, ControlPlane, wait_for
+from tests.cluster import GPU_NODES, ClusterError, ControlPlane, wait_for
 from tests.conftest import ROOT
-from tests.fake_prometheus import FakePrometheus, metrics
+from tests.engine_project import Project, api_path
+from tests.prometheus_server import PrometheusServer
 from tests.serving import UI_PODS, ServingWatch
+from tests.traffic_series import Load, counters_for, openmetrics
 
 pytestmark = pytest.mark.cluster
 STACK = "e2e"
 NAMESPACE = "rdagent-e2e"
-PULUMI = ROOT / "scripts" / "pulumi"
-RDAGENT_INFRA = ROOT / ".venv" / "bin" / "rdagent-infra"
-
-
-class Project:
-    """A copy of the project with its own file backend, its kubeconfig pointing at the test cluster."""
-
-    def __init__(self, folder: Path, plane: ControlPlane):
-        self.dir = folder / "project"
-        self.dir.mkdir()
-        for name in ("Pulumi.yaml", "__main__.py", f"Pulumi.{STACK}.yaml"):
-            shutil.copy(ROOT / name, self.dir / name)
-        (self.dir / ".venv").symlink_to(ROOT / ".venv")
-        (folder / "state").mkdir()
-        self.plane = plane
-        self.env = {
-            **plane.env(),
-            "PULUMI_BACKEND_URL": f"file://{folder / 'state'}",
-            "PULUMI_CONFIG_PASSPHRASE": "rdagent-local",
-            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        }
-
-    def run(self, command: list[str], check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
-        result = subprocess.run(command, cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout)
-        if check:
-            assert result.returncode == 0, f"{' '.join(command[:3])} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
-        return result
-
-    def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return self.run([str(PULUMI), *args, "--stack", STACK, "--non-interactive"], check=check)
-
-    def up(self, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
-        policy = ["--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(ROOT / "policies/config/policy-config.test.json")]
-        return self.pulumi("up", "--yes", "--skip-preview", *policy, *extra, check=check)
-
-    def rollout(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return self.run([str(RDAGENT_INFRA), "rollout", *args, "--stack", STACK], check=check)
-
-    def edit_config(self, edit) -> None:
-        path = self.dir / f"Pulumi.{STACK}.yaml"
-        document = yaml.safe_load(path.read_text())
-        edit(document["config"])
-        path.write_text(yaml.safe_dump(document, sort_keys=False))
-
-    def plan(self):
-        config, _ = load_from_files(self.dir, STACK)
-        return config, plan_rollout(config.rollout, config.workloads.ui.replicas)
-
-    def kubernetes_resources(self) -> list[dict]:
-        state = json.loads(self.pulumi("stack", "export").stdout)
-        return [r for r in state["deployment"]["resources"] if r["type"].startswith("kubernetes:") and r["type"] != "pulumi:providers:kubernetes"]
 
 
 @pytest.fixture(scope="module")
 def project(control_plane, tmp_path_factory):
     if not (ROOT / ".tools" / "bin" / "pulumi").exists():
         pytest.fail("the Pulumi engine is not built: run make test (it runs scripts/engine-toolchain.sh)")
-    project = Project(tmp_path_factory.mktemp("e2e"), control_plane)
+    project = Project(tmp_path_factory.mktemp("e2e"), control_plane, STACK)
     project.pulumi("stack", "init")
     return project
-
-
-def api_path(kind_group: str, version: str, namespace: str | None, name: str | None = None, plural: str | None = None) -> str:
-    base = "/api/v1" if kind_group == "" else f"/apis/{kind_group}/{version}"
-    return base + (f"/namespaces/{namespace}" if namespace else "") + (f"/{plural}" if plural else "") + (f"/{name}" if name else "")
 
 
 def ui_ready_pods(plane: ControlPlane, track: str) -> list[dict]:
@@ -244,28 +180,33 @@ def test_a_changed_run_starts_beside_the_running_job(project):
     assert project.up("--expect-no-changes")
 
 
-def passing_prometheus():
-    return FakePrometheus(metrics(success=99.9, latency_ms=80, error=0.0))
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory):
+    """A real Prometheus holding the Envoy sidecar's series of every UI track of this namespace, all
+    healthy (1 in 2000 answered 5xx, 40 ms): every gate passes on its real PromQL."""
+    healthy = {track: Load(4.0, 0.0005, 40) for track in ("stable", "canary", "blue", "green")}
+    series = openmetrics(counters_for("gatewayApi", healthy, NAMESPACE), time.time(), past_minutes=120)
+    with PrometheusServer(tmp_path_factory.mktemp("prom"), openmetrics=series) as server:
+        yield server
 
 
-def rollout_step(project: Project, watch: ServingWatch, *args: str) -> None:
-    with passing_prometheus() as prometheus:
-        extra = ("--prometheus", prometheus.url, "--force") if args[0] == "advance" else ()
-        result = project.rollout(*args, *extra)
+def rollout_step(project: Project, watch: ServingWatch, prometheus: PrometheusServer, *args: str) -> None:
+    extra = ("--prometheus", prometheus.url, "--force") if args[0] == "advance" else ()
+    result = project.rollout(*args, *extra)
     print(result.stdout.splitlines()[0] if result.stdout else "", flush=True)
     assert_matches_plan(project)
 
 
-def test_a_canary_goes_through_every_step_without_dropping_below_the_minimum(project):
+def test_a_canary_goes_through_every_step_without_dropping_below_the_minimum(project, prometheus):
     config, _ = project.plan()
     minimum = config.workloads.ui.replicas
     with ServingWatch(project.plane.api.fresh(), NAMESPACE) as watch:
-        rollout_step(project, watch, "start", "--version", "0.9.0")
+        rollout_step(project, watch, prometheus, "start", "--version", "0.9.0")
         assert project.plan()[1].weights == {"rdagent-ui-stable": 95, "rdagent-ui-canary": 5}
         for _ in range(len(config.rollout.canary.stages) - 1):
-            rollout_step(project, watch, "advance")
+            rollout_step(project, watch, prometheus, "advance")
         assert project.plan()[1].new_weight == 100
-        rollout_step(project, watch, "advance")  # the last stage auto-promotes
+        rollout_step(project, watch, prometheus, "advance")  # the last stage auto-promotes
     config, plan = project.plan()
     assert config.rollout.stableVersion == "0.9.0" and not config.rollout.newVersion and len(plan.tracks) == 1
     lowest = watch.lowest()
@@ -273,7 +214,7 @@ def test_a_canary_goes_through_every_step_without_dropping_below_the_minimum(pro
     assert len(watch.moments) > 10
 
 
-def test_a_blue_green_abort_after_scale_down_brings_the_old_colour_back_before_traffic(project):
+def test_a_blue_green_abort_after_scale_down_brings_the_old_colour_back_before_traffic(project, prometheus):
     def blue_green(config):
         config["rdagent:rollout"].update(strategy="blueGreen", blueGreen={"initialWeightPercent": 50, "incrementPercent": 50, "fullSwitchPercent": 95})
 
@@ -284,14 +225,14 @@ def test_a_blue_green_abort_after_scale_down_brings_the_old_colour_back_before_t
     minimum = config.workloads.ui.replicas
     steps = config.rollout.steps
     with ServingWatch(project.plane.api.fresh(), NAMESPACE) as watch:
-        rollout_step(project, watch, "start", "--version", "1.0.0")
+        rollout_step(project, watch, prometheus, "start", "--version", "1.0.0")
         for _ in range(len(steps) - 1):
-            rollout_step(project, watch, "advance")
+            rollout_step(project, watch, prometheus, "advance")
         _, plan = project.plan()
         assert plan.final and plan.tracks[0].replicas == 0 and plan.weights[plan.services[2].name] == 100, plan
         assert not ui_ready_pods(project.plane, plan.tracks[0].name), "the old colour was not scaled to zero"
         scaled_down = len(watch.moments)
-        rollout_step(project, watch, "abort")
+        rollout_step(project, watch, prometheus, "abort")
     _, plan = project.plan()
     assert len(plan.tracks) == 1 and plan.tracks[0].version == "0.9.0"
     lowest = watch.lowest()

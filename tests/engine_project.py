@@ -1,0 +1,75 @@
+"""A copy of the project with its own file backend, driven through the real engine (scripts/pulumi)
+and our own commands, its kubeconfig pointing at the control plane of tests/cluster.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from rdagent_infra.logic.rollout import plan_rollout
+from rdagent_infra.stack_source import load_from_files
+from tests.cluster import BIN, ControlPlane
+from tests.conftest import ROOT
+
+PULUMI = ROOT / "scripts" / "pulumi"
+RDAGENT_INFRA = ROOT / ".venv" / "bin" / "rdagent-infra"
+
+
+class Project:
+    """A copy of the project with its own file backend, its kubeconfig pointing at the test cluster."""
+
+    def __init__(self, folder: Path, plane: ControlPlane, stack: str):
+        self.stack = stack
+        self.dir = folder / "project"
+        self.dir.mkdir()
+        for name in ("Pulumi.yaml", "__main__.py", f"Pulumi.{self.stack}.yaml"):
+            shutil.copy(ROOT / name, self.dir / name)
+        (self.dir / ".venv").symlink_to(ROOT / ".venv")
+        (folder / "state").mkdir()
+        self.plane = plane
+        self.env = {
+            **plane.env(),
+            "PULUMI_BACKEND_URL": f"file://{folder / 'state'}",
+            "PULUMI_CONFIG_PASSPHRASE": "rdagent-local",
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        }
+
+    def run(self, command: list[str], check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+        result = subprocess.run(command, cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert result.returncode == 0, f"{' '.join(command[:3])} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
+        return result
+
+    def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run([str(PULUMI), *args, "--stack", self.stack, "--non-interactive"], check=check)
+
+    def up(self, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
+        policy = ["--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(ROOT / "policies/config/policy-config.test.json")]
+        return self.pulumi("up", "--yes", "--skip-preview", *policy, *extra, check=check)
+
+    def rollout(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run([str(RDAGENT_INFRA), "rollout", *args, "--stack", self.stack], check=check)
+
+    def edit_config(self, edit) -> None:
+        path = self.dir / f"Pulumi.{self.stack}.yaml"
+        document = yaml.safe_load(path.read_text())
+        edit(document["config"])
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def plan(self):
+        config, _ = load_from_files(self.dir, self.stack)
+        return config, plan_rollout(config.rollout, config.workloads.ui.replicas)
+
+    def kubernetes_resources(self) -> list[dict]:
+        state = json.loads(self.pulumi("stack", "export").stdout)
+        return [r for r in state["deployment"]["resources"] if r["type"].startswith("kubernetes:") and r["type"] != "pulumi:providers:kubernetes"]
+
+
+def api_path(kind_group: str, version: str, namespace: str | None, name: str | None = None, plural: str | None = None) -> str:
+    base = "/api/v1" if kind_group == "" else f"/apis/{kind_group}/{version}"
+    return base + (f"/namespaces/{namespace}" if namespace else "") + (f"/{plural}" if plural else "") + (f"/{name}" if name else "")
