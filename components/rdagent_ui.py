@@ -189,12 +189,22 @@ class RdAgentUi(pulumi.ComponentResource):
         deployments: list[k8s.apps.v1.Deployment] = []
         for track in plan.tracks:
             image = image_for(config.images.ui, track.version)
+            # Every track states its replica count, the HPA's target at least the HPA's minimum. Leaving it
+            # out on the HPA's target looked right, but server-side apply then drops the field the program
+            # owned and the Deployment falls to 1 replica until the HPA acts: the real control plane showed
+            # a canary taking all traffic on one pod when the HPA moved to it. The cost: an update of that
+            # Deployment takes its count back from the HPA (patchForce: no conflict), never below the minimum.
+            replicas = max(track.replicas, ui.replicas) if track == autoscaled else track.replicas
             deployment = k8s.apps.v1.Deployment(
                 f"{name}-{track.name}",
-                metadata={"name": track.deployment, "namespace": namespace, "labels": {**labels(APP, "ui"), **track.labels}},
+                metadata={
+                    "name": track.deployment,
+                    "namespace": namespace,
+                    "labels": {**labels(APP, "ui"), **track.labels},
+                    "annotations": {"pulumi.com/patchForce": "true"},
+                },
                 spec={
-                    # The HPA owns the replica count of the track it scales; setting it here would reset it on every update.
-                    **({} if track == autoscaled else {"replicas": track.replicas}),
+                    "replicas": replicas,
                     "revisionHistoryLimit": 5,
                     "selector": {"matchLabels": {**selector(APP, "ui"), **track.labels}},
                     "strategy": {
