@@ -192,13 +192,15 @@ class RdAgentUi(pulumi.ComponentResource):
     def _ingress_policy(self, name: str, config: StackConfig, egress: list[dict], child: pulumi.ResourceOptions) -> None:
         """Who may reach the UI pods: with sign-in, only the proxies (and the rollout's load Job); the
         sidecar's stats port stays open to the Prometheus scrape (it serves /stats/prometheus only)."""
-        port_rule = {"ports": [{"protocol": "TCP", "port": traffic_port(config)}]}
+        stats = [envoy.STATS_PORT] if has_sidecar(config) else []
         if auth_enabled(config):
             peers = [{"podSelector": {"matchLabels": selector(APP, AUTH_COMPONENT)}}, {"podSelector": {"matchLabels": LOAD_LABELS}}]
-            port_rule = {"from": peers, **port_rule}
-        rules = [port_rule]
-        if has_sidecar(config):
-            rules.append({"ports": [{"protocol": "TCP", "port": envoy.STATS_PORT}]})
+            rules = [
+                {"from": peers, "ports": [{"protocol": "TCP", "port": traffic_port(config)}]},
+                *({"ports": [{"protocol": "TCP", "port": port}]} for port in stats),
+            ]
+        else:
+            rules = [{"ports": [{"protocol": "TCP", "port": port} for port in (traffic_port(config), *stats)]}]
         policy = network_policy("rdagent-ui", config.namespace, selector(APP, "ui"), ingress=rules, egress=egress)
         k8s.networking.v1.NetworkPolicy(f"{name}-ingress-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
 
