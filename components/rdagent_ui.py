@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.app_settings import AppSettings
+from components.service_account import workload_service_account
 from components.ui_auth import UiAuthProxy
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
@@ -27,6 +28,7 @@ from rdagent_infra.logic.pods import (
     resource_requirements,
     selector,
     simple_resources,
+    with_service_account,
     writable_volumes,
 )
 from rdagent_infra.logic.rdagent_env import ui_args
@@ -38,6 +40,7 @@ from rdagent_infra.logic.ui_auth import AUTH_COMPONENT, auth_enabled, certificat
 SCRAPE_LABEL = "rdagent.io/scrape"
 ROUTE_KIND_OF_PROVIDER = {"gatewayApi": "gatewayApi", "ingressNginx": "ingress"}
 ENVOY_CONFIG_MAP = "rdagent-ui-envoy"
+LOAD_ACCOUNT = f"{APP}-load"
 
 
 def has_sidecar(config: StackConfig) -> bool:
@@ -99,6 +102,7 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
             "annotations": {"rdagent.io/config-hash": settings.config_hash},
         },
         "spec": {
+            "serviceAccountName": APP,
             "automountServiceAccountToken": False,
             "securityContext": pod_security_context(),
             "terminationGracePeriodSeconds": 30,
@@ -169,6 +173,7 @@ class RdAgentUi(pulumi.ComponentResource):
                 data={envoy.CONFIG_FILE: yaml.safe_dump(envoy.envoy_config(ui.port), sort_keys=False)},
                 opts=child,
             )
+        workload_service_account(f"{name}-account", APP, namespace, labels(APP, "ui"), child)
         deployments = self._deployments(name, config, plan, image_for, settings, child)
         self.deployment_names = [track.deployment for track in plan.tracks]
         self._services(name, namespace, plan, sidecar, child)
@@ -293,7 +298,8 @@ class RdAgentUi(pulumi.ComponentResource):
         hook = config.rollout.loadHook
         if not hook.enabled or len(plan.tracks) < 2:
             return
-        job = load_job(f"{APP}-load-{plan.tracks[1].name}", config.namespace, plan.services[2].name, plan.step, hook)
+        job = with_service_account(load_job(f"{APP}-load-{plan.tracks[1].name}", config.namespace, plan.services[2].name, plan.step, hook), LOAD_ACCOUNT)
+        workload_service_account(f"{name}-load-account", LOAD_ACCOUNT, config.namespace, LOAD_LABELS, child)
         k8s.batch.v1.Job(f"{name}-load", metadata=job["metadata"], spec=job["spec"], opts=child)
         egress = network_policy("rdagent-ui-load", config.namespace, LOAD_LABELS, ingress=[], egress=[allow_to(selector(APP, "ui"), traffic_port(config))])
         k8s.networking.v1.NetworkPolicy(f"{name}-load-policy", metadata=egress["metadata"], spec=egress["spec"], opts=child)
