@@ -22,6 +22,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from rdagent_infra import defaults as seed
 from rdagent_infra.cli import app
 from rdagent_infra.config import SecretValue, load_stack_config
 from rdagent_infra.config.errors import ConfigError
@@ -397,3 +398,9 @@ def test_the_cookie_secret_rule_agrees_with_oauth2_proxy(issuer, secret):
     started = wait_ready(process, port)
     output = stop(process)
     assert started == (cookie_secret_problem(secret) is None), output
+
+
+def test_the_tested_oauth2_proxy_is_the_release_the_image_runs():
+    script = (ROOT / "scripts" / "oauth2-proxy-toolchain.sh").read_text()
+    assert f"VERSION={seed.OAUTH2_PROXY_VERSION} " in script
+    assert load("prod").workloads.ui.ingress.auth.image.endswith(f":{seed.OAUTH2_PROXY_VERSION}")
