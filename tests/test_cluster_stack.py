@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from rdagent_infra.defaults import LOG_SHIPPER_NAMESPACE
 from rdagent_infra.logic.steps import rollout_steps
 from tests import crds
 from tests.cluster import GPU_NODES, RUN_LABEL, ClusterError, ControlPlane, wait_for
@@ -24,6 +25,7 @@ from tests.traffic_series import Load, counters_for, openmetrics
 pytestmark = pytest.mark.cluster
 STACK = "e2e"
 NAMESPACE = "rdagent-e2e"
+SHIPPER_NAMESPACE = LOG_SHIPPER_NAMESPACE
 
 
 @pytest.fixture(scope="module")
@@ -249,10 +251,10 @@ def test_destroy_leaves_the_namespace_empty(project):
     project.pulumi("destroy", "--yes")
     assert not project.kubernetes_resources()
 
-    def namespace_gone():
-        return not api.exists(f"/api/v1/namespaces/{NAMESPACE}")
+    def namespaces_gone():
+        return not api.exists(f"/api/v1/namespaces/{NAMESPACE}") and not api.exists(f"/api/v1/namespaces/{SHIPPER_NAMESPACE}")
 
-    wait_for(namespace_gone, 120, f"namespace {NAMESPACE} to be deleted")
+    wait_for(namespaces_gone, 120, f"namespaces {NAMESPACE} and {SHIPPER_NAMESPACE} to be deleted")
     leftovers = project.plane.kubectl("get", "all,pvc,configmaps,secrets,networkpolicies,httproutes,servicemonitors", "-n", NAMESPACE, "-o", "name").stdout
     assert not leftovers.strip(), leftovers
     claims = [v for v in api.items("/api/v1/persistentvolumes") if (v["spec"].get("claimRef") or {}).get("namespace") == NAMESPACE]
