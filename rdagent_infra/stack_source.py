@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from rdagent_infra.config import ConfigError, SecretValue, StackConfig, load_stack_config
+from rdagent_infra.config.secrets import PLACEHOLDER_PREFIX
 
 PREFIX = "rdagent:"
 
@@ -18,7 +19,7 @@ def _mark_secrets(value: Any, key: str) -> Any:
     """Replace `{secure: ...}` leaves by SecretValue placeholders (synth decrypts nothing)."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return SecretValue(f"synth-placeholder:{key}")
+            return SecretValue(f"{PLACEHOLDER_PREFIX}{key}")
         return {k: _mark_secrets(v, f"{key}.{k}") for k, v in value.items()}
     if isinstance(value, list):
         return [_mark_secrets(v, f"{key}[{i}]") for i, v in enumerate(value)]

@@ -167,8 +167,14 @@ def test_http_route_attaches_to_the_tls_listener():
 def test_network_policies_open_only_what_is_needed():
     config, _, manifests = synth("prod")
     ui = manifest(manifests, "NetworkPolicy", "rdagent-ui")["spec"]
-    # Traffic enters through the Envoy sidecar (so it is measured); its stats port is scraped.
-    assert ui["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}, {"protocol": "TCP", "port": 9902}]}]
+    # Traffic enters through the Envoy sidecar (so it is measured), from the sign-in proxies only; its stats port is scraped.
+    traffic, stats = ui["ingress"]
+    assert traffic["ports"] == [{"protocol": "TCP", "port": 8080}] and traffic["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "auth"
+    assert stats == {"ports": [{"protocol": "TCP", "port": 9902}]}
+    _, _, open_ui = synth("test")
+    assert manifest(open_ui, "NetworkPolicy", "rdagent-ui")["spec"]["ingress"] == [
+        {"ports": [{"protocol": "TCP", "port": 8080}, {"protocol": "TCP", "port": 9902}]}
+    ]
     _, _, nginx = synth("dev", rollout={"trafficProvider": "ingressNginx"})
     assert manifest(nginx, "NetworkPolicy", "rdagent-ui")["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": 19899}]}]
     egress_ports = {(rule["ports"][0]["port"], json.dumps(rule["to"][0], sort_keys=True)) for rule in ui["egress"]}
