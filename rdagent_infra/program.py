@@ -59,8 +59,10 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
     namespace = AppNamespace("rdagent", config.namespace, provider, protect=config.protect)
     # deleted_with: on destroy the namespace's deletion removes what is in it. Claims a running Job
     # mounts cannot be deleted before its pods are (PVC protection), and the runs' Jobs are retained
-    # on delete (logic/runs.py): deleting those claims one by one would wait forever.
-    in_namespace = pulumi.ResourceOptions(depends_on=[namespace, *platform], deleted_with=namespace.resource)
+    # on delete (logic/runs.py): deleting those claims one by one would wait forever. Rendered files
+    # have no namespace that cascades, so in render mode each file is deleted on its own.
+    cascades = config.cluster.mode != "render"
+    in_namespace = pulumi.ResourceOptions(depends_on=[namespace, *platform], deleted_with=namespace.resource if cascades else None)
     redis = Redis("rdagent-redis", config, provider, cluster, opts=in_namespace)
     logging = ElkLogging("rdagent-logging", config, provider, opts=in_namespace) if config.logging.enabled else None
     if logging is not None and config.logging.shipper.enabled:

@@ -137,8 +137,16 @@ def recorded(responses: dict, drop: tuple[str, ...] = ()):
     return get
 
 
+def on_existing_cluster(raw: dict, **extra) -> None:
+    """Staging on a cluster the team already runs: its Gateway's owner issues the certificate
+    (cert-manager on a Gateway this stack does not create is refused)."""
+    raw.update(cluster={"mode": "kubeconfig", "kubeconfigContext": "team"}, images={"ecr": False}, gpu={}, **extra)
+    raw["workloads"]["ui"]["ingress"].pop("certManager", None)
+    raw["workloads"]["ui"]["ingress"]["tlsSecretName"] = "rdagent-ui-tls"
+
+
 def existing_cluster_config():
-    return config_of("staging", lambda raw: raw.update(cluster={"mode": "kubeconfig", "kubeconfigContext": "team"}, images={"ecr": False}, gpu={}))
+    return config_of("staging", on_existing_cluster)
 
 
 def test_an_existing_cluster_with_everything_passes():
@@ -175,7 +183,7 @@ def test_a_cni_that_does_not_enforce_policies_is_not_enough():
 def test_a_named_class_must_exist():
     config = config_of(
         "staging",
-        lambda raw: raw.update(cluster={"mode": "kubeconfig", "kubeconfigContext": "team"}, images={"ecr": False}, gpu={}, storage={"sharedClass": "nfs"}),
+        lambda raw: on_existing_cluster(raw, storage={"sharedClass": "nfs"}),
     )
     item = check_cluster_addons(config, recorded(FULL_CLUSTER))
     assert item.status == FAIL and "the StorageClass nfs (rdagent:storage.sharedClass)" in item.reason
@@ -278,6 +286,8 @@ def kubeconfig_project(tmp_path, monkeypatch, server_url: str):
         document["rdagent:cluster"] = {"mode": "kubeconfig", "kubeconfigContext": "team"}
         document["rdagent:images"] = {**document["rdagent:images"], "ecr": False}
         document["rdagent:gpu"] = {}
+        document["rdagent:workloads"]["ui"]["ingress"].pop("certManager", None)
+        document["rdagent:workloads"]["ui"]["ingress"]["tlsSecretName"] = "rdagent-ui-tls"
 
     return project_with(tmp_path, "staging", existing)
 

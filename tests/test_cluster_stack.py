@@ -85,7 +85,9 @@ def _check_plan(project: Project) -> None:
         selected = [t for t in plan.tracks if all(t.labels.get(k) == v for k, v in service.selector.items())]
         expected = {p["status"]["podIP"] for t in selected for p in ui_ready_pods(project.plane, t.name)}
         assert endpoint_ips(project.plane, service.name) == expected, service
-    deployments = api.items(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments", labelSelector="app.kubernetes.io/name=rdagent-ui")
+    deployments = api.items(
+        f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments", labelSelector="app.kubernetes.io/name=rdagent-ui,app.kubernetes.io/component=ui"
+    )
     assert sorted(d["metadata"]["name"] for d in deployments) == sorted(t.deployment for t in plan.tracks)
 
 

@@ -368,7 +368,8 @@ def test_every_track_states_its_replicas_and_the_hpas_target_never_below_its_min
         rollout = {"strategy": strategy, "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": step}
         _, _, manifests = synth("prod", rollout=rollout)
         hpa = manifest(manifests, "HorizontalPodAutoscaler", "rdagent-ui")["spec"]
-        tracks = {m["metadata"]["name"]: m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"].startswith("rdagent-ui")}
+        ui = [m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["labels"].get("app.kubernetes.io/component") == "ui"]
+        tracks = {m["metadata"]["name"]: m for m in ui}
         assert all("replicas" in m["spec"] for m in tracks.values()), (step, list(tracks))
         assert tracks[hpa["scaleTargetRef"]["name"]]["spec"]["replicas"] >= hpa["minReplicas"], step
         assert all(m["metadata"]["annotations"]["pulumi.com/patchForce"] == "true" for m in tracks.values()), step
