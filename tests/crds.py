@@ -27,10 +27,15 @@ ALL = GATEWAY_API + PROMETHEUS_OPERATOR + ECK
 
 
 def crd(group: str, version: str, kind: str, plural: str) -> dict:
+    metadata = {"name": f"{plural}.{group}", "labels": {"test.rdagent.io/minimal-crd": "true"}}
+    if group.endswith((".k8s.io", ".kubernetes.io")):
+        # The API server refuses CRDs of the protected *.k8s.io groups without this annotation; the
+        # upstream Gateway API CRDs carry it with the pull request that approved their API.
+        metadata["annotations"] = {"api-approved.kubernetes.io": "https://github.com/kubernetes-sigs/gateway-api/pull/2466"}
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{group}", "labels": {"test.rdagent.io/minimal-crd": "true"}},
+        "metadata": metadata,
         "spec": {
             "group": group,
             "scope": "Namespaced",
