@@ -8,12 +8,10 @@ so nothing can be asked before the first `up`.
 
 from __future__ import annotations
 
-import json
+import urllib3
 
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.cluster_apis import ApiNeed
-
-TIMEOUT_SECONDS = 15
 
 
 class ClusterUnreachable(Exception):
@@ -22,29 +20,27 @@ class ClusterUnreachable(Exception):
 
 def served_resources(context: str, group_versions: list[str]) -> set[str]:
     """`<plural>.<group>/<version>` of every resource the cluster serves in `group_versions`."""
-    from kubernetes import client
-    from kubernetes import config as kubeconfig
     from kubernetes.config.config_exception import ConfigException
 
+    from rdagent_infra.kube_api import KubeApi, KubeApiError
+
     try:
-        api = kubeconfig.new_client_from_config(context=context)
+        api = KubeApi.from_context(context)
     except (ConfigException, OSError) as error:
         raise ClusterUnreachable(f"cannot load the kubeconfig context {context!r}: {error}") from error
     served = set()
-    with api:
+    with api.client:
         for group_version in group_versions:
             try:
-                response = api.call_api(
-                    f"/apis/{group_version}", "GET", auth_settings=["BearerToken"], _request_timeout=TIMEOUT_SECONDS, _preload_content=False
-                )[0]
-            except client.ApiException as error:
-                if error.status == 404:
-                    continue
-                raise ClusterUnreachable(f"the cluster (context {context!r}) answered {error.status} for /apis/{group_version}: {error.reason}") from error
-            except Exception as error:  # urllib3's connection and TLS errors have no common base worth naming
+                listing = api.get(f"/apis/{group_version}")
+            except KubeApiError as error:
+                raise ClusterUnreachable(f"the cluster (context {context!r}) refused {error}") from error
+            except (OSError, urllib3.exceptions.HTTPError) as error:
                 raise ClusterUnreachable(f"the cluster (context {context!r}) cannot be reached: {error}") from error
+            if listing is None:
+                continue
             group, version = group_version.split("/")
-            served |= {f"{resource['name']}.{group}/{version}" for resource in json.loads(response.data).get("resources", [])}
+            served |= {f"{resource['name']}.{group}/{version}" for resource in listing.get("resources", [])}
     return served
 
 

@@ -7,9 +7,10 @@ Ready). Nodes look like our node pools: CPU nodes, and GPU nodes with the GPU po
 and `nvidia.com/gpu` capacity. kwok's volume stages provision a bound PersistentVolume for every
 claim of the `kwok-volume` StorageClass, which is the cluster's default class here.
 
-Pods of Jobs never complete here unless they carry the annotation `test.rdagent.io/complete:
-"true"`: a batch run takes hours, and kwok's own stage would finish them in a second, hiding
-anything that waits for a Job (see docs/cluster-tests.md).
+Pods of batch runs (label `rdagent.io/run`) never complete here unless they carry the annotation
+`test.rdagent.io/complete: "true"`: a run takes hours, and kwok's own stage would finish it in a
+second, hiding anything that waits for it (see docs/cluster-tests.md). Other Jobs' pods (set-up
+steps such as the certificates Job, which take seconds for real) complete as kwok's stage says.
 
 Every port is picked free (bind port 0), every wait is bounded, and stop() kills each process
 group, so that several runs on one machine never meet.
@@ -18,6 +19,7 @@ group, so that several runs on one machine never meet.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime
 import ipaddress
 import os
@@ -50,6 +52,7 @@ BUILD_HINT = "run scripts/controlplane-toolchain.sh (or make cluster-tools) to b
 CONTEXT = "rdagent-e2e"
 STORAGE_CLASS = "kwok-volume"
 COMPLETE_ANNOTATION = "test.rdagent.io/complete"
+RUN_LABEL = "rdagent.io/run"
 # Bounds for every wait: the machine is shared and loaded, so generous, but never unbounded.
 START_TIMEOUT = float(os.environ.get("RDAGENT_CLUSTER_START_TIMEOUT", "180"))
 STAGE_FILES = (
@@ -245,14 +248,20 @@ class Process:
 
 
 def kwok_stages() -> str:
-    """kwok's own stages, with Job pods completing only when annotated (see the module docstring)."""
+    """kwok's own stages, with the pods of batch runs completing only when annotated (see the module
+    docstring). kwok ANDs a selector's expressions, so the one `pod-complete` stage becomes two: pods of
+    Jobs that are not runs (set-up steps such as the certificates Job), and runs' pods annotated."""
     documents = []
     for relative in STAGE_FILES:
         for document in yaml.safe_load_all((STAGES / relative).read_text()):
             if document and document["metadata"]["name"] == "pod-complete":
-                document["spec"]["selector"]["matchExpressions"].append(
+                on_request = copy.deepcopy(document)
+                on_request["metadata"]["name"] = "pod-complete-on-request"
+                on_request["spec"]["selector"]["matchExpressions"].append(
                     {"key": f'.metadata.annotations["{COMPLETE_ANNOTATION}"]', "operator": "In", "values": ["true"]}
                 )
+                documents.append(on_request)
+                document["spec"]["selector"]["matchExpressions"].append({"key": f'.metadata.labels["{RUN_LABEL}"]', "operator": "DoesNotExist"})
             if document:
                 documents.append(document)
     return yaml.safe_dump_all(documents)

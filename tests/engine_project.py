@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -31,6 +32,9 @@ class Project:
             shutil.copy(ROOT / name, self.dir / name)
         (self.dir / ".venv").symlink_to(ROOT / ".venv")
         (folder / "state").mkdir()
+        self.logs = folder / "logs"
+        self.logs.mkdir()
+        self.runs = 0
         self.plane = plane
         self.env = {
             **plane.env(),
@@ -39,8 +43,24 @@ class Project:
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         }
 
-    def run(self, command: list[str], check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
-        result = subprocess.run(command, cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout)
+    def run(self, command: list[str], check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+        """Runs a command in the project; its output also goes to logs/<n>-<verb>.log, so that a
+        command that runs out of time (killed with its process group) shows where it was."""
+        self.runs += 1
+        log = self.logs / f"{self.runs:03d}-{'-'.join(Path(c).name for c in command[:2])}.log"
+        with log.open("w+") as out, (log.with_suffix(".err")).open("w+") as err:
+            process = subprocess.Popen(command, cwd=self.dir, env=self.env, stdout=out, stderr=err, text=True, start_new_session=True)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                raise AssertionError(
+                    f"{' '.join(command[:3])} ran out of its {timeout:g} s:\n{log.read_text()[-6000:]}\n{log.with_suffix('.err').read_text()[-3000:]}"
+                ) from None
+            out.seek(0)
+            err.seek(0)
+            result = subprocess.CompletedProcess(command, process.returncode, out.read(), err.read())
         if check:
             assert result.returncode == 0, f"{' '.join(command[:3])} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
         return result

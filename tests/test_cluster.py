@@ -8,7 +8,7 @@ import pytest
 
 from rdagent_infra import defaults as seed
 from rdagent_infra.logic.pods import container_security_context, gpu_scheduling, pod_security_context
-from tests.cluster import CPU_NODES, GPU_NODES, STORAGE_CLASS, ClusterError, wait_for
+from tests.cluster import COMPLETE_ANNOTATION, CPU_NODES, GPU_NODES, RUN_LABEL, STORAGE_CLASS, ClusterError, wait_for
 
 pytestmark = pytest.mark.cluster
 NAMESPACE = "plane-checks"
@@ -107,23 +107,36 @@ def test_a_claim_without_a_class_binds_through_the_default_class(api):
     assert volume["status"]["phase"] == "Bound" and volume["spec"]["claimRef"]["name"] == "scratch"
 
 
-def test_pods_of_jobs_keep_running_like_a_long_batch_run(api):
+def job(name: str, labels: dict[str, str], annotations: dict[str, str] | None = None) -> dict:
     template = pod("ignored")
     template["spec"]["restartPolicy"] = "Never"
-    job = {
+    metadata = {"labels": {"job": name, **labels}, "annotations": annotations or {}}
+    return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": "long-run", "namespace": NAMESPACE},
-        "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": {"job": "long-run"}}, "spec": template["spec"]}},
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {"backoffLimit": 0, "template": {"metadata": metadata, "spec": template["spec"]}},
     }
-    api.create(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs", job)
+
+
+def test_pods_of_runs_keep_running_like_a_long_batch_run_and_set_up_jobs_finish(api):
+    jobs = f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs"
+    api.create(jobs, job("long-run", {RUN_LABEL: "long-run"}))
+    api.create(jobs, job("set-up", {}))
+    api.create(jobs, job("finished-run", {RUN_LABEL: "finished-run"}, {COMPLETE_ANNOTATION: "true"}))
 
     def running_pod():
         pods = api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector="job=long-run")
         return pods if pods and all(p["status"].get("phase") == "Running" for p in pods) else None
 
-    wait_for(running_pod, 60, "the Job's pod to run")
-    # kwok's own stage would finish it within a second; here it keeps running.
+    def succeeded(name: str):
+        return lambda: api.get(f"{jobs}/{name}")["status"].get("succeeded")
+
+    wait_for(running_pod, 60, "the run's pod to run")
+    # A set-up step (no run label) and a run annotated to finish complete as kwok's own stage says.
+    wait_for(succeeded("set-up"), 60, "the set-up Job to succeed")
+    wait_for(succeeded("finished-run"), 60, "the annotated run to succeed")
+    # kwok's own stage would finish the run within a second; here it keeps running.
     with pytest.raises(ClusterError):
-        wait_for(lambda: api.get(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs/long-run")["status"].get("succeeded"), 5, "the Job to succeed")
+        wait_for(succeeded("long-run"), 5, "the run to succeed")
     assert running_pod()
