@@ -18,6 +18,7 @@ e2e stack on the shared control plane.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -137,10 +138,8 @@ def objects_written(events: Path) -> int:
 def kill_everything(process: subprocess.Popen, project: Project) -> None:
     """SIGKILL the engine's process group, then the plugins it started (each plugin runs in a
     process group of its own and would outlive the engine for minutes): a runner that died."""
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it had ended
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # it had ended
     process.wait(timeout=30)
     marker = f"PULUMI_BACKEND_URL={project.env['PULUMI_BACKEND_URL']}".encode()
     for entry in Path("/proc").iterdir():
