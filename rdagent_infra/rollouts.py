@@ -334,4 +334,10 @@ def _last_error(exc: BaseException) -> str:
 
 def record(changes: dict[str, str | None], stack_name: str, tier: str, work_dir: Path) -> None:
     """Write rollout bookkeeping (analysis counts) into the stack config, with no update."""
-    _Stack(stack_name, tier, work_dir).write(changes)
+    from pulumi import automation as auto
+
+    stack = _Stack(stack_name, tier, work_dir)
+    try:
+        stack.write(changes)
+    except auto.CommandError as exc:
+        raise RolloutError(f"the stack {stack_name}: pulumi {stack.step} failed: {_last_error(exc)}") from None
