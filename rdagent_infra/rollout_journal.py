@@ -83,3 +83,13 @@ def stale_lock(lock: Path) -> bool:
         return record["hostname"] == socket.gethostname() and not process_alive(int(record["pid"]))
     except (OSError, ValueError, KeyError, TypeError):
         return False
+
+
+def remove_cut_sidecars(state: Path, project: str, stack_name: str) -> None:
+    """A kill can leave the file backend's metadata sidecar of the stack's state (gocloud
+    fileblob's `<stack>.json.attrs`, written in place) empty, and the engine then fails with
+    "failed to load checkpoint: EOF"; the state file itself is written to a temporary file and
+    renamed, so it is whole. An empty sidecar holds nothing: it is removed."""
+    for sidecar in (state / ".pulumi" / "stacks" / project).glob(f"{stack_name}.json*.attrs"):
+        if sidecar.stat().st_size == 0:
+            sidecar.unlink()

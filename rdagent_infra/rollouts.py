@@ -19,7 +19,7 @@ from rdagent_infra.logic.rollout import RolloutPlan, plan_rollout
 from rdagent_infra.logic.secrets_at_rest import EXAMPLE_PASSPHRASE, LOCAL_TIERS, example_passphrase_refusal, uses_example_passphrase
 from rdagent_infra.logic.steps import rollout_steps
 from rdagent_infra.logic.verdicts import Action, Counts, Decision, Limits, Verdict, decide
-from rdagent_infra.rollout_journal import stale_lock
+from rdagent_infra.rollout_journal import remove_cut_sidecars, stale_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".tools"
@@ -248,7 +248,8 @@ class _Stack:
             Path(backend[len("file://") :]).mkdir(parents=True, exist_ok=True)
         from rdagent_infra.stack_source import read_project
 
-        locks = file_backend_locks(backend, str(read_project(work_dir)["name"]), stack_name)
+        project = str(read_project(work_dir)["name"])
+        locks = file_backend_locks(backend, project, stack_name)
         # After an interrupted move, the lock its killed update left is cleared (`pulumi cancel`),
         # but only when that update ran here and no longer runs.
         self.stale_lock = bool(locks) and recovering and all(stale_lock(lock) for lock in locks)
@@ -257,6 +258,8 @@ class _Stack:
                 f"the stack {stack_name} is locked by an update that is running or was interrupted ({locks[0]}); "
                 f"no change made: wait for it, or once no update runs, scripts/pulumi cancel --stack {stack_name} (docs/runbook.md)"
             )
+        if recovering and backend.startswith("file://"):
+            remove_cut_sidecars(Path(backend[len("file://") :]), project, stack_name)
         options = auto.LocalWorkspaceOptions(
             work_dir=str(work_dir), pulumi_home=self.env["PULUMI_HOME"], env_vars=self.env, pulumi_command=auto.PulumiCommand(root=str(TOOLS))
         )
