@@ -24,7 +24,8 @@ class AppSettings(pulumi.ComponentResource):
 
     def __init__(self, name: str, config: StackConfig, provider: k8s.Provider, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rdagent:index:AppSettings", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        # What the runs mount goes with the namespace, never on its own (see rdagent_infra.program).
+        child = pulumi.ResourceOptions(parent=self, provider=provider, deleted_with=opts.deleted_with if opts else None)
         namespace = config.namespace
         secrets = config.secrets
 

@@ -93,7 +93,8 @@ class BatchRuns(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("rdagent:index:BatchRuns", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        # What the runs mount goes with the namespace, never on its own (see rdagent_infra.program).
+        child = pulumi.ResourceOptions(parent=self, provider=provider, deleted_with=opts.deleted_with if opts else None)
         namespace = config.namespace
         self.job_names: list[str] = []
         for run in config.workloads.runs:

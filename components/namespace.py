@@ -22,13 +22,15 @@ def pod_security_namespace(
 
 
 class AppNamespace(pulumi.ComponentResource):
-    """Outputs: `name`."""
+    """Outputs: `name`. `resource` is the Namespace object: what lives in it and must not be deleted
+    on its own when the namespace goes too names it as `deleted_with`."""
 
     def __init__(self, name: str, namespace: str, provider: k8s.Provider, protect: bool = False, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rdagent:index:AppNamespace", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         created = pod_security_namespace(f"{name}-namespace", namespace, "restricted", self, provider, protect)
         self.name: pulumi.Output[str] = created.metadata.name
+        self.resource = created
         in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[created]))
         deny = network_policy("default-deny", namespace, {}, ingress=[], egress=[])
         k8s.networking.v1.NetworkPolicy(f"{name}-default-deny", metadata=deny["metadata"], spec=deny["spec"], opts=in_namespace)

@@ -57,7 +57,10 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
     registry = ImageRegistry("rdagent-images", config, node_role_arn, aws_provider=cluster.aws_provider)
 
     namespace = AppNamespace("rdagent", config.namespace, provider, protect=config.protect)
-    in_namespace = pulumi.ResourceOptions(depends_on=[namespace, *platform])
+    # deleted_with: on destroy the namespace's deletion removes what is in it. Claims a running Job
+    # mounts cannot be deleted before its pods are (PVC protection), and the runs' Jobs are retained
+    # on delete (logic/runs.py): deleting those claims one by one would wait forever.
+    in_namespace = pulumi.ResourceOptions(depends_on=[namespace, *platform], deleted_with=namespace.resource)
     redis = Redis("rdagent-redis", config, provider, cluster, opts=in_namespace)
     logging = ElkLogging("rdagent-logging", config, provider, opts=in_namespace) if config.logging.enabled else None
     if logging is not None and config.logging.shipper.enabled:

@@ -87,7 +87,7 @@ class Project:
 
     def kubernetes_resources(self) -> list[dict]:
         state = json.loads(self.pulumi("stack", "export").stdout)
-        return [r for r in state["deployment"]["resources"] if r["type"].startswith("kubernetes:") and r["type"] != "pulumi:providers:kubernetes"]
+        return [r for r in state["deployment"].get("resources", []) if r["type"].startswith("kubernetes:") and r["type"] != "pulumi:providers:kubernetes"]
 
 
 def api_path(kind_group: str, version: str, namespace: str | None, name: str | None = None, plural: str | None = None) -> str:

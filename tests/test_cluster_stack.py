@@ -12,8 +12,10 @@ import time
 
 import pytest
 
+from rdagent_infra.defaults import LOG_SHIPPER_NAMESPACE
+from rdagent_infra.logic.steps import rollout_steps
 from tests import crds
-from tests.cluster import GPU_NODES, ClusterError, ControlPlane, wait_for
+from tests.cluster import GPU_NODES, RUN_LABEL, ClusterError, ControlPlane, wait_for
 from tests.conftest import ROOT
 from tests.engine_project import Project, api_path
 from tests.prometheus_server import PrometheusServer
@@ -23,6 +25,7 @@ from tests.traffic_series import Load, counters_for, openmetrics
 pytestmark = pytest.mark.cluster
 STACK = "e2e"
 NAMESPACE = "rdagent-e2e"
+SHIPPER_NAMESPACE = LOG_SHIPPER_NAMESPACE
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +152,8 @@ def test_a_second_up_changes_nothing(project):
 def test_runs_are_left_running_and_land_on_their_pools(project):
     """Finding 8: `up` returned above while no Job has finished (pods of Jobs never complete here)."""
     api = project.plane.api
-    jobs = {job["metadata"]["labels"]["rdagent.io/run"]: job for job in api.items(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs")}
+    runs = api.items(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs", labelSelector=RUN_LABEL)
+    jobs = {job["metadata"]["labels"][RUN_LABEL]: job for job in runs}
     assert set(jobs) == {"fin-factor-cpu", "ds-titanic-gpu"}, list(jobs)
     for job in jobs.values():
         assert not job["status"].get("succeeded") and not job["status"].get("conditions"), job["status"]
@@ -167,7 +171,7 @@ def test_a_changed_run_starts_beside_the_running_job(project):
     api = project.plane.api
     jobs_path = f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs"
     before = {job["metadata"]["name"] for job in api.items(jobs_path, labelSelector="rdagent.io/run=fin-factor-cpu")}
-    project.edit_config(lambda c: c["rdagent:workloads"]["runs"][0].update(args=["--loop_n", "2"]))
+    project.edit_config(lambda c: c["rdagent:workloads"]["runs"][0].update(args=["--loop-n", "2"]))
     project.up()
     after = {job["metadata"]["name"]: job for job in api.items(jobs_path, labelSelector="rdagent.io/run=fin-factor-cpu")}
     assert before < set(after), (before, list(after))
@@ -175,7 +179,7 @@ def test_a_changed_run_starts_beside_the_running_job(project):
     pods = api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=f"batch.kubernetes.io/job-name={old}")
     assert [p["status"]["phase"] for p in pods] == ["Running"] and not pods[0]["metadata"].get("deletionTimestamp"), pods
     (new,) = set(after) - before
-    assert after[new]["spec"]["template"]["spec"]["containers"][0]["command"][-2:] == ["--loop_n", "2"]
+    assert after[new]["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == ["--loop-n", "2"]
     wait_for(lambda: api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=f"batch.kubernetes.io/job-name={new}"), 60, "the new run's pod")
     assert project.up("--expect-no-changes")
 
@@ -223,7 +227,7 @@ def test_a_blue_green_abort_after_scale_down_brings_the_old_colour_back_before_t
     assert_matches_plan(project)
     config, _ = project.plan()
     minimum = config.workloads.ui.replicas
-    steps = config.rollout.steps
+    steps = rollout_steps(config.rollout)
     with ServingWatch(project.plane.api.fresh(), NAMESPACE) as watch:
         rollout_step(project, watch, prometheus, "start", "--version", "1.0.0")
         for _ in range(len(steps) - 1):
@@ -247,10 +251,10 @@ def test_destroy_leaves_the_namespace_empty(project):
     project.pulumi("destroy", "--yes")
     assert not project.kubernetes_resources()
 
-    def namespace_gone():
-        return not api.exists(f"/api/v1/namespaces/{NAMESPACE}")
+    def namespaces_gone():
+        return not api.exists(f"/api/v1/namespaces/{NAMESPACE}") and not api.exists(f"/api/v1/namespaces/{SHIPPER_NAMESPACE}")
 
-    wait_for(namespace_gone, 120, f"namespace {NAMESPACE} to be deleted")
+    wait_for(namespaces_gone, 120, f"namespaces {NAMESPACE} and {SHIPPER_NAMESPACE} to be deleted")
     leftovers = project.plane.kubectl("get", "all,pvc,configmaps,secrets,networkpolicies,httproutes,servicemonitors", "-n", NAMESPACE, "-o", "name").stdout
     assert not leftovers.strip(), leftovers
     claims = [v for v in api.items("/api/v1/persistentvolumes") if (v["spec"].get("claimRef") or {}).get("namespace") == NAMESPACE]
