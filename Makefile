@@ -15,7 +15,7 @@ CHECKOV_STAMP := .tools/checkov/.installed
 RDAGENT_VENV := .tools/rdagent
 RDAGENT_STAMP := $(RDAGENT_VENV)/.installed
 
-.PHONY: up test setup engine cluster-tools actionlint wheelhouse validators rdagent-venv lint synth-all bench clean
+.PHONY: up test setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators rdagent-venv lint synth-all bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml policies/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "rdagent-infra needs Python 3.11 (found " + sys.version.split()[0] + ")")'
@@ -46,6 +46,11 @@ cluster-tools:
 # actionlint, built from its Go module (cached like the engine); tests/test_workflows.py runs it.
 actionlint:
 	scripts/actionlint-toolchain.sh
+
+# oauth2-proxy, built from its Go module (cached like the engine); tests/test_ui_auth.py runs it with
+# the arguments the program writes.
+oauth2-proxy:
+	scripts/oauth2-proxy-toolchain.sh
 
 # `pulumi up --stack dev` through the real engine with the policy pack; dev renders to build/dev/.
 up: setup engine
@@ -83,7 +88,7 @@ lint: setup
 	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine controlplane)" || { gofmt -l engine controlplane; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
 
 # pytest's exit status 5 (no test collected) is a failure here too (tests/conftest.py turns it into 1).
-test: setup engine cluster-tools actionlint wheelhouse validators rdagent-venv lint
+test: setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators rdagent-venv lint
 	$(BIN)/python -m pytest
 
 synth-all: setup

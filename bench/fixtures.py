@@ -25,6 +25,8 @@ def batch_runs(count: int) -> list[dict]:
             "deadlineSeconds": 3600,
             "workspaceSize": "5Gi",
         }
+        if run["scenario"] == "general_model":
+            run["args"] = ["/workspace/rdagent-run/paper.pdf"]  # `rdagent general_model` needs its report_file_path
         if index % 5 == 0:
             run["schedule"] = "0 2 * * *"
         runs.append(run)

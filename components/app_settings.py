@@ -11,11 +11,9 @@ from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.app_files import content_hash, render_json
 from rdagent_infra.logic.pods import labels
 from rdagent_infra.logic.rdagent_env import LLM_SECRET_ENV, SECRET_NAME, TRACES_DIR, common_env, run_env, ui_env
-from rdagent_infra.logic.rollout import APP as UI_APP
 from rdagent_infra.logic.storage import claim_spec
+from rdagent_infra.logic.ui_auth import tls_secret_name
 
-# The Ingress serves the stack's certificate (rdagent:secrets.tlsCertificate / tlsPrivateKey).
-INGRESS_TLS_SECRET = f"{UI_APP}-ingress-tls"
 TRACES_CLAIM = "rdagent-traces"
 
 
@@ -71,7 +69,7 @@ class AppSettings(pulumi.ComponentResource):
         if secrets.tlsCertificate and secrets.tlsPrivateKey:
             k8s.core.v1.Secret(
                 f"{name}-tls",
-                metadata={"name": INGRESS_TLS_SECRET, "namespace": namespace},
+                metadata={"name": tls_secret_name(config, "ingress"), "namespace": namespace},
                 type="kubernetes.io/tls",
                 string_data={
                     "tls.crt": pulumi.Output.secret(secrets.tlsCertificate.value),

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app_settings import AppSettings
+from components.service_account import workload_service_account
 from rdagent_infra.config import RunConfig, StackConfig
 from rdagent_infra.logic.network import network_policy
 from rdagent_infra.logic.pods import (
@@ -20,6 +21,8 @@ from rdagent_infra.logic.pods import (
 )
 from rdagent_infra.logic.runs import APP, SKIP_AWAIT, job_name
 from rdagent_infra.logic.storage import claim_spec
+
+RUN_ACCOUNT = APP  # every run's pods: one ServiceAccount, no token
 
 # The run's workspace volume, on a folder no image ships (checked against images/*.Dockerfile by
 # tests/test_aws_platform.py), so that it hides nothing an image puts under its /workspace.
@@ -45,6 +48,7 @@ def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], 
             "metadata": {"labels": pod_labels, "annotations": {"rdagent.io/config-hash": settings.config_hash, "karpenter.sh/do-not-disrupt": "true"}},
             "spec": {
                 "restartPolicy": "Never",
+                "serviceAccountName": RUN_ACCOUNT,
                 "automountServiceAccountToken": False,
                 "securityContext": pod_security_context(),
                 **gpu_scheduling(run.resources.gpus),
@@ -97,6 +101,8 @@ class BatchRuns(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider, deleted_with=opts.deleted_with if opts else None)
         namespace = config.namespace
         self.job_names: list[str] = []
+        if config.workloads.runs:
+            workload_service_account(f"{name}-account", RUN_ACCOUNT, namespace, labels(APP, "run"), child)
         for run in config.workloads.runs:
             k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-{run.name}-workspace",

@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from components.helm import helm_release
 from rdagent_infra.config import StackConfig
+from rdagent_infra.logic.ui_auth import certificate, tls_secret_name
 
 CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
 GATEWAY_API = "gateway.networking.k8s.io/v1"
@@ -31,15 +32,11 @@ def gateway_spec(config: StackConfig) -> dict:
                 "protocol": "HTTPS",
                 "port": 443,
                 "hostname": ingress.host,
-                "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": tls_secret_name(config)}]},
+                "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": tls_secret_name(config, "gatewayApi")}]},
                 "allowedRoutes": allowed,
             }
         )
     return {"gatewayClassName": config.addons.gatewayClassName, "listeners": listeners}
-
-
-def tls_secret_name(config: StackConfig) -> str:
-    return f"{config.workloads.ui.ingress.gatewayName}-tls"
 
 
 class GatewayController(pulumi.ComponentResource):
@@ -72,12 +69,24 @@ class GatewayController(pulumi.ComponentResource):
             depends.append(
                 k8s.core.v1.Secret(
                     f"{name}-tls",
-                    metadata={"name": tls_secret_name(config), "namespace": ingress.gatewayNamespace},
+                    metadata={"name": tls_secret_name(config, "gatewayApi"), "namespace": ingress.gatewayNamespace},
                     type="kubernetes.io/tls",
                     string_data={
                         "tls.crt": pulumi.Output.secret(secrets.tlsCertificate.value),
                         "tls.key": pulumi.Output.secret(secrets.tlsPrivateKey.value),
                     },
+                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace])),
+                )
+            )
+        issued = certificate(config, "gatewayApi", ingress.gatewayNamespace)
+        if issued is not None:
+            depends.append(
+                k8s.apiextensions.CustomResource(
+                    f"{name}-certificate",
+                    api_version="cert-manager.io/v1",
+                    kind="Certificate",
+                    metadata=issued["metadata"],
+                    spec=issued["spec"],
                     opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace])),
                 )
             )

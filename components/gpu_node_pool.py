@@ -8,9 +8,10 @@ import pulumi_kubernetes as k8s
 from rdagent_policies.rules import EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION
 
 from components.cluster import Cluster, assume_role_policy
+from components.service_account import workload_service_account
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import NodePoolConfig, StackConfig
-from rdagent_infra.logic.pods import checkov_skips, simple_resources
+from rdagent_infra.logic.pods import checkov_skips, simple_resources, with_service_account
 
 NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
@@ -123,7 +124,11 @@ class GpuNodePool(pulumi.ComponentResource):
         )
         self.nodes = [cpu]
         if gpu.enabled:
-            manifest = device_plugin_daemonset("kube-system", gpu.devicePluginImage)
+            manifest = with_service_account(device_plugin_daemonset("kube-system", gpu.devicePluginImage), "nvidia-device-plugin")
+            in_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
+            workload_service_account(
+                f"{name}-device-plugin-account", "nvidia-device-plugin", "kube-system", {"app.kubernetes.io/name": "nvidia-device-plugin"}, in_cluster
+            )
             k8s.apps.v1.DaemonSet(
                 f"{name}-device-plugin",
                 metadata=manifest["metadata"],

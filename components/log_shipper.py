@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
+from rdagent_policies.identity import TOKEN_REASON_ANNOTATION
 from rdagent_policies.rules import EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION
 
 from components.namespace import pod_security_namespace
@@ -50,7 +51,13 @@ def shipper_daemonset(namespace: str, image: str, config_hash: str) -> dict:
             "selector": {"matchLabels": selector(APP, "logging")},
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
             "template": {
-                "metadata": {"labels": labels(APP, "logging"), "annotations": {"rdagent.io/config-hash": config_hash}},
+                "metadata": {
+                    "labels": labels(APP, "logging"),
+                    "annotations": {
+                        "rdagent.io/config-hash": config_hash,
+                        TOKEN_REASON_ANNOTATION: "Fluent Bit's kubernetes filter reads pod and namespace metadata from the API (its ClusterRole: get, list, watch)",
+                    },
+                },
                 "spec": {
                     "serviceAccountName": APP,
                     "automountServiceAccountToken": True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.service_account import workload_service_account
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import eck, elk_statefulsets
@@ -25,7 +26,7 @@ from rdagent_infra.logic.elk import (
     setup_documents,
     snapshot_claim,
 )
-from rdagent_infra.logic.pods import labels, pod_security_context
+from rdagent_infra.logic.pods import labels, pod_security_context, with_service_account
 from rdagent_infra.logic.storage import with_classes
 
 
@@ -62,15 +63,20 @@ class ElkLogging(pulumi.ComponentResource):
         if logging.elasticsearch.snapshotRepository:
             k8s.core.v1.PersistentVolumeClaim(f"{name}-snapshots", **with_classes(config, snapshot_claim(namespace, logging.elasticsearch)), opts=protected)
         self._certificates(name, config, child)
-        k8s.apps.v1.StatefulSet(f"{name}-elasticsearch", **with_classes(config, elk_statefulsets.elasticsearch_statefulset(namespace, logging)), opts=protected)
+        for app in ("elasticsearch", "logstash", "kibana"):
+            workload_service_account(f"{name}-{app}-account", app, namespace, labels(app, "logging"), child)
+        statefulset = with_service_account(elk_statefulsets.elasticsearch_statefulset(namespace, logging), "elasticsearch")
+        k8s.apps.v1.StatefulSet(f"{name}-elasticsearch", **with_classes(config, statefulset), opts=protected)
         for service_name, body in elk_statefulsets.elasticsearch_services(namespace):
             k8s.core.v1.Service(f"{name}-{service_name}-service", **body, opts=child)
 
         pipeline = elk_statefulsets.logstash_files(logging, self.elasticsearch_url)
         k8s.core.v1.ConfigMap(f"{name}-logstash-pipeline", metadata={"name": "logstash-pipeline", "namespace": namespace}, data=pipeline, opts=child)
-        k8s.apps.v1.Deployment(f"{name}-logstash", **elk_statefulsets.logstash_deployment(namespace, logging, self.elasticsearch_url), opts=child)
+        logstash = with_service_account(elk_statefulsets.logstash_deployment(namespace, logging, self.elasticsearch_url), "logstash")
+        k8s.apps.v1.Deployment(f"{name}-logstash", **logstash, opts=child)
         k8s.core.v1.Service(f"{name}-logstash-service", **service("logstash", namespace, "tcp-json", seed.LOGSTASH_PORT), opts=child)
-        k8s.apps.v1.Deployment(f"{name}-kibana", **elk_statefulsets.kibana_deployment(namespace, logging.version, self.elasticsearch_url), opts=child)
+        kibana = with_service_account(elk_statefulsets.kibana_deployment(namespace, logging.version, self.elasticsearch_url), "kibana")
+        k8s.apps.v1.Deployment(f"{name}-kibana", **kibana, opts=child)
         k8s.core.v1.Service(f"{name}-kibana-service", **service("kibana", namespace, "http", KIBANA_PORT), opts=child)
         self._network_policies(name, elk_statefulsets.statefulset_network_policies(namespace, shipper_namespace(config)), child)
 

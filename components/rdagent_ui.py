@@ -13,6 +13,8 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.app_settings import AppSettings
+from components.service_account import workload_service_account
+from components.ui_auth import UiAuthProxy
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import envoy_sidecar as envoy
@@ -26,21 +28,29 @@ from rdagent_infra.logic.pods import (
     resource_requirements,
     selector,
     simple_resources,
+    with_service_account,
     writable_volumes,
 )
 from rdagent_infra.logic.rdagent_env import ui_args
 from rdagent_infra.logic.rollout import APP, RolloutPlan, Track
 from rdagent_infra.logic.storage import claim_spec
 from rdagent_infra.logic.traffic_metrics import traffic_source
+from rdagent_infra.logic.ui_auth import AUTH_COMPONENT, auth_enabled, certificate, proxied_services, route_backends, tls_secret_name
 
 SCRAPE_LABEL = "rdagent.io/scrape"
 ROUTE_KIND_OF_PROVIDER = {"gatewayApi": "gatewayApi", "ingressNginx": "ingress"}
 ENVOY_CONFIG_MAP = "rdagent-ui-envoy"
+LOAD_ACCOUNT = f"{APP}-load"
 
 
 def has_sidecar(config: StackConfig) -> bool:
     """Every traffic provider but ingress-nginx measures requests in the UI pods' Envoy sidecar."""
     return traffic_source(config.rollout.trafficProvider, config.namespace).kind == "envoySidecar"
+
+
+def traffic_port(config: StackConfig) -> int:
+    """The UI pods' port that takes requests: the sidecar's when there is one."""
+    return envoy.SIDECAR_PORT if has_sidecar(config) else config.workloads.ui.port
 
 
 def proxy_container() -> dict:
@@ -92,6 +102,7 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
             "annotations": {"rdagent.io/config-hash": settings.config_hash},
         },
         "spec": {
+            "serviceAccountName": APP,
             "automountServiceAccountToken": False,
             "securityContext": pod_security_context(),
             "terminationGracePeriodSeconds": 30,
@@ -162,6 +173,7 @@ class RdAgentUi(pulumi.ComponentResource):
                 data={envoy.CONFIG_FILE: yaml.safe_dump(envoy.envoy_config(ui.port), sort_keys=False)},
                 opts=child,
             )
+        workload_service_account(f"{name}-account", APP, namespace, labels(APP, "ui"), child)
         deployments = self._deployments(name, config, plan, image_for, settings, child)
         self.deployment_names = [track.deployment for track in plan.tracks]
         self._services(name, namespace, plan, sidecar, child)
@@ -169,15 +181,33 @@ class RdAgentUi(pulumi.ComponentResource):
         self._disruption_and_scaling(name, config, plan, child)
         # Traffic moves only once every track it may send to is available (the engine awaits each
         # Deployment): an abort that brings back a colour scaled to zero must not route to it earlier.
-        self._routing(name, config, plan, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=deployments)))
+        routing = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=deployments))
+        if proxied_services(config, plan):
+            # The route sends to the proxies, which must exist (and be available) before it does.
+            proxies = UiAuthProxy(
+                f"{name}-auth", config, provider, plan, traffic_port(config), opts=pulumi.ResourceOptions(parent=self, depends_on=deployments)
+            )
+            routing = pulumi.ResourceOptions.merge(routing, pulumi.ResourceOptions(depends_on=[proxies]))
+        self._routing(name, config, plan, routing)
         self._load_hook(name, config, plan, child)
 
-        # With the sidecar, traffic enters through it (so it is measured) and its stats are scraped.
-        ports = [envoy.SIDECAR_PORT, envoy.STATS_PORT] if sidecar else [ui.port]
-        ingress_rule = {"ports": [{"protocol": "TCP", "port": port} for port in ports]}
-        policy = network_policy("rdagent-ui", namespace, selector(APP, "ui"), ingress=[ingress_rule], egress=egress)
-        k8s.networking.v1.NetworkPolicy(f"{name}-ingress-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
+        self._ingress_policy(name, config, egress, child)
         self.register_outputs({"service_name": self.service_name})
+
+    def _ingress_policy(self, name: str, config: StackConfig, egress: list[dict], child: pulumi.ResourceOptions) -> None:
+        """Who may reach the UI pods: with sign-in, only the proxies (and the rollout's load Job); the
+        sidecar's stats port stays open to the Prometheus scrape (it serves /stats/prometheus only)."""
+        stats = [envoy.STATS_PORT] if has_sidecar(config) else []
+        if auth_enabled(config):
+            peers = [{"podSelector": {"matchLabels": selector(APP, AUTH_COMPONENT)}}, {"podSelector": {"matchLabels": LOAD_LABELS}}]
+            rules = [
+                {"from": peers, "ports": [{"protocol": "TCP", "port": traffic_port(config)}]},
+                *({"ports": [{"protocol": "TCP", "port": port}]} for port in stats),
+            ]
+        else:
+            rules = [{"ports": [{"protocol": "TCP", "port": port} for port in (traffic_port(config), *stats)]}]
+        policy = network_policy("rdagent-ui", config.namespace, selector(APP, "ui"), ingress=rules, egress=egress)
+        k8s.networking.v1.NetworkPolicy(f"{name}-ingress-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
 
     def _deployments(
         self, name: str, config: StackConfig, plan: RolloutPlan, image_for, settings: AppSettings, child: pulumi.ResourceOptions
@@ -189,12 +219,22 @@ class RdAgentUi(pulumi.ComponentResource):
         deployments: list[k8s.apps.v1.Deployment] = []
         for track in plan.tracks:
             image = image_for(config.images.ui, track.version)
+            # Every track states its replica count, the HPA's target at least the HPA's minimum. Leaving it
+            # out on the HPA's target looked right, but server-side apply then drops the field the program
+            # owned and the Deployment falls to 1 replica until the HPA acts: the real control plane showed
+            # a canary taking all traffic on one pod when the HPA moved to it. The cost: an update of that
+            # Deployment takes its count back from the HPA (patchForce: no conflict), never below the minimum.
+            replicas = max(track.replicas, ui.replicas) if track == autoscaled else track.replicas
             deployment = k8s.apps.v1.Deployment(
                 f"{name}-{track.name}",
-                metadata={"name": track.deployment, "namespace": namespace, "labels": {**labels(APP, "ui"), **track.labels}},
+                metadata={
+                    "name": track.deployment,
+                    "namespace": namespace,
+                    "labels": {**labels(APP, "ui"), **track.labels},
+                    "annotations": {"pulumi.com/patchForce": "true"},
+                },
                 spec={
-                    # The HPA owns the replica count of the track it scales; setting it here would reset it on every update.
-                    **({} if track == autoscaled else {"replicas": track.replicas}),
+                    "replicas": replicas,
                     "revisionHistoryLimit": 5,
                     "selector": {"matchLabels": {**selector(APP, "ui"), **track.labels}},
                     "strategy": {
@@ -268,10 +308,10 @@ class RdAgentUi(pulumi.ComponentResource):
         hook = config.rollout.loadHook
         if not hook.enabled or len(plan.tracks) < 2:
             return
-        job = load_job(f"{APP}-load-{plan.tracks[1].name}", config.namespace, plan.services[2].name, plan.step, hook)
+        job = with_service_account(load_job(f"{APP}-load-{plan.tracks[1].name}", config.namespace, plan.services[2].name, plan.step, hook), LOAD_ACCOUNT)
+        workload_service_account(f"{name}-load-account", LOAD_ACCOUNT, config.namespace, LOAD_LABELS, child)
         k8s.batch.v1.Job(f"{name}-load", metadata=job["metadata"], spec=job["spec"], opts=child)
-        port = envoy.SIDECAR_PORT if has_sidecar(config) else config.workloads.ui.port
-        egress = network_policy("rdagent-ui-load", config.namespace, LOAD_LABELS, ingress=[], egress=[allow_to(selector(APP, "ui"), port)])
+        egress = network_policy("rdagent-ui-load", config.namespace, LOAD_LABELS, ingress=[], egress=[allow_to(selector(APP, "ui"), traffic_port(config))])
         k8s.networking.v1.NetworkPolicy(f"{name}-load-policy", metadata=egress["metadata"], spec=egress["spec"], opts=child)
 
     def _routing(self, name: str, config: StackConfig, plan: RolloutPlan, child: pulumi.ResourceOptions) -> None:
@@ -300,18 +340,22 @@ class RdAgentUi(pulumi.ComponentResource):
                     "rules": [
                         {
                             "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                            "backendRefs": [
-                                {"name": service, "port": 80, "weight": weight} for service, weight in (weighted or {plan.primary_service: 100}).items()
-                            ],
+                            "backendRefs": [{"name": service, "port": 80, "weight": weight} for service, weight in route_backends(config, plan).items()],
                         }
                     ],
                 },
                 opts=child,
             )
             return
-        backends = weighted or {plan.primary_service: 100}
+        backends = route_backends(config, plan)
+        primary = next(iter(backends))
+        issued = certificate(config, "ingress", namespace)
+        if issued is not None:
+            k8s.apiextensions.CustomResource(
+                f"{name}-certificate", api_version="cert-manager.io/v1", kind="Certificate", metadata=issued["metadata"], spec=issued["spec"], opts=child
+            )
         for service, weight in backends.items():
-            canary = service != plan.primary_service
+            canary = service != primary
             annotations = {"nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": str(weight)} if canary else {}
             ingress_name = APP if not canary else f"{APP}-{service.removeprefix(APP + '-')}"
             spec: dict = {
@@ -324,7 +368,7 @@ class RdAgentUi(pulumi.ComponentResource):
                 ],
             }
             if ingress.tls:
-                spec["tls"] = [{"hosts": [ingress.host], "secretName": f"{APP}-ingress-tls"}]
+                spec["tls"] = [{"hosts": [ingress.host], "secretName": tls_secret_name(config, "ingress")}]
             k8s.networking.v1.Ingress(
                 f"{name}-ingress-{service}",
                 metadata={"name": ingress_name, "namespace": namespace, "labels": labels(APP, "ui"), "annotations": annotations},

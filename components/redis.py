@@ -7,10 +7,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.service_account import workload_service_account
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.network import allow_from, network_policy
-from rdagent_infra.logic.pods import labels, selector
+from rdagent_infra.logic.pods import labels, selector, with_service_account
 from rdagent_infra.logic.redis import AUTH_SECRET, SERVICE, redis_conf, redis_statefulset, redis_url
 from rdagent_infra.logic.storage import with_classes
 
@@ -45,9 +46,10 @@ class Redis(pulumi.ComponentResource):
             data={"redis.conf": redis_conf(redis.maxmemory, redis.persistence)},
             opts=child,
         )
+        workload_service_account(f"{name}-account", SERVICE, namespace, labels("redis", "cache"), child)
         k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
-            **with_classes(config, redis_statefulset(namespace, redis)),
+            **with_classes(config, with_service_account(redis_statefulset(namespace, redis), SERVICE)),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
         )
         k8s.core.v1.Service(

@@ -110,3 +110,11 @@ CHART_KUBE_PROMETHEUS_STACK = {
     "version": "76.5.1",
     "namespace": "monitoring",
 }
+
+# The authenticating proxy in front of an exposed UI (not in the seed, whose UI had no login).
+# The distroless image runs as its nonroot user (65532); scripts/oauth2-proxy-toolchain.sh builds the same release.
+OAUTH2_PROXY_VERSION = "v7.15.3"
+OAUTH2_PROXY_IMAGE = f"quay.io/oauth2-proxy/oauth2-proxy:{OAUTH2_PROXY_VERSION}"
+OAUTH2_PROXY_PORT = 4180
+OAUTH2_PROXY_UID = 65532
+OAUTH2_PROXY_REPLICAS = 2

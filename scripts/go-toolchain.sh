@@ -13,3 +13,30 @@ require_go() {
     exit 3
   fi
 }
+
+# install_go_tool NAME PACKAGE@VERSION KEY: the binary NAME built by `go install PACKAGE@VERSION` into
+# $BIN, kept in ${CACHE_DIR}/KEY (per machine) and stamped in $TOOLS/.NAME-stamp, so a second run, or
+# a fresh clone on the same machine, does not rebuild. Needs log, TOOLS, BIN and CACHE_DIR set.
+install_go_tool() {
+  local name=$1 package=$2 key=$3
+  local stamp="$TOOLS/.$name-stamp" cache="$CACHE_DIR/$key"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] && [ -x "$BIN/$name" ]; then
+    return 0
+  fi
+  mkdir -p "$BIN"
+  if [ -x "$cache/$name" ]; then
+    log "using $name built earlier on this machine ($cache)"
+  else
+    log "building $package from its Go module"
+    local build started
+    build=$(mktemp -d "${TMPDIR:-/tmp}/rdagent-$name.XXXXXX")
+    started=$(date +%s)
+    GOBIN="$build" CGO_ENABLED=0 go install -trimpath "$package"
+    mkdir -p "$cache"
+    cp "$build/$name" "$cache/$name"
+    rm -rf "$build"
+    log "built in $(($(date +%s) - started)) s"
+  fi
+  install -m 0755 "$cache/$name" "$BIN/$name"
+  echo "$key" >"$stamp"
+}

@@ -26,6 +26,8 @@ def staging_copy_of_test(work: Path, name: str, keep_secrets: bool) -> None:
     document = yaml.safe_load((work / "Pulumi.test.yaml").read_text())
     document["config"]["rdagent:tier"] = "staging"
     document["config"]["rdagent:cluster"]["renderDir"] = f"build/{name}"
+    # The UI stays internal: a canary's weighted route would expose it, which staging refuses without sign-in.
+    document["config"]["rdagent:rollout"] = {"strategy": "rolling"}
     if not keep_secrets:
         del document["config"]["rdagent:secrets"], document["encryptionsalt"]
     (work / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))

@@ -93,8 +93,14 @@ def synth_at(tmp_path, rollout: dict, name: str, ingress_kind: str = "gatewayApi
 
 
 def route_weights(manifests) -> dict[str, int]:
+    """UI Service -> weight: prod signs users in, so the route sends to each UI Service's oauth2-proxy."""
     route = one(manifests, "HTTPRoute", "rdagent-ui")
-    return {ref["name"]: ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]}
+    weights = {}
+    for ref in route["spec"]["rules"][0]["backendRefs"]:
+        assert ref["name"].endswith("-auth"), f"the route sends to {ref['name']}, not to a sign-in proxy"
+        upstream = one(manifests, "Deployment", ref["name"])["spec"]["template"]["metadata"]["labels"]["rdagent.io/upstream"]
+        weights[upstream] = ref["weight"]
+    return weights
 
 
 @pytest.mark.parametrize(("step", "canary_weight"), [(0, 5), (1, 25), (2, 100)])
@@ -126,9 +132,10 @@ def test_ingress_nginx_canary_annotations(tmp_path):
     manifests = synth_at(
         tmp_path, {"strategy": "canary", "trafficProvider": "ingressNginx", "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": 1}, "nginx", "ingress"
     )
-    canary = one(manifests, "Ingress", "rdagent-ui-canary")
+    canary = one(manifests, "Ingress", "rdagent-ui-canary-auth")
     assert canary["metadata"]["annotations"] == {"nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "25"}
-    assert one(manifests, "Ingress", "rdagent-ui")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "rdagent-ui-stable"
+    assert canary["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "rdagent-ui-canary-auth"
+    assert one(manifests, "Ingress", "rdagent-ui")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "rdagent-ui-stable-auth"
 
 
 def test_replica_ratio_without_a_traffic_provider(tmp_path):

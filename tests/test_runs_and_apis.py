@@ -37,7 +37,8 @@ def test_the_apis_a_stack_needs():
     config, _, _ = synth("staging")
     plan = plan_rollout(config.rollout, config.workloads.ui.replicas)
     kinds = [need.kind for need in apis_for_plan(config, plan)]
-    assert kinds == ["HTTPRoute", "PrometheusRule", "ServiceMonitor"]
+    # staging's certificate comes from cert-manager (workloads.ui.ingress.certManager).
+    assert kinds == ["HTTPRoute", "Certificate", "PrometheusRule", "ServiceMonitor"]
     config, _, _ = synth("test", workloads={"ui": {"ingress": {"enabled": False}}})
     plan = plan_rollout(config.rollout, config.workloads.ui.replicas)
     assert apis_for_plan(config, plan) == []

@@ -20,6 +20,8 @@ KNOWN = {
     "elasticPassword": "Kn0wn-elastic-pass",
     "tlsCertificate": "-----BEGIN CERTIFICATE-----Kn0wnCert",
     "tlsPrivateKey": "-----BEGIN PRIVATE KEY-----Kn0wnKey",
+    "oauth2ClientSecret": "Kn0wn-oidc-client-secret",
+    "oauth2CookieSecret": "Kn0wnCookieSecretKn0wnCookieSecr",  # 32 bytes, as oauth2-proxy wants
 }
 
 

@@ -46,7 +46,9 @@ def test_prod_ui(synthesized):
     manifests = load_manifests(synthesized("prod"))
     ui = one(manifests, "Deployment", "rdagent-ui-blue")
     assert ui["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
-    assert "replicas" not in ui["spec"], "the HPA owns the replica count"
+    hpa = one(manifests, "HorizontalPodAutoscaler", "rdagent-ui")["spec"]
+    assert hpa["scaleTargetRef"]["name"] == "rdagent-ui-blue" and ui["spec"]["replicas"] == hpa["minReplicas"]
+    assert ui["metadata"]["annotations"]["pulumi.com/patchForce"] == "true", "an update takes the count back from the HPA"
     container = pod_spec(ui)["containers"][0]
     assert container["ports"][0]["containerPort"] == 19899
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):

@@ -26,7 +26,11 @@ def good_container(name="app"):
 
 
 def good_pod_spec():
-    return {"securityContext": {"runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}}, "containers": [good_container()]}
+    return {
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [good_container()],
+    }
 
 
 def wrap(kind: str, pod: dict) -> tuple[str, dict]:

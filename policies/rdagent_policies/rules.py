@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rdagent_policies import identity
 from rdagent_policies import pod_security as pss
 from rdagent_policies.workloads import WORKLOAD_TYPES, PodSpec, pod_spec_of
 
@@ -197,6 +198,12 @@ WORKLOAD_POLICIES = (
         pss.pod_security_baseline,
     ),
     Policy("restricted-volume-types", "Pods use only the volume types Pod Security restricted allows.", "mandatory", pss.restricted_volume_types),
+    Policy(
+        "service-account-token-reason",
+        f"Pods mount no ServiceAccount token unless their template says why ({identity.TOKEN_REASON_ANNOTATION}).",
+        "mandatory",
+        identity.token_mount_has_reason,
+    ),
 )
 AWS_POLICIES = (
     Policy(
@@ -212,6 +219,13 @@ AWS_POLICIES = (
         "mandatory",
         check_props=gpu_node_group_tainted,
         resource_types=("aws:eks/nodeGroup:NodeGroup",),
+    ),
+    Policy(
+        "no-wildcard-iam",
+        'IAM policies allow no wildcard action, and "Resource": "*" only in the listed exceptions (rdagent_policies/iam_exceptions.py).',
+        "mandatory",
+        check_props=identity.no_wildcard_iam,
+        resource_types=identity.IAM_POLICY_TYPES,
     ),
 )
 STACK_POLICY_NAME = "rollout-consistency"

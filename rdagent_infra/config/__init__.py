@@ -5,7 +5,7 @@ Keys are written in camelCase in the stack files, as Kubernetes and Pulumi write
 numeric keys carry their unit in the name (`durationMinutes`, `latencyThresholdMs`).
 
 One module per section (cluster, gpu, images, app, workloads, data, logging, monitoring,
-rollout, secrets, storage, addons), the building blocks in `base` and `resources`, the error messages in
+rollout, secrets, storage, addons, ui_access), the building blocks in `base` and `resources`, the error messages in
 `errors`, and the whole stack with its cross-section rules in `stack`. Everything is
 re-exported here: `from rdagent_infra.config import StackConfig, load_stack_config`.
 """
@@ -25,6 +25,7 @@ from rdagent_infra.config.rollout import AnalysisConfig, BlueGreenConfig, Canary
 from rdagent_infra.config.secrets import LLM_KEY_SECRETS, Secret, SecretsConfig, SecretValue
 from rdagent_infra.config.stack import NAMESPACE, StackConfig, load_stack_config
 from rdagent_infra.config.storage import EbsConfig, EfsConfig, StorageConfig
+from rdagent_infra.config.ui_access import CertManagerConfig, UiAuthConfig
 from rdagent_infra.config.workloads import (
     SCENARIO_IMAGES,
     AutoscalingConfig,
@@ -56,6 +57,7 @@ __all__ = [
     "CacheTier",
     "CanaryConfig",
     "CanaryStage",
+    "CertManagerConfig",
     "ClusterConfig",
     "ConfigError",
     "DiskCacheTier",
@@ -91,6 +93,7 @@ __all__ = [
     "StackConfig",
     "StorageConfig",
     "Tier",
+    "UiAuthConfig",
     "UiConfig",
     "WorkloadsConfig",
     "format_errors",

@@ -34,6 +34,14 @@ def _require_secret(value: Any) -> SecretValue:
 
 Secret = Annotated[SecretValue, PlainValidator(_require_secret)]
 
+# What synth puts where a stack file holds a secret (it decrypts nothing): checks of a secret's value skip it.
+PLACEHOLDER_PREFIX = "synth-placeholder:"
+
+
+def is_placeholder(secret: SecretValue) -> bool:
+    return secret.value.startswith(PLACEHOLDER_PREFIX)
+
+
 LLM_KEY_SECRETS = ("openaiApiKey", "azureOpenaiApiKey", "deepseekApiKey", "anthropicApiKey")
 
 
@@ -46,6 +54,9 @@ class SecretsConfig(Model):
     elasticPassword: Secret | None = None
     tlsCertificate: Secret | None = None
     tlsPrivateKey: Secret | None = None
+    # oauth2-proxy's OIDC client secret and its cookie secret (workloads.ui.ingress.auth).
+    oauth2ClientSecret: Secret | None = None
+    oauth2CookieSecret: Secret | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -19,8 +19,9 @@ from rdagent_infra.config.images import ImagesConfig
 from rdagent_infra.config.logging import LoggingConfig
 from rdagent_infra.config.monitoring import MonitoringConfig
 from rdagent_infra.config.rollout import RolloutConfig
-from rdagent_infra.config.secrets import SecretsConfig
+from rdagent_infra.config.secrets import SecretsConfig, is_placeholder
 from rdagent_infra.config.storage import StorageConfig
+from rdagent_infra.config.ui_access import cookie_secret_problem
 from rdagent_infra.config.workloads import WorkloadsConfig
 from rdagent_infra.logic.steps import rollout_steps
 
@@ -67,7 +68,58 @@ class StackConfig(Model):
             raise path_error(["gpu", "enabled"], "runs ask for GPUs but the GPU node pool is disabled")
         self._check_rollout()
         self._check_shared_storage()
+        self._check_ui_access()
         return self
+
+    def ui_exposed_by(self) -> str | None:
+        """Why the UI is reachable from outside the cluster (a route on the Gateway or an Ingress), or None."""
+        if self.workloads.ui.ingress.enabled:
+            return "workloads.ui.ingress.enabled"
+        if self.rollout.strategy != "rolling" and self.rollout.trafficProvider != "replicas":
+            return f"every {self.rollout.strategy} rollout routes it through rollout.trafficProvider {self.rollout.trafficProvider}"
+        return None
+
+    def _check_ui_access(self) -> None:
+        ingress = self.workloads.ui.ingress
+        key = ["workloads", "ui", "ingress"]
+        secrets = self.secrets
+        if ingress.certManager is not None and secrets.tlsCertificate is not None:
+            raise path_error([*key, "certManager"], "one certificate, one source: unset secrets.tlsCertificate/tlsPrivateKey or certManager")
+        if ingress.certManager is not None and ingress.kind == "gatewayApi" and self.cluster.mode != "eks":
+            raise path_error(
+                [*key, "certManager"],
+                "with gatewayApi the certificate belongs to the Gateway, which this stack creates on EKS only: "
+                "let the Gateway's owner issue it (unset certManager) or use kind ingress",
+            )
+        if ingress.tlsSecretName is not None and secrets.tlsCertificate is not None and ingress.certManager is None:
+            raise path_error([*key, "tlsSecretName"], "names an existing Secret, but secrets.tlsCertificate would make one: keep one of them")
+        if ingress.auth.enabled:
+            for name in ("oauth2ClientSecret", "oauth2CookieSecret"):
+                if getattr(secrets, name) is None:
+                    raise path_error(["secrets", name], "required when workloads.ui.ingress.auth is enabled; set it with pulumi config set --secret")
+            cookie = secrets.oauth2CookieSecret
+            problem = None if cookie is None or is_placeholder(cookie) else cookie_secret_problem(cookie.value)
+            if problem:
+                raise path_error(["secrets", "oauth2CookieSecret"], problem)
+        exposed = self.ui_exposed_by()
+        if exposed is None or not self.tier.is_production_like:
+            return
+        tier = self.tier.value
+        if not ingress.auth.enabled:
+            raise path_error(
+                [*key, "auth", "enabled"],
+                f"required in {tier}: the UI is exposed ({exposed}) and RD-Agent's UI has no login of its own. Put oauth2-proxy in "
+                "front: set auth.enabled true, auth.oidcIssuerUrl, auth.clientId, auth.emailDomains and/or auth.allowedGroups, and the "
+                "secrets oauth2ClientSecret and oauth2CookieSecret (docs/security.md)",
+            )
+        if not ingress.tls:
+            raise path_error([*key, "tls"], f"must be true in {tier}: sign-in cookies and tokens travel over TLS only")
+        if ingress.certManager is None and ingress.tlsSecretName is None and secrets.tlsCertificate is None:
+            raise path_error(
+                [*key, "certManager"],
+                f"the UI's certificate in {tier}: set certManager.issuer (cert-manager issues it), tlsSecretName (an existing "
+                "kubernetes.io/tls Secret) or secrets.tlsCertificate and secrets.tlsPrivateKey",
+            )
 
     def _check_shared_storage(self) -> None:
         """On EKS a claim several nodes mount (ReadWriteMany) needs EFS: EBS attaches to one node."""

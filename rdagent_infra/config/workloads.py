@@ -13,6 +13,7 @@ from rdagent_infra import defaults as seed
 from rdagent_infra.config.base import DnsName, Model, Port, Quantity, Tier, path_error
 from rdagent_infra.config.images import CUDA_IMAGE_VARIANTS, GPU_IMAGE_VARIANTS, ImageVariant
 from rdagent_infra.config.resources import Resources, gpu_resources
+from rdagent_infra.config.ui_access import CertManagerConfig, UiAuthConfig
 from rdagent_infra.logic import rdagent_reads
 
 
@@ -37,6 +38,12 @@ class IngressConfig(Model):
     gatewayListener: str = "https"
     ingressClassName: str = "nginx"
     tls: bool = True
+    # The certificate: an existing kubernetes.io/tls Secret (in gatewayNamespace with gatewayApi, else the
+    # app namespace), or one cert-manager issues; unset, secrets.tlsCertificate/tlsPrivateKey make it.
+    tlsSecretName: DnsName | None = None
+    certManager: CertManagerConfig | None = None
+    # Sign-in in front of the UI (oauth2-proxy); required in staging and prod when the UI is exposed.
+    auth: UiAuthConfig = UiAuthConfig()
 
 
 class UiConfig(Model):

@@ -51,6 +51,9 @@ def apis_for_plan(config: StackConfig, plan: RolloutPlan) -> list[ApiNeed]:
         needs.append(_route("rdagent:rollout.trafficProvider gatewayApi"))
     elif not plan.weights and ui.ingress.enabled and ui.ingress.kind == "gatewayApi":
         needs.append(_route("rdagent:workloads.ui.ingress.kind gatewayApi"))
+    if ui.ingress.tls and ui.ingress.certManager is not None and (ui.ingress.enabled or plan.weights):
+        why = "rdagent:workloads.ui.ingress.certManager"
+        needs.append(ApiNeed("Certificate", "cert-manager.io", "v1", "certificates", why, "cert-manager (its CRDs and the issuer)"))
     if config.monitoring.enabled and config.monitoring.prometheusOperator:
         why, operator = "rdagent:monitoring.prometheusOperator", "the Prometheus Operator (its CRDs)"
         needs.append(ApiNeed("PrometheusRule", "monitoring.coreos.com", "v1", "prometheusrules", why, operator))

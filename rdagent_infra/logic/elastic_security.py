@@ -11,6 +11,8 @@ second run changes nothing. The ECK mode needs none of this: the operator does i
 
 from __future__ import annotations
 
+from rdagent_policies.identity import TOKEN_REASON_ANNOTATION
+
 from rdagent_infra.logic.pods import checkov_skips, labels
 
 CERTS_SECRET = "elasticsearch-certs"
@@ -114,7 +116,12 @@ def certs_job(namespace: str, version: str, replicas: int, security: dict, pod_s
             "backoffLimit": 6,
             "ttlSecondsAfterFinished": 86400,
             "template": {
-                "metadata": {"labels": job_labels},
+                "metadata": {
+                    "labels": job_labels,
+                    "annotations": {
+                        TOKEN_REASON_ANNOTATION: "writes the certificate and Kibana password Secrets through the Kubernetes API (its Role allows only those)"
+                    },
+                },
                 "spec": {
                     "serviceAccountName": SETUP_APP,
                     # It talks to the Kubernetes API, with a ServiceAccount that may only make these Secrets.

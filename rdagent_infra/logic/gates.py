@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.rollout import RolloutPlan
 from rdagent_infra.logic.traffic_metrics import TrafficSource, track_matcher, traffic_source
+from rdagent_infra.logic.ui_auth import routed_service
 from rdagent_infra.logic.verdicts import Measurement
 
 
@@ -46,7 +47,8 @@ def analysis_for(config: StackConfig, plan: RolloutPlan) -> Analysis | None:
     namespace = config.namespace
     source = traffic_source(plan.provider, namespace)
     track = plan.tracks[1].name
-    new_service = plan.services[2].name
+    # With sign-in, ingress-nginx sees the new track's proxy Service as the canary backend.
+    new_service = routed_service(config, plan.services[2].name)
     extra = track_matcher(source, namespace, track, new_service)
     if plan.strategy == "canary":
         stage = config.rollout.canary.stages[plan.step]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from rdagent_policies.iam_exceptions import wildcard_exception
+
 
 def irsa_trust_policy(oidc_provider_arn: str, issuer_url: str, namespace: str, service_account: str) -> str:
     """Only `namespace/service_account` of this cluster may assume the role, for STS only."""
@@ -27,6 +29,14 @@ def irsa_trust_policy(oidc_provider_arn: str, issuer_url: str, namespace: str, s
             ],
         }
     )
+
+
+def _listed_wildcard(sid: str) -> dict:
+    """A `"Resource": "*"` statement: only those rdagent_policies.iam_exceptions lists, with exactly its actions."""
+    exception = wildcard_exception(sid)
+    if exception is None:
+        raise ValueError(f"{sid} is not a listed wildcard-resource exception")
+    return {"Sid": sid, "Effect": "Allow", "Resource": "*", "Action": sorted(exception.actions)}
 
 
 def _owned(cluster: str) -> dict:
@@ -142,7 +152,7 @@ def _iam_statements(cluster: str, region: str, account: str, node_role_arn: str)
                 "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"},
             },
         },
-        {"Sid": "AllowUnscopedInstanceProfileListAction", "Effect": "Allow", "Resource": "*", "Action": "iam:ListInstanceProfiles"},
+        _listed_wildcard("AllowUnscopedInstanceProfileListAction"),
         {"Sid": "AllowInstanceProfileReadActions", "Effect": "Allow", "Resource": profile, "Action": "iam:GetInstanceProfile"},
     ]
 
@@ -165,25 +175,9 @@ def karpenter_controller_policy(cluster: str, region: str, account: str, node_ro
             "Resource": queue_arn,
             "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
         },
-        {
-            "Sid": "AllowRegionalReadActions",
-            "Effect": "Allow",
-            "Resource": "*",
-            "Action": [
-                "ec2:DescribeCapacityReservations",
-                "ec2:DescribeImages",
-                "ec2:DescribeInstances",
-                "ec2:DescribeInstanceTypeOfferings",
-                "ec2:DescribeInstanceTypes",
-                "ec2:DescribeLaunchTemplates",
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeSpotPriceHistory",
-                "ec2:DescribeSubnets",
-            ],
-            "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
-        },
+        {**_listed_wildcard("AllowRegionalReadActions"), "Condition": {"StringEquals": {"aws:RequestedRegion": region}}},
         {"Sid": "AllowSSMReadActions", "Effect": "Allow", "Resource": f"arn:aws:ssm:{region}::parameter/aws/service/*", "Action": "ssm:GetParameter"},
-        {"Sid": "AllowPricingReadActions", "Effect": "Allow", "Resource": "*", "Action": "pricing:GetProducts"},
+        _listed_wildcard("AllowPricingReadActions"),
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 

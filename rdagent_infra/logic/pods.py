@@ -122,3 +122,22 @@ def selector(app: str, component: str) -> dict[str, str]:
 def checkov_skips(reasons: dict[str, str]) -> dict[str, str]:
     """Annotations that skip checkov checks on one resource, each with its reason."""
     return {f"checkov.io/skip{index}": f"{check}={reason}" for index, (check, reason) in enumerate(sorted(reasons.items()), start=1)}
+
+
+def _pod_template_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The pod spec inside a Deployment's, StatefulSet's, DaemonSet's, Job's or CronJob's spec."""
+    if "jobTemplate" in spec:
+        spec = spec["jobTemplate"]["spec"]
+    return spec["template"]["spec"]
+
+
+def with_service_account(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """A workload body (metadata and spec) whose pods run as their own ServiceAccount `name` (never the
+    namespace's `default`, which every other pod there would share)."""
+    _pod_template_spec(body["spec"])["serviceAccountName"] = name
+    return body
+
+
+def service_account_body(name: str, namespace: str, account_labels: dict[str, str]) -> dict[str, Any]:
+    """A ServiceAccount that mounts no token by default: a pod that needs one says so, with its reason."""
+    return {"metadata": {"name": name, "namespace": namespace, "labels": account_labels}, "automount_service_account_token": False}
