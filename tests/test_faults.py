@@ -38,7 +38,7 @@ from tests.engine_project import Project
 
 pytestmark = pytest.mark.faults
 STACK = "faults"
-# Kill points: after this many Kubernetes objects were written (of 23), one in each third, seeded.
+# Kill points: after this many Kubernetes objects were written (of 26), one in each third, seeded.
 _SEED = random.Random(20)
 KILL_POINTS = [_SEED.randint(low, high) for low, high in ((1, 7), (8, 14), (15, 20))]
 KINDS = {
