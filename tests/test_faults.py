@@ -208,7 +208,10 @@ def test_an_update_killed_part_way_recovers_to_the_uninterrupted_state(written, 
     said = plain.stdout + plain.stderr
     # The lock, or before it, a state file whose metadata sidecar the kill cut (gocloud fileblob
     # writes `<file>.attrs` in place): the engine cannot read the checkpoint at all.
-    told = "error: failed to load checkpoint: EOF" if cut_sidecars(project) else "the stack is currently locked by 1 lock(s)"
+    read_sidecar = f"{STACK}.json.attrs"  # the engine reads the state's own sidecar; a cut `.bak.attrs` goes unnoticed
+    told = (
+        "error: failed to load checkpoint: EOF" if any(p.name == read_sidecar for p in cut_sidecars(project)) else "the stack is currently locked by 1 lock(s)"
+    )
     assert plain.returncode != 0 and told in said, said[-3000:]
 
     steps = recover(project)
