@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from rdagent_infra import rollout_journal as journal
 from rdagent_infra.cli_common import EXIT_FINDINGS, EXIT_UNAVAILABLE, StackOption, fail
 from rdagent_infra.config import ConfigError, StackConfig
 from rdagent_infra.logic.gates import analysis_for
@@ -93,7 +94,14 @@ def rollout_status(stack: StackOption, prometheus: PrometheusOption = None) -> N
     """Print the rollout's step, weights and the current step's analysis."""
     config = _load(stack)
     plan = current_plan(config)
+    interrupted = journal.read(Path.cwd(), stack)
+    if interrupted is not None:
+        typer.echo(f"rollout: interrupted: {interrupted.line()}.")
+        typer.echo("rollout: the stack file holds the move, the cluster may hold only part of it; what the stack file says:")
     _print_plan(plan)
+    if interrupted is not None:
+        typer.echo("rollout: run rollout run to finish the move (or rollout abort to go back); see docs/runbook.md")
+        return
     if len(plan.tracks) < 2:
         return
     typer.echo(f"  analyses: {config.rollout.failedAnalyses} failing, {config.rollout.inconclusiveAnalyses} inconclusive after the step's duration")
@@ -165,6 +173,10 @@ def rollout_run(
     rollout.analysis.intervalSeconds and honouring each step's duration. The state stays in the
     stack config: stopping this command (even killing it) and starting it again resumes."""
     deadline = time.monotonic() + max_minutes * 60
+    interrupted = journal.read(Path.cwd(), stack)
+    if interrupted is not None:
+        typer.echo(f"rollout run: finishing the interrupted move ({interrupted.summary}): {interrupted.line()}")
+        _apply(Move(f"finish {interrupted.summary}", interrupted.changes), stack, _load(stack))
     version = _load(stack).rollout.newVersion
     if not version:
         fail(["rollout run: no rollout is under way: run rollout start first"])

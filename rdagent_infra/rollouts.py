@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from rdagent_infra import rollout_journal as journal
 from rdagent_infra.config import RolloutConfig, StackConfig
 from rdagent_infra.logic.rollout import RolloutPlan, plan_rollout
 from rdagent_infra.logic.secrets_at_rest import EXAMPLE_PASSPHRASE, LOCAL_TIERS, example_passphrase_refusal, uses_example_passphrase
 from rdagent_infra.logic.steps import rollout_steps
 from rdagent_infra.logic.verdicts import Action, Counts, Decision, Limits, Verdict, decide
+from rdagent_infra.rollout_journal import remove_cut_sidecars, stale_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".tools"
@@ -231,7 +233,7 @@ def file_backend_locks(backend: str, project: str, stack_name: str) -> list[Path
 class _Stack:
     """The stack through the Automation API; every config change can be put back byte for byte."""
 
-    def __init__(self, stack_name: str, tier: str, work_dir: Path):
+    def __init__(self, stack_name: str, tier: str, work_dir: Path, recovering: bool = False):
         from pulumi import automation as auto
 
         self.env = engine_environment(tier, work_dir, stack_name)
@@ -239,18 +241,25 @@ class _Stack:
             raise RolloutError("the Pulumi engine is not built: run make up (scripts/engine-toolchain.sh)")
         self.name = stack_name
         self.tier = tier
+        self.step = "stack select"
         self.file = work_dir / f"Pulumi.{stack_name}.yaml"
         backend = self.env["PULUMI_BACKEND_URL"]
         if backend.startswith("file://"):
             Path(backend[len("file://") :]).mkdir(parents=True, exist_ok=True)
         from rdagent_infra.stack_source import read_project
 
-        locks = file_backend_locks(backend, str(read_project(work_dir)["name"]), stack_name)
-        if locks:
+        project = str(read_project(work_dir)["name"])
+        locks = file_backend_locks(backend, project, stack_name)
+        # After an interrupted move, the lock its killed update left is cleared (`pulumi cancel`),
+        # but only when that update ran here and no longer runs.
+        self.stale_lock = bool(locks) and recovering and all(stale_lock(lock) for lock in locks)
+        if locks and not self.stale_lock:
             raise RolloutError(
                 f"the stack {stack_name} is locked by an update that is running or was interrupted ({locks[0]}); "
-                "no change made: wait for it, or remove the lock once no update runs"
+                f"no change made: wait for it, or once no update runs, scripts/pulumi cancel --stack {stack_name} (docs/runbook.md)"
             )
+        if recovering and backend.startswith("file://"):
+            remove_cut_sidecars(Path(backend[len("file://") :]), project, stack_name)
         options = auto.LocalWorkspaceOptions(
             work_dir=str(work_dir), pulumi_home=self.env["PULUMI_HOME"], env_vars=self.env, pulumi_command=auto.PulumiCommand(root=str(TOOLS))
         )
@@ -262,13 +271,25 @@ class _Stack:
     def write(self, changes: dict[str, str | None]) -> None:
         from pulumi import automation as auto
 
+        self.step = "config set"
         for key, value in changes.items():
             if value is None:
                 self.stack.remove_config(PREFIX + key, path=True)
             else:
                 self.stack.set_config(PREFIX + key, auto.ConfigValue(value), path=True)
 
-    def up(self, echo: Callable[[str], None]) -> None:
+    def up(self, echo: Callable[[str], None], recovering: bool = False) -> None:
+        if recovering:
+            # The runbook's recovery after an interrupted update: the lock, the creates the engine
+            # never recorded, then an update that adopts what the killed one created.
+            if self.stale_lock:
+                echo(f"rollout: clearing the lock the interrupted update left (pulumi cancel --stack {self.name})")
+                self.step = "cancel"
+                self.stack.cancel()
+            self.step = "refresh --clear-pending-creates"
+            self.stack.refresh(clear_pending_creates=True, on_output=echo)
+            self.stack.workspace.env_vars["PULUMI_K8S_ENABLE_PATCH_FORCE"] = "true"
+        self.step = "up"
         self.stack.up(
             on_output=echo,
             policy_packs=[str(ROOT / "policies")],
@@ -278,27 +299,48 @@ class _Stack:
 
 def apply_move(move: Move, stack_name: str, tier: str, work_dir: Path, echo: Callable[[str], None]) -> None:
     """Write the move into the stack's config and run `pulumi up` with the policy pack. When the
-    update fails (or is interrupted), the stack file is put back as it was: the move is not recorded."""
-    stack = _Stack(stack_name, tier, work_dir)  # refuses unsafe settings and a locked stack before any write
+    update fails, the stack file is put back as it was: the move is not recorded. A journal is
+    kept while the move runs; when a killed move left one, this move recovers the stack first."""
+    interrupted = journal.read(work_dir, stack_name)
+    stack = _Stack(stack_name, tier, work_dir, recovering=interrupted is not None)  # refuses unsafe settings and a locked stack
     before = stack.file.read_bytes()
+    if interrupted is None:
+        journal.write(work_dir, stack_name, move.summary, move.changes)
     try:
         stack.write(move.changes)
-        stack.up(echo)
+        stack.up(echo, recovering=interrupted is not None)
     except BaseException as exc:
+        if interrupted is not None:
+            raise RolloutError(
+                f"the stack {stack_name}: pulumi {stack.step} failed: {_last_error(exc)}. "
+                f"The recovery did not complete: {interrupted.line()}, and it still is; run rollout status, then retry"
+            ) from None
         stack.file.write_bytes(before)
+        journal.clear(work_dir, stack_name)
         raise RolloutError(
+            f"the stack {stack_name}: pulumi {stack.step} failed: {_last_error(exc)}; "
             f"the update did not complete, so the move ({move.summary}) is not recorded: {stack.file.name} is back as it was. "
-            f"The cluster may hold part of the move; run rollout status, then retry or run rollout abort. ({_last_error(exc)})"
+            "The cluster may hold part of the move; run rollout status, then retry or run rollout abort."
         ) from None
+    journal.clear(work_dir, stack_name)
 
 
 def _last_error(exc: BaseException) -> str:
-    """The line of an engine error that says what went wrong."""
+    """The line of an engine error that says what went wrong: the first error naming a resource
+    (its URN), else the last error line. The engine has redacted secrets from all of it."""
     detail = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    reason = next((line for line in reversed(detail) if "error" in line.lower()), detail[-1] if detail else type(exc).__name__)
-    return reason[:300]
+    errors = [line for line in detail if "error" in line.lower()]
+    naming = [line for line in errors if "urn:pulumi:" in line]
+    reason = naming[0] if naming else errors[-1] if errors else detail[-1] if detail else type(exc).__name__
+    return reason[:400]
 
 
 def record(changes: dict[str, str | None], stack_name: str, tier: str, work_dir: Path) -> None:
     """Write rollout bookkeeping (analysis counts) into the stack config, with no update."""
-    _Stack(stack_name, tier, work_dir).write(changes)
+    from pulumi import automation as auto
+
+    stack = _Stack(stack_name, tier, work_dir)
+    try:
+        stack.write(changes)
+    except auto.CommandError as exc:
+        raise RolloutError(f"the stack {stack_name}: pulumi {stack.step} failed: {_last_error(exc)}") from None

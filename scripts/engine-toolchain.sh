@@ -2,7 +2,8 @@
 # Builds the real Pulumi engine for this project from the Go module proxy, pinned:
 #   .tools/bin/pulumi                          the Pulumi CLI (github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 #   .tools/bin/pulumi-language-python          our Python language host (engine/cli/langhost)
-#   .tools/bin/pulumi-language-python-exec     the SDK's exec shim (from the sdk/v3 module)
+#   .tools/bin/pulumi-language-python-exec     our exec shim (engine/exec-shim): the SDK's, without a traceback on SIGINT
+#   .tools/bin/pulumi-language-python-exec-sdk the SDK's exec shim (from the sdk/v3 module), which ours runs
 #   .tools/pulumi-home/plugins/...kubernetes   the Kubernetes provider (engine/kubernetes), installed offline
 # Idempotent: a stamp of the versions and of engine/ short-circuits a second run. Built binaries
 # are also kept in a per-machine cache (RDAGENT_ENGINE_CACHE, default ~/.cache/rdagent-infra/engine),
@@ -36,8 +37,11 @@ fi
 
 sources_hash=$(cd "$ROOT/engine" && find cli kubernetes -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 key="pulumi-${PULUMI_VERSION}_k8s-${K8S_VERSION}_$(go env GOVERSION)_${sources_hash}"
+# Our exec shim is copied, not built: it changes the stamp, not the cache key.
+SHIM="$ROOT/engine/exec-shim/pulumi-language-python-exec"
+shim_hash=$(sha256sum "$SHIM" | cut -c1-16)
 stamp="$TOOLS/.stamp"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] && [ -x "$BIN/pulumi" ]; then
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${key}_shim-${shim_hash}" ] && [ -x "$BIN/pulumi" ]; then
   exit 0
 fi
 
@@ -81,10 +85,12 @@ PY
   log "built in $(( $(date +%s) - started )) s"
 fi
 
-install -m 0755 "$cache/pulumi" "$cache/pulumi-language-python" "$cache/pulumi-language-python-exec" "$BIN/"
+install -m 0755 "$cache/pulumi" "$cache/pulumi-language-python" "$BIN/"
+install -m 0755 "$cache/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec-sdk"
+install -m 0755 "$SHIM" "$BIN/pulumi-language-python-exec"
 install -m 0755 "$cache/pulumi-resource-kubernetes" "$PROVIDERS/"
 # Installed into our own PULUMI_HOME (not on PATH), so the engine finds it offline, without a warning.
 PULUMI_SKIP_UPDATE_CHECK=true "$BIN/pulumi" plugin install resource kubernetes "$K8S_VERSION" \
   --file "$PROVIDERS/pulumi-resource-kubernetes" --reinstall >/dev/null
-echo "$key" > "$stamp"
+echo "${key}_shim-${shim_hash}" > "$stamp"
 log "ready: $("$BIN/pulumi" version) in $BIN ($(( $(date +%s) - started )) s)"

@@ -1,0 +1,389 @@
+"""Deployments that survive faults (issue 20): the faults stack (Pulumi.faults.yaml) through the
+real engine on the real control plane of tests/cluster.py.
+
+- `pulumi up` SIGKILLed at seeded points (after N Kubernetes objects were written, read from the
+  engine's --event-log), then the recovery of docs/runbook.md: the same resources and objects as
+  an uninterrupted update, nothing twice, nothing missing;
+- a second update while one runs is refused by the backend's lock, the stack unharmed;
+- the state exported, lost and imported: the next preview has no changes;
+- A, then B, then A again by config, and a rollout started then aborted: A's objects again;
+- an object the API server refuses (a ResourceQuota) in the middle of an update: the error names
+  the resource, the earlier objects are intact, no Python traceback;
+- `rollout start` killed before its update finished (findings 5, 6): status tells the truth and
+  `rollout run` finishes the move.
+
+Each project has its own file backend and namespace (rdagent-faults-*), so nothing here meets the
+e2e stack on the shared control plane.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rdagent_infra.rollouts import file_backend_locks
+from tests import crds
+from tests.cluster import wait_for
+from tests.conftest import ROOT
+from tests.engine_project import Project
+
+pytestmark = pytest.mark.faults
+STACK = "faults"
+# Kill points: after this many Kubernetes objects were written (of 26), one in each third, seeded.
+_SEED = random.Random(20)
+KILL_POINTS = [_SEED.randint(low, high) for low, high in ((1, 7), (8, 14), (15, 20))]
+KINDS = {
+    "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
+    "Secret": "/api/v1/namespaces/{ns}/secrets",
+    "Service": "/api/v1/namespaces/{ns}/services",
+    "PersistentVolumeClaim": "/api/v1/namespaces/{ns}/persistentvolumeclaims",
+    "NetworkPolicy": "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
+    "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
+    "StatefulSet": "/apis/apps/v1/namespaces/{ns}/statefulsets",
+    "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
+    "HTTPRoute": "/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes",
+}
+
+
+def faults_project(folder: Path, plane, namespace: str) -> Project:
+    if not (ROOT / ".tools" / "bin" / "pulumi").exists():
+        pytest.fail("the Pulumi engine is not built: run make test (it runs scripts/engine-toolchain.sh)")
+    crds.register(plane.api, crds.GATEWAY_API)
+    project = Project(folder, plane, STACK)
+    project.edit_config(lambda config: config.update({"rdagent:namespace": namespace}))
+    project.namespace = namespace
+    project.env["PULUMI_DEBUG_COMMANDS"] = "true"  # --event-log
+    project.pulumi("stack", "init")
+    return project
+
+
+def spec_that_matters(kind: str, obj: dict) -> object:
+    spec = obj.get("spec") or {}
+    if kind in ("Deployment", "StatefulSet", "Job"):
+        pod = spec["template"]["spec"]
+        return (spec.get("replicas"), [(c["name"], c["image"], c.get("args"), c.get("resources")) for c in pod["containers"]])
+    if kind == "Service":
+        return (spec.get("ports"), spec.get("selector"))
+    if kind == "ConfigMap":
+        return obj.get("data")
+    if kind == "Secret":
+        return sorted(obj.get("data") or {})
+    if kind == "PersistentVolumeClaim":
+        return (spec.get("accessModes"), spec.get("resources"))
+    return spec
+
+
+def cluster_objects(project: Project) -> dict[str, object]:
+    """kind/name -> the spec that matters, for every object in the project's namespace (the
+    namespace's name replaced, so two projects compare), and the number of pods."""
+    api = project.plane.api.fresh()
+    found: dict[str, object] = {}
+    for kind, path in KINDS.items():
+        for obj in api.items(path.format(ns=project.namespace)):
+            if obj["metadata"].get("deletionTimestamp"):
+                continue
+            text = json.dumps(spec_that_matters(kind, obj), sort_keys=True).replace(project.namespace, "NAMESPACE")
+            # A pod's own claims (the UI's per-pod cache) carry the pod's random suffix.
+            key = kind + "/" + re.sub(r"-[a-z0-9]{5}(-cache)$", r"-*\1", obj["metadata"]["name"])
+            while key in found:
+                key += "+"
+            found[key] = json.loads(text)
+    found["pods"] = len(api.items(f"/api/v1/namespaces/{project.namespace}/pods"))
+    return found
+
+
+def assert_objects(project: Project, expected: dict[str, object], within: float = 60) -> None:
+    """The namespace holds exactly `expected` (controllers converge asynchronously: retried for at
+    most `within` seconds); the failure shows what differs."""
+    try:
+        wait_for(lambda: cluster_objects(project) == expected, within, "the expected objects")
+    except Exception:
+        now = cluster_objects(project)
+        differ = {key: (expected.get(key), now.get(key)) for key in sorted(set(expected) | set(now)) if expected.get(key) != now.get(key)}
+        raise AssertionError(f"the cluster differs from what was expected (expected, found): {json.dumps(differ, indent=1)[:6000]}") from None
+
+
+def urns(project: Project) -> list[str]:
+    state = json.loads(project.pulumi("stack", "export").stdout)["deployment"]
+    return sorted(r["urn"] for r in state["resources"])
+
+
+def start_update(project: Project, events: Path) -> subprocess.Popen:
+    policy = ["--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(ROOT / "policies/config/policy-config.test.json")]
+    command = [str(ROOT / "scripts" / "pulumi"), "up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive", *policy, "--event-log", str(events)]
+    return subprocess.Popen(command, cwd=project.dir, env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def objects_written(events: Path) -> int:
+    count = 0
+    if events.exists():
+        for line in events.read_text().splitlines():
+            try:
+                urn = (json.loads(line).get("resOutputsEvent") or {}).get("metadata", {}).get("urn", "")
+            except ValueError:
+                continue  # the line being written
+            if urn and urn.split("::")[-2].split("$")[-1].startswith("kubernetes:"):
+                count += 1
+    return count
+
+
+def kill_everything(process: subprocess.Popen, project: Project) -> None:
+    """SIGKILL the engine's process group, then the plugins it started (each plugin runs in a
+    process group of its own and would outlive the engine for minutes): a runner that died."""
+    with contextlib.suppress(ProcessLookupError):  # it had ended
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    marker = f"PULUMI_BACKEND_URL={project.env['PULUMI_BACKEND_URL']}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
+
+
+def cut_sidecars(project: Project) -> list[Path]:
+    """The file backend's metadata sidecars (gocloud fileblob's `<file>.attrs`) that a kill left empty."""
+    stacks = Path(project.env["PULUMI_BACKEND_URL"][len("file://") :]) / ".pulumi" / "stacks"
+    return [path for path in stacks.glob("*/*.attrs") if path.stat().st_size == 0]
+
+
+def recover(project: Project) -> list[str]:
+    """The runbook's recovery after an interrupted update; returns the steps it needed."""
+    steps = []
+    for sidecar in cut_sidecars(project):
+        sidecar.unlink()  # "error: failed to load checkpoint: EOF"
+        steps.append("remove the empty sidecar")
+    if file_backend_locks(project.env["PULUMI_BACKEND_URL"], "rdagent-infra", STACK):
+        project.pulumi("cancel", "--yes")
+        steps.append("cancel")
+    project.pulumi("refresh", "--yes", "--skip-preview", "--clear-pending-creates")
+    steps.append("refresh --clear-pending-creates")
+    project.env["PULUMI_K8S_ENABLE_PATCH_FORCE"] = "true"
+    try:
+        project.up()
+    finally:
+        del project.env["PULUMI_K8S_ENABLE_PATCH_FORCE"]
+    steps.append("up (patch force)")
+    return steps
+
+
+@pytest.fixture(scope="module")
+def reference(control_plane, tmp_path_factory):
+    """The faults stack after one uninterrupted update: (project, its URNs, its objects)."""
+    project = faults_project(tmp_path_factory.mktemp("faults-ref"), control_plane, "rdagent-faults-ref")
+    project.up()
+    return project, urns(project), cluster_objects(project)
+
+
+def assert_no_changes(project: Project) -> None:
+    preview = project.pulumi("preview", "--expect-no-changes", check=False)
+    assert preview.returncode == 0, preview.stdout[-4000:] + preview.stderr[-2000:]
+
+
+@pytest.mark.parametrize("written", KILL_POINTS)
+def test_an_update_killed_part_way_recovers_to_the_uninterrupted_state(written, reference, control_plane, tmp_path):
+    _, reference_urns, reference_objects = reference
+    project = faults_project(tmp_path, control_plane, f"rdagent-faults-k{written}")
+    events = tmp_path / "events.jsonl"
+    update = start_update(project, events)
+    try:
+        wait_for(lambda: objects_written(events) >= written or update.poll() is not None, 240, f"{written} objects written", interval=0.05)
+        assert update.poll() is None, "the update ended before the kill point"
+    finally:
+        kill_everything(update, project)
+    assert objects_written(events) < len([k for k in reference_objects if k != "pods"]), "the kill came too late to interrupt anything"
+    plain = project.up(check=False)  # what the user tries first
+    said = plain.stdout + plain.stderr
+    # The lock, or before it, a state file whose metadata sidecar the kill cut (gocloud fileblob
+    # writes `<file>.attrs` in place): the engine cannot read the checkpoint at all.
+    read_sidecar = f"{STACK}.json.attrs"  # the engine reads the state's own sidecar; a cut `.bak.attrs` goes unnoticed
+    told = (
+        "error: failed to load checkpoint: EOF" if any(p.name == read_sidecar for p in cut_sidecars(project)) else "the stack is currently locked by 1 lock(s)"
+    )
+    assert plain.returncode != 0 and told in said, said[-3000:]
+
+    steps = recover(project)
+    assert "cancel" in steps, steps
+    assert urns(project) == reference_urns
+    assert_objects(project, reference_objects)
+    assert "pending_operations" not in json.loads(project.pulumi("stack", "export").stdout)["deployment"]
+
+
+def test_a_second_update_at_once_is_refused_by_the_lock(reference):
+    project, reference_urns, reference_objects = reference
+    events = project.dir.parent / "events-lock.jsonl"
+    first = start_update(project, events)
+    try:
+        wait_for(
+            lambda: file_backend_locks(project.env["PULUMI_BACKEND_URL"], "rdagent-infra", STACK) or first.poll() is not None, 120, "the first update's lock"
+        )
+        second = project.up(check=False)
+        out, _ = first.communicate(timeout=600)
+    finally:
+        if first.poll() is None:
+            kill_everything(first, project)
+    assert second.returncode != 0
+    assert "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end" in second.stdout + second.stderr
+    assert first.returncode == 0, out[-3000:]
+    assert_no_changes(project)
+    assert urns(project) == reference_urns and cluster_objects(project) == reference_objects
+
+
+def test_state_exported_lost_and_imported_back_has_no_changes(reference, tmp_path):
+    project, reference_urns, _ = reference
+    saved = tmp_path / "faults.json"
+    saved.write_text(project.pulumi("stack", "export", "--show-secrets=false").stdout)
+    state_files = list(Path(project.env["PULUMI_BACKEND_URL"][len("file://") :]).glob(".pulumi/stacks/rdagent-infra/faults.json*"))
+    assert state_files, "no state file where the file backend keeps it"
+    for path in state_files:
+        path.unlink()
+    lost = project.pulumi("stack", "export", check=False)
+    assert lost.returncode != 0 or not json.loads(lost.stdout)["deployment"].get("resources"), "the state was not lost"
+    project.pulumi("stack", "init", check=False)  # the stack itself is gone with its file
+    project.pulumi("stack", "import", "--file", str(saved))
+    assert urns(project) == reference_urns
+    assert_no_changes(project)
+
+
+def test_a_then_b_then_a_again_by_config(reference):
+    project, _, reference_objects = reference
+
+    def b(config):
+        config["rdagent:rollout"]["stableVersion"] = "0.8.1"
+        config["rdagent:redis"]["maxmemory"] = "96mb"
+
+    def a(config):
+        config["rdagent:rollout"]["stableVersion"] = "0.8.0"
+        config["rdagent:redis"]["maxmemory"] = "128mb"
+
+    project.edit_config(b)
+    project.up()
+    changed = cluster_objects(project)
+    assert changed["Deployment/rdagent-ui-stable"] != reference_objects["Deployment/rdagent-ui-stable"]
+    assert changed["ConfigMap/redis-config"] != reference_objects["ConfigMap/redis-config"]
+    project.edit_config(a)
+    project.up()
+    assert_objects(project, reference_objects)
+
+
+def test_a_rollout_started_then_aborted_leaves_a_objects(reference):
+    project, _, reference_objects = reference
+    started = project.rollout("start", "--version", "0.9.0")
+    assert "start 0.9.0: 5% of traffic at step 0" in started.stdout
+    during = cluster_objects(project)
+    assert "Deployment/rdagent-ui-canary" in during and during["HTTPRoute/rdagent-ui"] != reference_objects["HTTPRoute/rdagent-ui"]
+    project.rollout("abort")
+    assert_objects(project, reference_objects)
+
+
+def rollout_config(project: Project) -> dict:
+    return yaml.safe_load((project.dir / f"Pulumi.{STACK}.yaml").read_text())["config"]["rdagent:rollout"]
+
+
+def test_a_rollout_killed_before_its_update_finished_is_told_and_finished(reference):
+    """Findings 5 and 6: the move is in the stack file before its update runs; a kill leaves both."""
+    project, _, reference_objects = reference
+    command = [str(ROOT / ".venv" / "bin" / "rdagent-infra"), "rollout", "start", "--version", "0.9.0", "--stack", STACK]
+    start = subprocess.Popen(command, cwd=project.dir, env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    canary = f"/apis/apps/v1/namespaces/{project.namespace}/deployments/rdagent-ui-canary"
+    try:
+        wait_for(lambda: project.plane.api.fresh().exists(canary) or start.poll() is not None, 240, "the canary Deployment")
+        assert start.poll() is None, "the rollout ended before the kill"
+    finally:
+        kill_everything(start, project)
+
+    status = project.rollout("status", check=False)
+    told = status.stdout + status.stderr
+    assert "interrupted" in told and "start 0.9.0" in told and "rollout run" in told, told
+    assert rollout_config(project).get("newVersion") == "0.9.0"
+
+    run = project.rollout("run", "--max-minutes", "0", "--prometheus", "http://127.0.0.1:9", check=False)  # no Prometheus: the gates wait
+    said = run.stdout + run.stderr
+    assert "finishing the interrupted move (start 0.9.0" in said, said
+    assert "rollout: clearing the lock the interrupted update left (pulumi cancel --stack faults)" in said, said
+    assert run.returncode == 3 and "stopped after 0 minute(s) while waiting" in said, said  # moved, then waiting on its gates
+    assert_no_changes(project)
+    after = project.rollout("status", check=False)
+    assert "interrupted" not in after.stdout + after.stderr and "step 0" in after.stdout
+    project.rollout("abort")
+    assert_objects(project, reference_objects)
+
+
+def test_an_object_the_api_server_refuses_names_the_resource_and_keeps_the_rest(reference):
+    project, _, reference_objects = reference
+    project.plane.api.apply(
+        f"/api/v1/namespaces/{project.namespace}/resourcequotas",
+        {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "faults-one-job"}, "spec": {"hard": {"count/jobs.batch": "1"}}},
+    )
+    wait_for(
+        lambda: project.plane.api.fresh().get(f"/api/v1/namespaces/{project.namespace}/resourcequotas/faults-one-job").get("status", {}).get("used"),
+        60,
+        "the quota's usage",
+    )
+
+    def second_run(config):
+        runs = config["rdagent:workloads"]["runs"]
+        runs.append({**runs[0], "name": "fin-factor-second"})
+
+    project.edit_config(second_run)
+    failed = project.up(check=False)
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert (
+        'urn:pulumi:faults::rdagent-infra::rdagent:index:BatchRuns$kubernetes:batch/v1:Job::rdagent-runs-fin-factor-second" was not successfully created' in out
+    )
+    assert "exceeded quota: faults-one-job" in out
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out, out[-3000:]  # finding 7
+    for secret in secret_values(project):
+        assert secret not in out, "a secret value was printed"
+    now = cluster_objects(project)
+    for key, spec in reference_objects.items():
+        if key != "pods":
+            assert now.get(key) == spec, key
+    assert not [k for k in now if k.startswith("Job/rdagent-run-fin-factor-second")]
+
+
+def secret_values(project: Project) -> list[str]:
+    shown = json.loads(project.pulumi("config", "--show-secrets", "--json").stdout)
+    values = [entry["value"] for entry in shown.values() if entry.get("secret")]
+    found = [leaf for value in values for leaf in json.loads(value).values()] if values else []
+    assert found and all(len(secret) >= 8 for secret in found), "the faults stack has its secrets"
+    return found
+
+
+def test_a_refused_rollout_move_fails_clearly_and_prints_no_secret(reference):
+    """Our command that wraps the engine: exit status 1, a message naming the stack, the step and the
+    refused resource, the stack file back as it was, and no secret value anywhere in its output."""
+    project, _, reference_objects = reference
+    project.edit_config(lambda config: config["rdagent:workloads"].update(runs=config["rdagent:workloads"]["runs"][:1]))
+    project.plane.api.apply(
+        f"/api/v1/namespaces/{project.namespace}/resourcequotas",
+        {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "faults-one-deployment"}, "spec": {"hard": {"count/deployments.apps": "1"}}},
+    )
+    path = f"/api/v1/namespaces/{project.namespace}/resourcequotas/faults-one-deployment"
+    wait_for(lambda: project.plane.api.fresh().get(path).get("status", {}).get("used"), 60, "the quota's usage")
+    before = (project.dir / f"Pulumi.{STACK}.yaml").read_bytes()
+    result = project.rollout("start", "--version", "0.9.0", check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-3000:]
+    assert "rollout: the stack faults: pulumi up failed: " in result.stderr, result.stderr
+    assert "kubernetes:apps/v1:Deployment::rdagent-ui-canary" in result.stderr and "exceeded quota: faults-one-deployment" in result.stderr
+    assert "the move (start 0.9.0: 5% of traffic at step 0) is not recorded" in result.stderr
+    assert (project.dir / f"Pulumi.{STACK}.yaml").read_bytes() == before
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out
+    for secret in secret_values(project):
+        assert secret not in out, "a secret value was printed"
+    status = project.rollout("status", check=False)
+    assert "interrupted" not in status.stdout and "step 0" in status.stdout
