@@ -69,6 +69,7 @@ def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], 
                             {"name": "workspace", "mountPath": WORKSPACE},
                             {"name": "cache", "mountPath": config.cache.l3.path},
                             settings.traces_mount(read_only=False),
+                            *settings.secret_mounts,
                         ],
                     }
                 ],
@@ -77,6 +78,7 @@ def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], 
                     {"name": "workspace", "persistentVolumeClaim": {"claimName": f"{APP}-{run.name}-workspace"}},
                     {"name": "cache", "emptyDir": {"sizeLimit": "10Gi"}},
                     settings.traces_volume,
+                    *settings.secret_volumes,
                 ],
             },
         },
@@ -102,7 +104,7 @@ class BatchRuns(pulumi.ComponentResource):
         namespace = config.namespace
         self.job_names: list[str] = []
         if config.workloads.runs:
-            workload_service_account(f"{name}-account", RUN_ACCOUNT, namespace, labels(APP, "run"), child)
+            workload_service_account(f"{name}-account", RUN_ACCOUNT, namespace, labels(APP, "run"), child, settings.account_annotations(RUN_ACCOUNT))
         for run in config.workloads.runs:
             k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-{run.name}-workspace",

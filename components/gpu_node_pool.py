@@ -23,13 +23,29 @@ GPU_POOL_LABEL = {"rdagent.io/pool": "gpu"}
 
 
 def node_group_args(pool: NodePoolConfig, extra_labels: dict[str, str]) -> dict:
+    """The node group's arguments; its root disk is in its launch template (node_launch_template_args)."""
     return {
         "instance_types": list(pool.instanceTypes),
-        "disk_size": pool.diskSizeGb,
         "capacity_type": "SPOT" if pool.spot else "ON_DEMAND",
         "scaling_config": {"min_size": pool.minSize, "desired_size": pool.desiredSize, "max_size": pool.maxSize},
         "update_config": {"max_unavailable": 1},
         "labels": {**pool.labels, **extra_labels},
+    }
+
+
+def node_launch_template_args(pool: NodePoolConfig) -> dict:
+    """The CPU nodes' launch template: an encrypted gp3 root disk (the account's aws/ebs key, whatever the
+    account's EBS default says) and IMDSv2 only, one hop, so pods cannot take the node role's credentials
+    (as on the GPU nodes, rdagent_infra/logic/karpenter.py). AL2023's root device is /dev/xvda."""
+    return {
+        "block_device_mappings": [
+            {
+                "device_name": "/dev/xvda",
+                "ebs": {"volume_size": pool.diskSizeGb, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"},
+            }
+        ],
+        "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
+        "update_default_version": True,
     }
 
 
@@ -113,12 +129,14 @@ class GpuNodePool(pulumi.ComponentResource):
         self.node_role_arn = role.arn
         after_policies = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=attachments))
 
+        template = aws.ec2.LaunchTemplate(f"{name}-cpu-template", **node_launch_template_args(gpu.cpuPool), opts=child)
         cpu = aws.eks.NodeGroup(
             f"{name}-cpu",
             cluster_name=cluster.cluster_name,
             node_role_arn=role.arn,
             subnet_ids=cluster.private_subnet_ids,
             ami_type="AL2023_x86_64_STANDARD",
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             **node_group_args(gpu.cpuPool, {"rdagent.io/pool": "cpu"}),
             opts=after_policies,
         )

@@ -132,6 +132,7 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                         *scratch_mounts,
                         {"name": "cache", "mountPath": config.cache.l3.path},
                         settings.traces_mount(read_only=True),
+                        *settings.secret_mounts,
                     ],
                 },
                 *([proxy_container()] if sidecar else []),
@@ -140,6 +141,7 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                 *scratch_volumes,
                 cache_volume(config),
                 settings.traces_volume,
+                *settings.secret_volumes,
                 *([{"name": "envoy-config", "configMap": {"name": ENVOY_CONFIG_MAP}}] if sidecar else []),
             ],
         },
@@ -173,7 +175,7 @@ class RdAgentUi(pulumi.ComponentResource):
                 data={envoy.CONFIG_FILE: yaml.safe_dump(envoy.envoy_config(ui.port), sort_keys=False)},
                 opts=child,
             )
-        workload_service_account(f"{name}-account", APP, namespace, labels(APP, "ui"), child)
+        workload_service_account(f"{name}-account", APP, namespace, labels(APP, "ui"), child, settings.account_annotations(APP))
         deployments = self._deployments(name, config, plan, image_for, settings, child)
         self.deployment_names = [track.deployment for track in plan.tracks]
         self._services(name, namespace, plan, sidecar, child)

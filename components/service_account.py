@@ -9,6 +9,14 @@ from rdagent_infra.logic.pods import service_account_body
 
 
 def workload_service_account(
-    resource_name: str, name: str, namespace: str, account_labels: dict[str, str], opts: pulumi.ResourceOptions
+    resource_name: str,
+    name: str,
+    namespace: str,
+    account_labels: dict[str, str],
+    opts: pulumi.ResourceOptions,
+    annotations: dict[str, pulumi.Input[str]] | None = None,
 ) -> k8s.core.v1.ServiceAccount:
-    return k8s.core.v1.ServiceAccount(resource_name, **service_account_body(name, namespace, account_labels), opts=opts)
+    body = service_account_body(name, namespace, account_labels)
+    if annotations:
+        body["metadata"]["annotations"] = annotations
+    return k8s.core.v1.ServiceAccount(resource_name, **body, opts=opts)

@@ -104,6 +104,13 @@ CHART_ENVOY_GATEWAY = {
     "version": "v1.5.0",
     "namespace": "envoy-gateway-system",
 }
+# The AWS provider of the Secrets Store CSI driver (ASCP 3.1.1), which installs the driver (1.6.0) as its dependency.
+CHART_SECRETS_STORE_CSI_AWS = {
+    "repository": "https://aws.github.io/secrets-store-csi-driver-provider-aws",
+    "chart": "secrets-store-csi-driver-provider-aws",
+    "version": "3.1.1",
+    "namespace": "kube-system",
+}
 CHART_KUBE_PROMETHEUS_STACK = {
     "repository": "https://prometheus-community.github.io/helm-charts",
     "chart": "kube-prometheus-stack",

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from rdagent_infra.config import LLM_KEY_SECRETS, ConfigError, StackConfig, Tier
+from rdagent_infra.config import ConfigError, StackConfig, Tier
 from rdagent_infra.platform_checks import (
     FAIL,
     NA,
@@ -39,7 +39,7 @@ def check_secrets(config: StackConfig) -> Item:
     secrets = config.secrets
     present = [name for name, value in secrets if value is not None]
     missing = []
-    if _strict(config) and not any(getattr(secrets, key) is not None for key in LLM_KEY_SECRETS):
+    if _strict(config) and not config.llm_keys():
         missing.append("an LLM API key")
     if config.tier == Tier.PROD and (secrets.tlsCertificate is None or secrets.tlsPrivateKey is None):
         return Item("secrets and certificates", FAIL, "prod serves no certificate: set the tlsCertificate and tlsPrivateKey secrets (the Ingress serves them)")

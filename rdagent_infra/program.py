@@ -25,19 +25,23 @@ from components.prometheus_stack import PrometheusStack
 from components.rdagent_ui import RdAgentUi
 from components.redis import Redis
 from components.registry import ImageRegistry
+from components.secrets_store import SecretsStore
 from components.storage import Storage
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.network import app_egress
+from rdagent_infra.logic.rollout import APP as UI_ACCOUNT
 from rdagent_infra.logic.rollout import plan_rollout
+from rdagent_infra.logic.runs import APP as RUN_ACCOUNT
 
 
-def cluster_platform(config: StackConfig, cluster: Cluster) -> tuple[Any, list]:
-    """On EKS: nodes, add-ons, storage classes, GPU autoscaling, the Gateway and the Prometheus
-    Operator. Returns the node role and what the application must wait for (nothing elsewhere:
-    an existing cluster brings its own, which preflight checks)."""
+def cluster_platform(config: StackConfig, cluster: Cluster) -> tuple[Any, list, dict]:
+    """On EKS: nodes, add-ons, storage classes, GPU autoscaling, the Gateway, the Prometheus
+    Operator and the Secrets Store driver. Returns the node role, what the application must wait for
+    (nothing elsewhere: an existing cluster brings its own, which preflight checks) and the roles
+    of the ServiceAccounts that read Secrets Manager."""
     if config.cluster.mode != "eks":
-        return None, []
+        return None, [], {}
     pools = GpuNodePool("rdagent-nodes", config, cluster)
     EksAddons("rdagent-addons", config, cluster, pools.nodes)
     ready: list = list(Storage("rdagent-storage", config, cluster).classes)
@@ -47,13 +51,18 @@ def cluster_platform(config: StackConfig, cluster: Cluster) -> tuple[Any, list]:
         ready.append(GatewayController("rdagent-gateway", config, cluster.provider, pools.nodes))
     if config.monitoring.enabled and config.monitoring.prometheusOperator:
         ready.append(PrometheusStack("rdagent-prometheus", config, cluster.provider, pools.nodes))
-    return pools.node_role_arn, ready
+    roles: dict = {}
+    if config.secretsStore.enabled:
+        store = SecretsStore("rdagent-secrets-store", config, cluster, (UI_ACCOUNT, RUN_ACCOUNT), pools.nodes)
+        ready.append(store.release)
+        roles = store.roles
+    return pools.node_role_arn, ready, roles
 
 
 def build_stack(config: StackConfig) -> dict[str, Any]:
     cluster = Cluster("rdagent", config)
     provider = cluster.provider
-    node_role_arn, platform = cluster_platform(config, cluster)
+    node_role_arn, platform, secrets_roles = cluster_platform(config, cluster)
     registry = ImageRegistry("rdagent-images", config, node_role_arn, aws_provider=cluster.aws_provider)
 
     namespace = AppNamespace("rdagent", config.namespace, provider, protect=config.protect)
@@ -77,7 +86,7 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
             provider=provider,
             protect=config.protect,
         )
-    settings = AppSettings("rdagent-settings", config, provider, opts=in_namespace)
+    settings = AppSettings("rdagent-settings", config, provider, secrets_roles, opts=in_namespace)
     egress = app_egress(config)
     plan = plan_rollout(config.rollout, config.workloads.ui.replicas)
     ui = RdAgentUi("rdagent-ui", config, provider, plan, registry.image_for, settings, egress, opts=in_namespace)

@@ -135,6 +135,8 @@ def _aws_state(token: str, name: str, inputs: dict[str, Any], region: str) -> di
         state["primaryEndpointAddress"] = f"master.{name}.cache.amazonaws.com"
     elif token == "aws:iam/role:Role":
         state["name"] = inputs.get("name", name)
+    elif token == "aws:ec2/launchTemplate:LaunchTemplate":
+        state["latestVersion"] = 1  # EC2 numbers a template's versions from 1
     return state
 
 

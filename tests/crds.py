@@ -1,4 +1,5 @@
 """Small CustomResourceDefinitions written here for the `cluster` tests, NOT the upstream ones.
+(The Secrets Store driver's SecretProviderClass has a structural schema: see SCHEMAS.)
 
 The stack creates HTTPRoutes (Gateway API), PrometheusRules and ServiceMonitors (Prometheus
 Operator) and, in ECK mode, Elastic's custom resources. The control plane only needs to know these
@@ -24,6 +25,44 @@ ECK = [
     ("logstash.k8s.elastic.co", "v1alpha1", "Logstash", "logstashes"),
 ]
 ALL = GATEWAY_API + PROMETHEUS_OPERATOR + ECK
+SECRETS_STORE = [("secrets-store.csi.x-k8s.io", "v1", "SecretProviderClass", "secretproviderclasses")]
+
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+# Unlike the others, a structural schema with the field types of the driver's CRD (v1.6.0), so that
+# the API server checks our object's shape (with fieldValidation=Strict it refuses unknown fields).
+SECRET_PROVIDER_CLASS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "metadata": {"type": "object"},
+        "spec": {
+            "type": "object",
+            "properties": {
+                "provider": {"type": "string"},
+                "parameters": _STRING_MAP,
+                "secretObjects": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "secretName": {"type": "string"},
+                            "type": {"type": "string"},
+                            "labels": _STRING_MAP,
+                            "annotations": _STRING_MAP,
+                            "data": {
+                                "type": "array",
+                                "items": {"type": "object", "properties": {"objectName": {"type": "string"}, "key": {"type": "string"}}},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+    },
+}
+SCHEMAS = {"secretproviderclasses.secrets-store.csi.x-k8s.io": SECRET_PROVIDER_CLASS_SCHEMA}
 
 
 def crd(group: str, version: str, kind: str, plural: str) -> dict:
@@ -45,7 +84,7 @@ def crd(group: str, version: str, kind: str, plural: str) -> dict:
                     "name": version,
                     "served": True,
                     "storage": True,
-                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                    "schema": {"openAPIV3Schema": SCHEMAS.get(f"{plural}.{group}", {"type": "object", "x-kubernetes-preserve-unknown-fields": True})},
                     "subresources": {"status": {}},
                 }
             ],

@@ -139,7 +139,10 @@ def test_secret_keys_must_be_secrets():
 
 def test_prod_requires_its_secrets():
     found = problems(BASE, "prod")
-    assert found == ["rdagent:secrets.openaiApiKey: prod needs at least one LLM API key (openaiApiKey, azureOpenaiApiKey, deepseekApiKey, anthropicApiKey)"]
+    assert found == [
+        "rdagent:secrets.openaiApiKey: prod needs at least one LLM API key (openaiApiKey, azureOpenaiApiKey, deepseekApiKey, anthropicApiKey), "
+        "as a stack secret or from secretsStore.secrets"
+    ]
 
 
 def test_seed_keys_rdagent_does_not_read_are_refused_with_what_to_do():

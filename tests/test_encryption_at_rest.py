@@ -1,5 +1,5 @@
 """Data at rest on EKS is encrypted: Kubernetes Secrets with a KMS key (envelope encryption, rotated),
-ECR images, every EBS volume the cluster's classes and Karpenter's nodes create."""
+ECR images, every EBS volume the cluster's classes, the CPU node group and Karpenter's nodes create."""
 
 from __future__ import annotations
 
@@ -30,3 +30,16 @@ def test_images_and_volumes_are_encrypted(stack):
     assert classes and all(c["parameters"]["encrypted"] == "true" for c in classes)
     node_class = manifest(manifests, "EC2NodeClass", "gpu")
     assert all(device["ebs"]["encrypted"] is True for device in node_class["spec"]["blockDeviceMappings"])
+
+
+def test_cpu_nodes_boot_from_an_encrypted_disk_with_imdsv2_only(stack):
+    """Not left to the account's EBS default: the node group's launch template says so."""
+    config, result, _ = stack
+    (template,) = resources(result, "aws:ec2/launchTemplate:LaunchTemplate")
+    (group,) = resources(result, "aws:eks/nodeGroup:NodeGroup")
+    (root,) = template.inputs["blockDeviceMappings"]
+    assert root["deviceName"] == "/dev/xvda" and root["ebs"]["encrypted"] == "true" and root["ebs"]["volumeType"] == "gp3"
+    assert root["ebs"]["volumeSize"] == config.gpu.cpuPool.diskSizeGb
+    assert template.inputs["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
+    # EKS refuses a node group with both a launch template and diskSize.
+    assert group.inputs["launchTemplate"] == {"id": f"{template.name}-id", "version": "1"} and "diskSize" not in group.inputs

@@ -24,9 +24,13 @@ DOCUMENT_INPUTS = {
 }
 
 
-@pytest.fixture(scope="module", params=["staging", "prod"])
+SECRETS_STORE = {"secrets": {"deepseekApiKey": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rdagent/deepseek-AbC123"}}
+
+
+@pytest.fixture(scope="module", params=["staging", "prod", "prod-with-secrets-manager"])
 def registrations(request):
-    _, result, _ = synth(request.param)
+    stack, _, variant = request.param.partition("-with-")
+    _, result, _ = synth(stack, **({"secretsStore": SECRETS_STORE} if variant else {}))
     return result.registrations
 
 

@@ -5,7 +5,7 @@ Keys are written in camelCase in the stack files, as Kubernetes and Pulumi write
 numeric keys carry their unit in the name (`durationMinutes`, `latencyThresholdMs`).
 
 One module per section (cluster, gpu, images, app, workloads, data, logging, monitoring,
-rollout, secrets, storage, addons, ui_access), the building blocks in `base` and `resources`, the error messages in
+rollout, secrets, secrets_store, storage, addons, ui_access), the building blocks in `base` and `resources`, the error messages in
 `errors`, and the whole stack with its cross-section rules in `stack`. Everything is
 re-exported here: `from rdagent_infra.config import StackConfig, load_stack_config`.
 """
@@ -23,6 +23,7 @@ from rdagent_infra.config.monitoring import AlertsConfig, MonitoringConfig
 from rdagent_infra.config.resources import ResourceAmounts, Resources, gpu_resources
 from rdagent_infra.config.rollout import AnalysisConfig, BlueGreenConfig, CanaryConfig, CanaryStage, LoadHookConfig, RolloutConfig
 from rdagent_infra.config.secrets import LLM_KEY_SECRETS, Secret, SecretsConfig, SecretValue
+from rdagent_infra.config.secrets_store import AwsSecretsManagerKeys, SecretsStoreConfig
 from rdagent_infra.config.stack import NAMESPACE, StackConfig, load_stack_config
 from rdagent_infra.config.storage import EbsConfig, EfsConfig, StorageConfig
 from rdagent_infra.config.ui_access import CertManagerConfig, UiAuthConfig
@@ -52,6 +53,7 @@ __all__ = [
     "AppConfig",
     "AutoscalingConfig",
     "AwsConfig",
+    "AwsSecretsManagerKeys",
     "BlueGreenConfig",
     "CacheConfig",
     "CacheTier",
@@ -90,6 +92,7 @@ __all__ = [
     "Secret",
     "SecretValue",
     "SecretsConfig",
+    "SecretsStoreConfig",
     "StackConfig",
     "StorageConfig",
     "Tier",

@@ -39,4 +39,6 @@ class AddonsConfig(Model):
     karpenter: HelmChartConfig = HelmChartConfig(**seed.CHART_KARPENTER)
     envoyGateway: HelmChartConfig = HelmChartConfig(**seed.CHART_ENVOY_GATEWAY)
     kubePrometheusStack: HelmChartConfig = HelmChartConfig(**seed.CHART_KUBE_PROMETHEUS_STACK)
+    # Installed only when rdagent:secretsStore names secrets.
+    secretsStoreCsiAws: HelmChartConfig = HelmChartConfig(**seed.CHART_SECRETS_STORE_CSI_AWS)
     gatewayClassName: DnsName = "envoy"

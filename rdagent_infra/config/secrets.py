@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import PlainValidator, ValidationInfo, model_validator
+from pydantic import PlainValidator, model_validator
 from pydantic_core import PydanticCustomError
 
 from rdagent_infra.config.base import Model, path_error
@@ -66,10 +66,3 @@ class SecretsConfig(Model):
                 ["databaseUrl"], "RD-Agent reads no database URL (its state is its trace folders and workspaces): remove rdagent:secrets.databaseUrl"
             )
         return values
-
-    @model_validator(mode="after")
-    def _required(self, info: ValidationInfo) -> SecretsConfig:
-        tier = (info.context or {}).get("tier")
-        if tier is not None and tier.is_production_like and not any(getattr(self, key) is not None for key in LLM_KEY_SECRETS):
-            raise path_error(["openaiApiKey"], f"{tier.value} needs at least one LLM API key ({', '.join(LLM_KEY_SECRETS)})")
-        return self

@@ -19,7 +19,8 @@ from rdagent_infra.config.images import ImagesConfig
 from rdagent_infra.config.logging import LoggingConfig
 from rdagent_infra.config.monitoring import MonitoringConfig
 from rdagent_infra.config.rollout import RolloutConfig
-from rdagent_infra.config.secrets import SecretsConfig, is_placeholder
+from rdagent_infra.config.secrets import LLM_KEY_SECRETS, SecretsConfig, is_placeholder
+from rdagent_infra.config.secrets_store import SecretsStoreConfig
 from rdagent_infra.config.storage import StorageConfig
 from rdagent_infra.config.ui_access import cookie_secret_problem
 from rdagent_infra.config.workloads import WorkloadsConfig
@@ -39,6 +40,7 @@ class StackConfig(Model):
     app: AppConfig = AppConfig()
     llm: LlmConfig = LlmConfig()
     secrets: SecretsConfig = SecretsConfig()
+    secretsStore: SecretsStoreConfig = SecretsStoreConfig()
     workloads: WorkloadsConfig = WorkloadsConfig()
     cache: CacheConfig = CacheConfig()
     redis: RedisConfig = RedisConfig()
@@ -66,6 +68,7 @@ class StackConfig(Model):
             raise path_error(["secrets", "elasticPassword"], "required when logging is enabled (Elasticsearch runs with security on)")
         if any(run.resources.gpus for run in self.workloads.runs) and self.cluster.mode == "eks" and not self.gpu.enabled:
             raise path_error(["gpu", "enabled"], "runs ask for GPUs but the GPU node pool is disabled")
+        self._check_llm_keys()
         self._check_rollout()
         self._check_shared_storage()
         self._check_ui_access()
@@ -78,6 +81,33 @@ class StackConfig(Model):
         if self.rollout.strategy != "rolling" and self.rollout.trafficProvider != "replicas":
             return f"every {self.rollout.strategy} rollout routes it through rollout.trafficProvider {self.rollout.trafficProvider}"
         return None
+
+    def llm_keys(self) -> list[str]:
+        """The LLM API keys (stack secret field names) the pods get, from the stack's secrets or from Secrets Manager."""
+        from_store = {field for field, _ in self.secretsStore.arns()}
+        return [field for field in LLM_KEY_SECRETS if getattr(self.secrets, field) is not None or field in from_store]
+
+    def _check_llm_keys(self) -> None:
+        store = self.secretsStore
+        if self.tier.is_production_like and not self.llm_keys():
+            raise path_error(
+                ["secrets", "openaiApiKey"],
+                f"{self.tier.value} needs at least one LLM API key ({', '.join(LLM_KEY_SECRETS)}), as a stack secret or from secretsStore.secrets",
+            )
+        if not store.enabled:
+            return
+        key = ["secretsStore", "secrets"]
+        for field, _ in store.arns():
+            if getattr(self.secrets, field) is not None:
+                raise path_error([*key, field], f"comes from Secrets Manager and from secrets.{field}: one key, one source (unset one)")
+        if self.cluster.mode != "eks":
+            raise path_error(
+                key,
+                "needs cluster.mode eks: the pods read Secrets Manager through IAM roles for their service accounts, which the program "
+                "makes with its EKS cluster's OIDC provider",
+            )
+        if store.region() != self.aws.region:
+            raise path_error(key, f"the secrets are in {store.region()}, the stack in aws.region {self.aws.region}: use secrets of the stack's region")
 
     def _check_ui_access(self) -> None:
         ingress = self.workloads.ui.ingress

@@ -66,16 +66,16 @@ def common_env(
     log_level: str,
     cache_path: str,
     omp_num_threads: int,
-    secret_keys: list[tuple[str, str]],
+    secret_keys: list[tuple[str, str, str]],
     settings: Mapping[str, str],
 ) -> list[dict]:
-    """What the UI and every run share. `secret_keys`: (Secret key, variable) of the keys that are set."""
+    """What the UI and every run share. `secret_keys`: (Kubernetes Secret, key, variable) of the keys that are set."""
     env = [
         _value("BACKEND", backend),
         _value("CHAT_MODEL", chat_model),
         _value("EMBEDDING_MODEL", embedding_model),
         *([_value("OPENAI_API_BASE", openai_api_base)] if openai_api_base else []),
-        *({"name": variable, "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": key}}} for key, variable in secret_keys),
+        *({"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}} for secret, key, variable in secret_keys),
         _value("LOGURU_LEVEL", log_level),
         _value("PICKLE_CACHE_FOLDER_PATH_STR", f"{cache_path}/pickle_cache"),
         _value("PROMPT_CACHE_PATH", f"{cache_path}/prompt_cache.db"),
