@@ -52,7 +52,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.runtime import mocks
 
-ARGUMENTS = {"stringData": "string_data", "binaryData": "binary_data"}
+
+
+def argument(key):
+    """pulumi_kubernetes' constructors take the top-level fields in snake case (string_data, automount_service_account_token)."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
 
 
 class Mocks(mocks.Mocks):
@@ -74,7 +78,7 @@ def program():
     objects, total = json.loads(open(sys.argv[1]).read()), int(sys.argv[2])
     for token, name, inputs in objects:
         cls = resource_class(token)
-        body = {ARGUMENTS.get(key, key): value for key, value in inputs.items() if key not in ("apiVersion", "kind")}
+        body = {argument(key): value for key, value in inputs.items() if key not in ("apiVersion", "kind")}
         if cls is None:  # a custom resource (ECK, Gateway API, ...)
             k8s.apiextensions.CustomResource(name, api_version=inputs["apiVersion"], kind=inputs["kind"], **body)
         else:

@@ -112,7 +112,8 @@ class BatchRuns(pulumi.ComponentResource):
                 spec=claim_spec(config, ["ReadWriteOnce"], run.workspaceSize),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect)),
             )
-            spec = run_job_spec(config, run, image_for(run.image_variant), settings)
+            image = image_for(run.image_variant)
+            spec = run_job_spec(config, run, image, settings)
             metadata = {"name": f"{APP}-{run.name}", "namespace": namespace, "labels": labels(APP, "run", **{"rdagent.io/run": run.name})}
             if run.schedule:
                 k8s.batch.v1.CronJob(
@@ -129,16 +130,21 @@ class BatchRuns(pulumi.ComponentResource):
                 )
                 self.job_names.append(metadata["name"])
             else:
-                self.job_names.append(self._job(f"{name}-{run.name}", metadata, spec, child))
+                # The name hashes the spec, whose only Output can be the image: resolve just that one
+                # (Output.from_input over the whole spec would make the SDK walk every field).
+                if isinstance(image, str):
+                    job = job_name(run.name, spec)
+                else:
+                    job = pulumi.Output.from_input(image).apply(lambda resolved, r=run: job_name(r.name, run_job_spec(config, r, resolved, settings)))
+                self.job_names.append(self._job(f"{name}-{run.name}", metadata, spec, job, child))
         if config.workloads.runs:
             policy = network_policy("rdagent-run-egress", namespace, {"app.kubernetes.io/name": APP}, egress=egress)
             k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=policy["metadata"], spec=policy["spec"], opts=child)
         self.register_outputs({"job_names": self.job_names})
 
     @staticmethod
-    def _job(resource_name: str, metadata: dict, spec: dict, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    def _job(resource_name: str, metadata: dict, spec: dict, name: pulumi.Input[str], child: pulumi.ResourceOptions) -> pulumi.Input[str]:
         """A Job the engine creates and leaves to run (see rdagent_infra.logic.runs)."""
-        name = pulumi.Output.from_input(spec).apply(lambda resolved: job_name(metadata["labels"]["rdagent.io/run"], resolved))
         k8s.batch.v1.Job(
             resource_name,
             metadata={**metadata, "name": name, "annotations": SKIP_AWAIT},

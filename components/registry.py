@@ -78,22 +78,29 @@ class ImageRegistry(pulumi.ComponentResource):
         self.aws_provider = aws_provider
         images = config.images
         self.version = images.version
-        self.references: dict[str, pulumi.Output[str]] = {}
-        self.repositories: dict[str, pulumi.Output[str]] = {}
+        # Plain strings where the reference is known before any resource exists (a registry and a
+        # version from config): a Job whose spec holds no Output is named from its spec at once.
+        self.references: dict[str, pulumi.Input[str]] = {}
+        self.repositories: dict[str, pulumi.Input[str]] = {}
         for variant in IMAGE_VARIANTS:
-            repository = self._ecr_repository(name, config, variant, node_role_arn) if images.ecr else pulumi.Output.from_input(f"{images.registry}/{variant}")
+            repository = self._ecr_repository(name, config, variant, node_role_arn) if images.ecr else f"{images.registry}/{variant}"
             self.repositories[variant] = repository
             if images.build:
-                self.references[variant] = self._build(name, images, variant, repository)
+                self.references[variant] = self._build(name, images, variant, pulumi.Output.from_input(repository))
+            elif isinstance(repository, str):
+                self.references[variant] = image_reference(images, variant, repository)
             else:
                 self.references[variant] = repository.apply(lambda repo, v=variant: image_reference(images, v, repo))
         self.register_outputs({"references": self.references})
 
-    def image_for(self, variant: str, version: str | None = None) -> pulumi.Output[str]:
+    def image_for(self, variant: str, version: str | None = None) -> pulumi.Input[str]:
         """The reference to deploy: the configured one, or the repository at another version (rollouts)."""
         if version is None or version == self.version:
             return self.references[variant]
-        return self.repositories[variant].apply(lambda repository: f"{repository}:{version}")
+        repository = self.repositories[variant]
+        if isinstance(repository, str):
+            return f"{repository}:{version}"
+        return repository.apply(lambda resolved: f"{resolved}:{version}")
 
     def _ecr_repository(self, name: str, config: StackConfig, variant: str, node_role_arn) -> pulumi.Output[str]:
         import pulumi_aws as aws

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
@@ -45,6 +46,7 @@ class Registration:
     retain_on_delete: bool = False
     provider: str = ""
     strings_same: bool = False  # every string one libyaml writes like PyYAML (see logic/yaml_dump.py)
+    floats: bool = True  # holds a number that is no whole number (see resources_json)
 
 
 class Walk:
@@ -54,6 +56,7 @@ class Walk:
     def __init__(self, keys: set[str]):
         self.keys = keys
         self.strings_same = True
+        self.floats = False  # a number that is no whole number (JSON encoders write some differently)
 
 
 def redact(value: Any, walk: Walk | None = None) -> Any:
@@ -75,8 +78,11 @@ def redact(value: Any, walk: Walk | None = None) -> Any:
         return {key: REDACTED if secret else redact(value[key], walk) for key in sorted(value)}
     if isinstance(value, list):
         return [redact(item, walk) for item in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        if walk is not None:
+            walk.floats = True
     return value
 
 
@@ -113,6 +119,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                         retain_on_delete=bool(request.retainOnDelete),
                         provider=request.provider,
                         strings_same=walk.strings_same,
+                        floats=walk.floats,
                     )
                 )
         return response
@@ -226,6 +233,20 @@ class OutputDirError(Exception):
     pass
 
 
+def resources_json(resources: list[dict[str, Any]], floats: bool) -> str:
+    """`json.dumps(resources, indent=2)` and a line break, byte for byte; with orjson's C encoder
+    where the two write alike: only ASCII (json escapes the rest as \\uXXXX, orjson writes UTF-8),
+    no number that is no whole number (their float notations differ), integers within 64 bits."""
+    if not floats:
+        try:
+            text = orjson.dumps(resources, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+        except TypeError:  # an integer beyond 64 bits
+            text = ""
+        if text and text.isascii():
+            return text
+    return json.dumps(resources, indent=2, sort_keys=False) + "\n"
+
+
 def write_output(result: SynthResult, out: Path) -> list[Path]:
     """Write the manifests and resources.json into `out`, replacing an earlier synth's output."""
     out = out.resolve()
@@ -252,7 +273,7 @@ def write_output(result: SynthResult, out: Path) -> list[Path]:
             {"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs, "protect": r.protect, "retainOnDelete": r.retain_on_delete}
             for r in result.registrations
         ]
-        (staging / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=False) + "\n")
+        (staging / "resources.json").write_text(resources_json(resources, floats=any(r.floats for r in result.registrations)))
         (staging / MARKER).write_text("written by rdagent-infra synth; the whole folder is replaced on the next run\n")
         if out.exists():
             shutil.rmtree(out)

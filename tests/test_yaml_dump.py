@@ -1,8 +1,10 @@
 """synth writes the same bytes whichever YAML emitter wrote a manifest: libyaml's C emitter is
-used only where it matches PyYAML's pure-Python one (rdagent_infra/logic/yaml_dump.py)."""
+used only where it matches PyYAML's pure-Python one (rdagent_infra/logic/yaml_dump.py); and
+resources.json is json.dumps(indent=2)'s bytes whether orjson or json wrote it."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import string
 from pathlib import Path
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 
 from rdagent_infra.logic import yaml_dump
 from rdagent_infra.stack_source import load_from_files
-from rdagent_infra.synth import run_program, write_output
+from rdagent_infra.synth import resources_json, run_program, write_output
 from tests.conftest import ROOT
 
 # Strings from everywhere: printable ASCII runs, punctuation YAML cares about, line breaks,
@@ -50,9 +52,41 @@ def test_the_c_emitter_is_used_only_where_it_writes_the_same_bytes(document):
         assert yaml_dump.dump(document, yaml_dump.FAST_DUMPER) == yaml_dump.dump(document, yaml_dump.PURE_DUMPER)
 
 
+@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.dictionaries(KEYS, TREE, min_size=1, max_size=5), st.sampled_from([yaml_dump.FAST_DUMPER, yaml_dump.PURE_DUMPER]))
+def test_dump_writes_what_yaml_dump_writes(document, dumper):
+    # dump builds the nodes itself (no representer dispatch); the same text either way.
+    shared = {"a": [1, 2]}
+    # PyYAML's own dumper, without the remembered tags.
+    plain = yaml.CSafeDumper if dumper is yaml_dump.FAST_DUMPER else yaml.SafeDumper
+    assert yaml_dump.dump(document, dumper) == yaml.dump(document, Dumper=plain, **yaml_dump.DUMP_OPTIONS)
+    assert yaml_dump.dump({"x": shared, "y": shared}, dumper) == yaml.dump({"x": shared, "y": shared}, Dumper=plain, **yaml_dump.DUMP_OPTIONS)
+
+
+def has_float(value) -> bool:
+    if isinstance(value, dict):
+        return any(has_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(has_float(item) for item in value)
+    return isinstance(value, float)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.dictionaries(KEYS, TREE, max_size=5), max_size=4))
+def test_resources_json_is_json_dumps_byte_for_byte(resources):
+    # synth reports whether an input holds a float (redact turns whole ones into integers).
+    assert resources_json(resources, floats=has_float(resources)) == json.dumps(resources, indent=2) + "\n"
+
+
+def test_resources_json_takes_the_c_encoder_for_plain_inputs(monkeypatch):
+    plain = [{"type": "kubernetes:core/v1:ConfigMap", "inputs": {"data": {"k": "v\n\t\x01\x7f"}, "n": 2**63 - 1, "e": [], "m": {}}}]
+    monkeypatch.setattr(json, "dumps", lambda *a, **k: pytest.fail("fell back to json.dumps"))
+    assert resources_json(plain, floats=False).startswith('[\n  {\n    "type": "kubernetes:core/v1:ConfigMap"')
+
+
 def test_the_fast_emitter_is_really_libyaml():
     # Without libyaml the fast path silently becomes the slow one; the pinned wheel has it.
-    assert yaml.__with_libyaml__ and yaml_dump.FAST_DUMPER is yaml.CSafeDumper
+    assert yaml.__with_libyaml__ and issubclass(yaml_dump.FAST_DUMPER, yaml.CSafeDumper)
 
 
 def files_of(folder: Path) -> dict[str, bytes]:

@@ -14,15 +14,40 @@ One-line strings of any other printable characters, of any length, come out the 
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable
 from typing import Any
 
 import yaml
 
-# The C dumper when PyYAML was built with libyaml (its wheels are), else the Python one.
-PURE_DUMPER = yaml.SafeDumper
-FAST_DUMPER = yaml.CSafeDumper if yaml.__with_libyaml__ else PURE_DUMPER
+
+class _RememberedTags:
+    """The serializer asks the resolver twice per scalar which tag its text implies (to choose
+    plain or quoted). Without path resolvers (the safe dumpers have none) that is a function of
+    the text alone, so the answer is remembered per text: a manifest repeats most of its strings."""
+
+    _scalar_tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind, value, implicit):
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._scalar_tags.get(key)
+        if tag is None:
+            if len(self._scalar_tags) > 200_000:
+                self._scalar_tags.clear()
+            tag = self._scalar_tags[key] = super().resolve(kind, value, implicit)
+        return tag
+
+
+class PureDumper(_RememberedTags, yaml.SafeDumper):
+    pass
+
+
+# The C emitter when PyYAML was built with libyaml (its wheels are), else the Python one.
+PURE_DUMPER: type = PureDumper
+FAST_DUMPER: type = type("FastDumper", (_RememberedTags, yaml.CSafeDumper), {}) if yaml.__with_libyaml__ else PURE_DUMPER
 DUMP_OPTIONS = {"sort_keys": False, "default_flow_style": False, "allow_unicode": True, "width": 120}
 KEY_LIMIT = 100  # characters; below both emitters' simple-key limit
 
@@ -32,8 +57,51 @@ KEY_LIMIT = 100  # characters; below both emitters' simple-key limit
 _SAME_IN_BOTH = re.compile("[\x20-\x7e\u00b0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*")
 
 
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT, _BOOL, _NULL, _MAP, _SEQ = (_TAG + name for name in ("str", "int", "bool", "null", "map", "seq"))
+
+
+class _Unusual(Exception):
+    """A value `_node` leaves to PyYAML's representer (a float, a tuple, a subclass, a shared container)."""
+
+
+def _node(value: Any, seen: set[int]) -> yaml.Node:
+    """The node PyYAML's SafeRepresenter makes of `value` (with DUMP_OPTIONS), without its per-value
+    dispatch: manifests hold only maps, lists, strings, integers, booleans and nulls."""
+    kind = type(value)
+    if kind is str:
+        return yaml.ScalarNode(_STR, value)
+    if kind is dict or kind is list:
+        if id(value) in seen:  # the representer would write an anchor and an alias
+            raise _Unusual
+        seen.add(id(value))
+        if kind is dict:
+            return yaml.MappingNode(_MAP, [(_node(key, seen), _node(item, seen)) for key, item in value.items()], flow_style=False)
+        return yaml.SequenceNode(_SEQ, [_node(item, seen) for item in value], flow_style=False)
+    if kind is bool:
+        return yaml.ScalarNode(_BOOL, "true" if value else "false")
+    if kind is int:
+        return yaml.ScalarNode(_INT, str(value))
+    if value is None:
+        return yaml.ScalarNode(_NULL, "null")
+    raise _Unusual
+
+
 def dump(document: Any, dumper: type = FAST_DUMPER) -> str:
-    return yaml.dump(document, Dumper=dumper, **DUMP_OPTIONS)
+    """`yaml.dump(document, Dumper=dumper, **DUMP_OPTIONS)`, byte for byte (tests/test_yaml_dump.py)."""
+    try:
+        node = _node(document, set())
+    except _Unusual:
+        return yaml.dump(document, Dumper=dumper, **DUMP_OPTIONS)
+    stream = io.StringIO()
+    serializer = dumper(stream, **DUMP_OPTIONS)
+    try:
+        serializer.open()
+        serializer.serialize(node)
+        serializer.close()
+    finally:
+        serializer.dispose()
+    return stream.getvalue()
 
 
 def same_in_both(text: str) -> bool:
