@@ -1,95 +1,33 @@
-"""`rdagent-infra`: the project's command line (SPEC section 6). Thin: it parses arguments,
-calls the layers below and turns their errors into messages and exit statuses."""
+"""`rdagent-infra`: the project's command line (SPEC section 6), entry point.
+
+`policy ...` starts with only what it needs (rdagent_infra/cli_policy.py); every other command
+loads the whole tree (rdagent_infra/cli_app.py). `from rdagent_infra.cli import app` still gives
+the whole tree.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
-import typer
-
-from rdagent_infra.cli_common import EXIT_FINDINGS, StackOption, fail
-from rdagent_infra.config import ConfigError
-from rdagent_infra.rollout_cli import rollout_app
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Deploy RD-Agent to Kubernetes on AWS with Pulumi.")
-
-
-@app.callback()
-def _group() -> None:
-    """Deploy RD-Agent to Kubernetes on AWS with Pulumi."""
-
-
-@app.command()
-def synth(
-    stack: StackOption,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write manifests and resources.json into (replaced).")],
-) -> None:
-    """Run the program offline under Pulumi's mocks and write every Kubernetes object as YAML."""
-    from rdagent_infra.stack_source import load_from_files
-    from rdagent_infra.synth import OutputDirError, run_program, write_output
-
-    try:
-        config, project = load_from_files(Path.cwd(), stack)
-    except ConfigError as exc:
-        fail(exc.problems)
-    result = run_program(config, project, stack)
-    try:
-        written = write_output(result, out)
-    except OutputDirError as exc:
-        fail([f"synth: {exc}"])
-    typer.echo(f"synth: {len(result.registrations)} resources, {len(written)} Kubernetes objects written to {out}")
-
-
-policy_app = typer.Typer(no_args_is_help=True, help="Run the policy pack's rules outside Pulumi.")
-app.add_typer(policy_app, name="policy")
-
-
-@policy_app.command("check")
-def policy_check(
-    paths: Annotated[list[Path], typer.Argument(help="Manifest files or folders (YAML, multi-document allowed).")],
-    config: Annotated[Path | None, typer.Option("--config", help="A policy config JSON (policy name -> advisory|mandatory|disabled).")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="text (one line a finding), json, sarif (2.1.0) or junit.")] = "text",
-) -> None:
-    """Check plain Kubernetes manifests with the policy pack's rules; exit 1 when a mandatory policy fails."""
-    import sys
-
-    from rdagent_policies.cli import run_check
-
-    status = run_check(paths, config, output_format, sys.stdout, sys.stderr)
-    if status:
-        raise typer.Exit(status)
-
-
-app.add_typer(rollout_app, name="rollout")
-
-
-@app.command()
-def preflight(
-    stack: StackOption,
-    scan: Annotated[bool, typer.Option("--scan/--no-scan", help="Run the security scan (synth, policy pack, checkov).")] = True,
-) -> None:
-    """The seed's pre-deployment checklist, checked from the stack; exit 1 on any failed item."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from rdagent_infra.preflight import FAIL, run_checklist
-
-    items = run_checklist(Path.cwd(), stack, scan=scan)
-    table = Table(title=f"preflight: {stack}", show_lines=False)
-    for column in ("item", "result", "why"):
-        table.add_column(column, overflow="fold")
-    styles = {"pass": "green", "fail": "bold red", "n/a": "dim"}
-    for item in items:
-        table.add_row(item.name, f"[{styles[item.status]}]{item.status}[/]", item.reason)
-    Console(width=160).print(table)
-    failed = [item.name for item in items if item.status == FAIL]
-    if failed:
-        fail([f"preflight: failed: {', '.join(failed)}"], EXIT_FINDINGS)
+import sys
+from typing import Any
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["policy"]:
+        from rdagent_infra.cli_policy import policy_only
+
+        policy_only()()
+        return
+    from rdagent_infra.cli_app import app
+
     app()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from rdagent_infra.cli_app import app
+
+        return app
+    raise AttributeError(name)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from rdagent_policies import policy_config, rules
+from rdagent_policies.yaml_tags import RememberedTags
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 # libyaml's parser where PyYAML has it (its wheels do); PyYAML's pure-Python one otherwise and
@@ -25,7 +26,7 @@ class _Unusual(Exception):
     """A node the lean constructor leaves to PyYAML's (merge keys, timestamps, sets, ...)."""
 
 
-class LeanLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):
+class LeanLoader(RememberedTags, yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):
     """libyaml's parser and composer, then a constructor for what manifests hold (maps,
     sequences, strings, numbers, booleans, nulls, aliases) that builds each document in one
     pass, with PyYAML's own functions for every scalar; any other node sends the whole
@@ -140,17 +141,18 @@ def check_files(
     """Each object's findings, in file order, and the objects the stack-wide rule looks at."""
     findings: list[Finding] = []
     stack: list[tuple[str, str, dict]] = []
-    enabled = [(policy, levels[policy.name], (settings or {}).get(policy.name)) for policy in rules.RESOURCE_POLICIES if levels[policy.name] != "disabled"]
+    enabled = [p for p in rules.RESOURCE_POLICIES if levels[p.name] != "disabled"]
+    checks = [(policy, policy.settings((settings or {}).get(policy.name))) for policy in enabled]
     for path in files:
+        where = str(path)
         for manifest in documents(path, loader):
             kind = manifest.get("kind", "?")
             name = (manifest.get("metadata") or {}).get("name", "?")
             token = type_token(str(manifest.get("apiVersion", "")), kind)
             if rules.rollout_relevant(token, manifest):
                 stack.append((token, name, manifest))
-            for policy, level, policy_settings in enabled:
-                for message in rules.evaluate(policy, token, manifest, policy_settings):
-                    findings.append(Finding(str(path), f"{kind}/{name}", policy.name, level, message))
+            for policy, message in rules.evaluate_many(checks, token, manifest):
+                findings.append(Finding(where, f"{kind}/{name}", policy.name, levels[policy.name], message))
     return findings, stack
 
 

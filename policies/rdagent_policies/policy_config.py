@@ -9,8 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from rdagent_policies import rules
 
 LEVELS = ("advisory", "mandatory", "disabled")
@@ -45,6 +43,8 @@ def load(config_file: Path | None) -> tuple[dict[str, str], dict[str, dict[str, 
         configured = json.loads(config_file.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise PolicyConfigError(f"{config_file}: cannot read policy config: {exc}") from None
+    import jsonschema  # only with a config file: `policy check` without one starts faster
+
     errors = sorted(jsonschema.Draft7Validator(json_schema()).iter_errors(configured), key=lambda e: list(e.absolute_path))
     if errors:
         raise PolicyConfigError("; ".join(f"{config_file}: {_where(e)}: {_message(e)}" for e in errors))
@@ -58,11 +58,11 @@ def load(config_file: Path | None) -> tuple[dict[str, str], dict[str, dict[str, 
     return levels, settings
 
 
-def _where(error: jsonschema.ValidationError) -> str:
+def _where(error: Any) -> str:  # a jsonschema.ValidationError
     return ".".join(str(part) for part in error.absolute_path) or "(top level)"
 
 
-def _message(error: jsonschema.ValidationError) -> str:
+def _message(error: Any) -> str:  # a jsonschema.ValidationError
     if error.validator == "additionalProperties" and not error.absolute_path:
         known = ", ".join(sorted(default_levels()))
         return f"unknown policy ({error.message}; known: {known})"

@@ -9,7 +9,7 @@ how to fix it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,6 +240,22 @@ def exemptions(props: dict[str, Any]) -> set[str]:
     if not str(annotations.get(EXEMPT_REASON_ANNOTATION, "")).strip():
         return set()
     return {name.strip() for name in str(annotations.get(EXEMPT_ANNOTATION, "")).split(",") if name.strip()}
+
+
+def evaluate_many(checks: list[tuple[Policy, dict[str, Any]]], resource_type: str, props: dict[str, Any]) -> Iterator[tuple[Policy, str]]:
+    """(policy, message) of what `evaluate` finds for each (policy, its settings from Policy.settings),
+    in that order, with the exemptions and the pod spec worked out once for all of them."""
+    exempt = exemptions(props)
+    pod = pod_spec_of(resource_type, props)
+    for policy, settings in checks:
+        if resource_type not in policy.resource_types or policy.name in exempt:
+            continue
+        if policy.check_pod is not None:
+            messages = policy.check_pod(pod, **settings) if pod is not None else []
+        else:
+            messages = policy.check_props(props) if policy.check_props else []
+        for message in messages:
+            yield policy, message
 
 
 def evaluate(policy: Policy, resource_type: str, props: dict[str, Any], config: Mapping[str, Any] | None = None) -> list[str]:

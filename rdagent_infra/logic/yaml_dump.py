@@ -20,34 +20,16 @@ from collections.abc import Iterable
 from typing import Any
 
 import yaml
+from rdagent_policies.yaml_tags import RememberedTags
 
 
-class _RememberedTags:
-    """The serializer asks the resolver twice per scalar which tag its text implies (to choose
-    plain or quoted). Without path resolvers (the safe dumpers have none) that is a function of
-    the text alone, so the answer is remembered per text: a manifest repeats most of its strings."""
-
-    _scalar_tags: dict[tuple[str, tuple[bool, bool]], str] = {}
-
-    def resolve(self, kind, value, implicit):
-        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
-            return super().resolve(kind, value, implicit)
-        key = (value, implicit)
-        tag = self._scalar_tags.get(key)
-        if tag is None:
-            if len(self._scalar_tags) > 200_000:
-                self._scalar_tags.clear()
-            tag = self._scalar_tags[key] = super().resolve(kind, value, implicit)
-        return tag
-
-
-class PureDumper(_RememberedTags, yaml.SafeDumper):
+class PureDumper(RememberedTags, yaml.SafeDumper):
     pass
 
 
 # The C emitter when PyYAML was built with libyaml (its wheels are), else the Python one.
 PURE_DUMPER: type = PureDumper
-FAST_DUMPER: type = type("FastDumper", (_RememberedTags, yaml.CSafeDumper), {}) if yaml.__with_libyaml__ else PURE_DUMPER
+FAST_DUMPER: type = type("FastDumper", (RememberedTags, yaml.CSafeDumper), {}) if yaml.__with_libyaml__ else PURE_DUMPER
 DUMP_OPTIONS = {"sort_keys": False, "default_flow_style": False, "allow_unicode": True, "width": 120}
 KEY_LIMIT = 100  # characters; below both emitters' simple-key limit
 
