@@ -52,7 +52,7 @@ def test_the_c_emitter_is_used_only_where_it_writes_the_same_bytes(document):
         assert yaml_dump.dump(document, yaml_dump.FAST_DUMPER) == yaml_dump.dump(document, yaml_dump.PURE_DUMPER)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.dictionaries(KEYS, TREE, min_size=1, max_size=5), st.sampled_from([yaml_dump.FAST_DUMPER, yaml_dump.PURE_DUMPER]))
 def test_dump_writes_what_yaml_dump_writes(document, dumper):
     # dump builds the nodes itself (no representer dispatch); the same text either way.
@@ -71,7 +71,7 @@ def has_float(value) -> bool:
     return isinstance(value, float)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.dictionaries(KEYS, TREE, max_size=5), max_size=4))
 def test_resources_json_is_json_dumps_byte_for_byte(resources):
     # synth reports whether an input holds a float (redact turns whole ones into integers).
