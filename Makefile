@@ -89,7 +89,7 @@ lint: setup
 
 # pytest's exit status 5 (no test collected) is a failure here too (tests/conftest.py turns it into 1).
 test: setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators rdagent-venv lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 
 synth-all: setup
 	for stack in dev test staging prod; do $(BIN)/rdagent-infra synth --stack $$stack --out build/synth/$$stack || exit $$?; done

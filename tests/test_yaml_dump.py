@@ -71,7 +71,7 @@ def has_float(value) -> bool:
     return isinstance(value, float)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.dictionaries(KEYS, TREE, max_size=5), max_size=4))
 def test_resources_json_is_json_dumps_byte_for_byte(resources):
     # synth reports whether an input holds a float (redact turns whole ones into integers).
