@@ -1,5 +1,6 @@
 """A small HTTP server on a free loopback port that answers GETs with a status chosen per request
-(standing in for Streamlit behind the sidecar, or for the load hook's target); it records paths."""
+(standing in for Streamlit behind the sidecar, the load hook's target, or an OIDC issuer's
+documents); it records paths."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class LoopbackServer:
-    """`status(path, number)` -> the HTTP status of the number-th request (1-based)."""
+    """`status(path, number)` -> the HTTP status of the number-th request (1-based); `body(path)` ->
+    what it answers, of `content_type`."""
 
-    def __init__(self, status: Callable[[str, int], int]):
+    def __init__(self, status: Callable[[str, int], int], body: Callable[[str], bytes] = lambda _: b"ok", content_type: str = "text/plain"):
         self.paths: list[str] = []
         lock = threading.Lock()
         server = self
@@ -21,10 +23,12 @@ class LoopbackServer:
                 with lock:
                     server.paths.append(self.path)
                     number = len(server.paths)
+                payload = body(self.path)
                 self.send_response(status(self.path, number))
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(payload)
 
             def log_message(self, *_):
                 pass

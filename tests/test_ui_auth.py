@@ -11,11 +11,9 @@ import json
 import os
 import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -279,23 +277,13 @@ class Issuer:
     """An OIDC issuer on loopback: the discovery document and an empty key set (enough to start)."""
 
     def __init__(self):
-        issuer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (the http.server API)
-                documents = {"/.well-known/openid-configuration": issuer.discovery, "/keys": {"keys": []}}
-                body = json.dumps(documents.get(self.path, {})).encode()
-                self.send_response(200 if self.path in documents else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        documents = {"/keys": {"keys": []}}
+        self.server = LoopbackServer(
+            lambda path, _: 200 if path in documents else 404,
+            lambda path: json.dumps(documents.get(path, {})).encode(),
+            "application/json",
+        )
+        self.url = f"http://127.0.0.1:{self.server.port}"
         self.discovery = {
             "issuer": self.url,
             "authorization_endpoint": f"{self.url}/authorize",
@@ -307,11 +295,10 @@ class Issuer:
             "id_token_signing_alg_values_supported": ["RS256"],
             "code_challenge_methods_supported": ["S256"],
         }
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        documents["/.well-known/openid-configuration"] = self.discovery
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

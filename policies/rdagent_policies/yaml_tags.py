@@ -14,7 +14,12 @@ LIMIT = 200_000  # texts remembered at most (then forgotten all at once)
 
 
 class RememberedTags:
-    _scalar_tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+    _scalar_tags: dict[tuple[str, tuple[bool, bool]], str]
+
+    def __init_subclass__(cls, **kwargs):
+        # One memory per class: a loader's and a dumper's resolvers need not imply the same tags.
+        super().__init_subclass__(**kwargs)
+        cls._scalar_tags = {}
 
     def resolve(self, kind, value, implicit):
         if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
