@@ -20,13 +20,15 @@ def batch_runs(count: int) -> list[dict]:
     for index in range(count):
         run = {
             "name": f"run-{index:04d}",
-            "scenario": "fin_factor" if index % 2 else "general_model",
+            "scenario": "data_science" if index % 2 else "general_model",
             "resources": {"requests": {"cpu": "500m", "memory": "1Gi", "gpu": 0}, "limits": {"cpu": "1000m", "memory": "2Gi", "gpu": 0}},
             "deadlineSeconds": 3600,
             "workspaceSize": "5Gi",
         }
         if run["scenario"] == "general_model":
-            run["args"] = ["/workspace/rdagent-run/paper.pdf"]  # `rdagent general_model` needs its report_file_path
+            run["args"] = ["/data/paper.pdf"]  # `rdagent general_model` needs its report_file_path, on the data volume
+        else:
+            run.update(competition="titanic", allDurationMinutes=30)
         if index % 5 == 0:
             run["schedule"] = "0 2 * * *"
         runs.append(run)

@@ -7,15 +7,17 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.signing_key import ArtifactSigningKey
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import secrets_store
 from rdagent_infra.logic.app_files import content_hash, render_json
 from rdagent_infra.logic.pods import labels
-from rdagent_infra.logic.rdagent_env import LLM_SECRET_ENV, SECRET_NAME, TRACES_DIR, common_env, run_env, ui_env
+from rdagent_infra.logic.rdagent_env import DATA_DIR, LLM_SECRET_ENV, SECRET_NAME, SIGNING_SECRET, SIGNING_SECRET_KEY, TRACES_DIR, common_env, run_env, ui_env
 from rdagent_infra.logic.storage import claim_spec
 from rdagent_infra.logic.ui_auth import tls_secret_name
 
 TRACES_CLAIM = "rdagent-traces"
+DATA_CLAIM = "rdagent-data"
 
 
 class AppSettings(pulumi.ComponentResource):
@@ -49,6 +51,7 @@ class AppSettings(pulumi.ComponentResource):
             elif field in from_store:
                 secret_keys.append((secrets_store.SYNCED_SECRET, key, variable))
         k8s.core.v1.Secret(f"{name}-secret", metadata={"name": SECRET_NAME, "namespace": namespace}, type="Opaque", string_data=string_data, opts=child)
+        self._signing_secret(name, config, child)
         self._secrets_roles = secrets_roles or {}
         self.secret_volumes: list[dict] = []
         self.secret_mounts: list[dict] = []
@@ -68,28 +71,27 @@ class AppSettings(pulumi.ComponentResource):
             embedding_model=llm.embeddingModel,
             openai_api_base=llm.openaiApiBase,
             log_level=config.app.logLevel,
+            log_chat_content=config.log_llm_chat_content(),
             cache_path=config.cache.l3.path,
             omp_num_threads=config.workloads.ompNumThreads,
-            secret_keys=secret_keys,
             settings=config.app.settings,
         )
         self.ui_env = ui_env(common)
-        self.run_env = run_env(common)
+        self.run_env = run_env(common, secret_keys, data=config.workloads.data is not None)
         self.config_hash = content_hash(render_json({"ui": self.ui_env, "run": self.run_env}))
 
         # Every run writes its trace here and the UI reads every trace here: pods on many nodes, so
         # ReadWriteMany (on EKS an EFS class).
         traces = config.workloads.traces
-        traces_claim = claim_spec(config, ["ReadWriteMany"], traces.size)
-        if traces.storageClassName:
-            traces_claim["storageClassName"] = traces.storageClassName
-        k8s.core.v1.PersistentVolumeClaim(
-            f"{name}-traces",
-            metadata={"name": TRACES_CLAIM, "namespace": namespace, "labels": labels("rdagent-traces", "traces")},
-            spec=traces_claim,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
-        )
+        self._shared_claim(f"{name}-traces", TRACES_CLAIM, "traces", config, traces.size, traces.storageClassName, child)
         self.traces_volume = {"name": "traces", "persistentVolumeClaim": {"claimName": TRACES_CLAIM}}
+        # The runs' input data: a claim the team fills, or one it made already.
+        data = config.workloads.data
+        self.data_volume: dict | None = None
+        if data is not None:
+            if data.existingClaim is None:
+                self._shared_claim(f"{name}-data", DATA_CLAIM, "data", config, data.size, data.storageClassName, child)
+            self.data_volume = {"name": "data", "persistentVolumeClaim": {"claimName": data.existingClaim or DATA_CLAIM, "readOnly": True}}
 
         if secrets.tlsCertificate and secrets.tlsPrivateKey:
             k8s.core.v1.Secret(
@@ -104,10 +106,40 @@ class AppSettings(pulumi.ComponentResource):
             )
         self.register_outputs({"config_hash": self.config_hash})
 
+    def _signing_secret(self, name: str, config: StackConfig, child: pulumi.ResourceOptions) -> None:
+        """One signing key for the UI and every run: a trace is readable only under the key that signed it."""
+        signing_key = ArtifactSigningKey(f"{name}-signing-key", opts=pulumi.ResourceOptions(parent=self, protect=config.protect))
+        k8s.core.v1.Secret(
+            f"{name}-signing-secret",
+            metadata={"name": SIGNING_SECRET, "namespace": config.namespace},
+            type="Opaque",
+            string_data={SIGNING_SECRET_KEY: pulumi.Output.secret(signing_key.key)},
+            opts=child,
+        )
+
+    @staticmethod
+    def _shared_claim(
+        resource_name: str, claim: str, component: str, config: StackConfig, size: str, storage_class: str | None, child: pulumi.ResourceOptions
+    ) -> None:
+        """A ReadWriteMany claim that pods on many nodes share (on EKS an EFS class), kept when the stack is protected."""
+        spec = claim_spec(config, ["ReadWriteMany"], size)
+        if storage_class:
+            spec["storageClassName"] = storage_class
+        k8s.core.v1.PersistentVolumeClaim(
+            resource_name,
+            metadata={"name": claim, "namespace": config.namespace, "labels": labels(f"rdagent-{component}", component)},
+            spec=spec,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect)),
+        )
+
     def account_annotations(self, account: str) -> dict[str, pulumi.Input[str]]:
         """A ServiceAccount's annotations: the IRSA role ASCP assumes for its pods, if they read Secrets Manager."""
         role = self._secrets_roles.get(account)
         return {} if role is None else {"eks.amazonaws.com/role-arn": role}
+
+    @staticmethod
+    def data_mount() -> dict:
+        return {"name": "data", "mountPath": DATA_DIR, "readOnly": True}
 
     @staticmethod
     def traces_mount(read_only: bool) -> dict:

@@ -19,21 +19,20 @@ from rdagent_infra.logic.pods import (
     resource_requirements,
     writable_volumes,
 )
+from rdagent_infra.logic.rdagent_env import RUN_VOLUME_DIR
 from rdagent_infra.logic.runs import APP, SKIP_AWAIT, job_name
 from rdagent_infra.logic.storage import claim_spec
 
 RUN_ACCOUNT = APP  # every run's pods: one ServiceAccount, no token
 
-# The run's workspace volume, on a folder no image ships (checked against images/*.Dockerfile by
-# tests/test_aws_platform.py), so that it hides nothing an image puts under its /workspace.
-WORKSPACE = "/workspace/rdagent-run"
+WORKSPACE = RUN_VOLUME_DIR  # the run's own volume: its working directory and RD-Agent's WORKSPACE_PATH
 
 
 def run_command(run: RunConfig) -> list[str]:
     command = ["rdagent", run.scenario]
     if run.competition:
         command += ["--competition", run.competition]
-    return command + list(run.args)
+    return command + list(run.args) + run.bound_args()
 
 
 def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], settings: AppSettings) -> dict:
@@ -69,6 +68,7 @@ def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], 
                             {"name": "workspace", "mountPath": WORKSPACE},
                             {"name": "cache", "mountPath": config.cache.l3.path},
                             settings.traces_mount(read_only=False),
+                            *([settings.data_mount()] if settings.data_volume else []),
                             *settings.secret_mounts,
                         ],
                     }
@@ -78,6 +78,7 @@ def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], 
                     {"name": "workspace", "persistentVolumeClaim": {"claimName": f"{APP}-{run.name}-workspace"}},
                     {"name": "cache", "emptyDir": {"sizeLimit": "10Gi"}},
                     settings.traces_volume,
+                    *([settings.data_volume] if settings.data_volume else []),
                     *settings.secret_volumes,
                 ],
             },

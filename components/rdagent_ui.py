@@ -31,7 +31,7 @@ from rdagent_infra.logic.pods import (
     with_service_account,
     writable_volumes,
 )
-from rdagent_infra.logic.rdagent_env import ui_args
+from rdagent_infra.logic.rdagent_env import UI_LOGS_DIR, ui_args
 from rdagent_infra.logic.rollout import APP, RolloutPlan, Track
 from rdagent_infra.logic.storage import claim_spec
 from rdagent_infra.logic.traffic_metrics import traffic_source
@@ -93,7 +93,7 @@ def cache_volume(config: StackConfig) -> dict:
 
 def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str], settings: AppSettings) -> dict:
     ui = config.workloads.ui
-    scratch_volumes, scratch_mounts = writable_volumes(("logs", "/app/logs"), ("tmp", "/tmp"), ("home", "/home/rdagent"))
+    scratch_volumes, scratch_mounts = writable_volumes(("logs", UI_LOGS_DIR), ("tmp", "/tmp"), ("home", "/home/rdagent"))
     probe = ui.probe
     sidecar = has_sidecar(config)
     return {
@@ -121,6 +121,8 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["rdagent", "ui"],
                     "args": ui_args(ui.port, data_science=ui.dataScience, debug=config.app.debug),
+                    # rdagent writes selector.log into its working directory as it starts: a writable one.
+                    "workingDir": UI_LOGS_DIR,
                     "ports": [{"name": "http", "containerPort": ui.port, "protocol": "TCP"}],
                     "env": settings.ui_env,
                     "resources": resource_requirements(ui.resources),
@@ -132,7 +134,6 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                         *scratch_mounts,
                         {"name": "cache", "mountPath": config.cache.l3.path},
                         settings.traces_mount(read_only=True),
-                        *settings.secret_mounts,
                     ],
                 },
                 *([proxy_container()] if sidecar else []),
@@ -141,7 +142,6 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                 *scratch_volumes,
                 cache_volume(config),
                 settings.traces_volume,
-                *settings.secret_volumes,
                 *([{"name": "envoy-config", "configMap": {"name": ENVOY_CONFIG_MAP}}] if sidecar else []),
             ],
         },

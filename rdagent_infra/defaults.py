@@ -35,6 +35,8 @@ L3_CACHE_SIZE = "100Gi"
 L3_CACHE_TTL_SECONDS = 86400
 # The runs' traces, shared with the UI (not in the seed, which gave the UI no way to see the runs).
 TRACES_SIZE = "50Gi"
+# The runs' input data volume (workloads.data), when the program makes it.
+DATA_SIZE = "20Gi"
 # The node-level log shipper.
 FLUENT_BIT_IMAGE = "cr.fluentbit.io/fluent/fluent-bit:4.0.3"
 LOG_SHIPPER_NAMESPACE = "log-shipper"

@@ -30,7 +30,6 @@ from components.storage import Storage
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.network import app_egress
-from rdagent_infra.logic.rollout import APP as UI_ACCOUNT
 from rdagent_infra.logic.rollout import plan_rollout
 from rdagent_infra.logic.runs import APP as RUN_ACCOUNT
 
@@ -53,7 +52,8 @@ def cluster_platform(config: StackConfig, cluster: Cluster) -> tuple[Any, list, 
         ready.append(PrometheusStack("rdagent-prometheus", config, cluster.provider, pools.nodes))
     roles: dict = {}
     if config.secretsStore.enabled:
-        store = SecretsStore("rdagent-secrets-store", config, cluster, (UI_ACCOUNT, RUN_ACCOUNT), pools.nodes)
+        # Only the runs read LLM keys: the UI reads traces and asks no LLM.
+        store = SecretsStore("rdagent-secrets-store", config, cluster, (RUN_ACCOUNT,), pools.nodes)
         ready.append(store.release)
         roles = store.roles
     return pools.node_role_arn, ready, roles

@@ -64,6 +64,9 @@ def clear(work_dir: Path, stack_name: str) -> None:
 
 
 def process_alive(pid: int) -> bool:
+    """Whether `pid` still runs. A zombie does not: a killed engine whose parent was killed too is
+    handed to PID 1, and where PID 1 does not reap orphans (a container without an init, as on
+    many CI runners) it stays a zombie for ever, yet `kill(pid, 0)` still succeeds on it."""
     if pid <= 0:
         return False
     try:
@@ -71,8 +74,20 @@ def process_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    return process_state(pid) not in ("Z", "X", None)
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of /proc/<pid>/stat (R, S, D, Z, ...), "?" where /proc is not Linux's, None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None if Path("/proc/self/stat").exists() else "?"
+    except OSError:
+        return "?"
+    # The command name is in parentheses and may itself hold spaces or parentheses.
+    return stat[stat.rfind(")") + 2 :].split(" ", 1)[0] or "?"
 
 
 def stale_lock(lock: Path) -> bool:

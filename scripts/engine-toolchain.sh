@@ -5,6 +5,8 @@
 #   .tools/bin/pulumi-language-python-exec     our exec shim (engine/exec-shim): the SDK's, without a traceback on SIGINT
 #   .tools/bin/pulumi-language-python-exec-sdk the SDK's exec shim (from the sdk/v3 module), which ours runs
 #   .tools/pulumi-home/plugins/...kubernetes   the Kubernetes provider (engine/kubernetes), installed offline
+#   .tools/bin/pulumi-resource-pulumi-python   the SDK's dynamic provider host (from the sdk/v3 module), which
+#                                              runs the program's dynamic resources (components/signing_key.py)
 # Idempotent: a stamp of the versions and of engine/ short-circuits a second run. Built binaries
 # are also kept in a per-machine cache (RDAGENT_ENGINE_CACHE, default ~/.cache/rdagent-infra/engine),
 # so a fresh clone on the same machine does not rebuild. Nothing is downloaded but Go modules.
@@ -41,7 +43,8 @@ key="pulumi-${PULUMI_VERSION}_k8s-${K8S_VERSION}_$(go env GOVERSION)_${sources_h
 SHIM="$ROOT/engine/exec-shim/pulumi-language-python-exec"
 shim_hash=$(sha256sum "$SHIM" | cut -c1-16)
 stamp="$TOOLS/.stamp"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${key}_shim-${shim_hash}" ] && [ -x "$BIN/pulumi" ]; then
+DYNAMIC_HOST=pulumi-resource-pulumi-python
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${key}_shim-${shim_hash}_dynamic" ] && [ -x "$BIN/pulumi" ] && [ -x "$BIN/$DYNAMIC_HOST" ]; then
   exit 0
 fi
 
@@ -89,8 +92,11 @@ install -m 0755 "$cache/pulumi" "$cache/pulumi-language-python" "$BIN/"
 install -m 0755 "$cache/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec-sdk"
 install -m 0755 "$SHIM" "$BIN/pulumi-language-python-exec"
 install -m 0755 "$cache/pulumi-resource-kubernetes" "$PROVIDERS/"
+# The dynamic provider host is a script of the SDK's (the engine finds it on PATH, beside pulumi).
+sdk_dir=$(cd "$ROOT/engine/cli" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
+install -m 0755 "$sdk_dir/python/dist/$DYNAMIC_HOST" "$BIN/$DYNAMIC_HOST"
 # Installed into our own PULUMI_HOME (not on PATH), so the engine finds it offline, without a warning.
 PULUMI_SKIP_UPDATE_CHECK=true "$BIN/pulumi" plugin install resource kubernetes "$K8S_VERSION" \
   --file "$PROVIDERS/pulumi-resource-kubernetes" --reinstall >/dev/null
-echo "${key}_shim-${shim_hash}" > "$stamp"
+echo "${key}_shim-${shim_hash}_dynamic" > "$stamp"
 log "ready: $("$BIN/pulumi" version) in $BIN ($(( $(date +%s) - started )) s)"

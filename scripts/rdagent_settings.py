@@ -8,6 +8,8 @@
 - loguru: the LOGURU_* variables loguru reads at import (RD-Agent logs with loguru);
 - litellm: the provider keys and bases LiteLLM (RD-Agent's default backend) reads;
 - native: variables read by the native libraries in the environment (OpenMP's OMP_NUM_THREADS);
+- streamlit: the STREAMLIT_* variables of every Streamlit config option (`rdagent ui` is a Streamlit
+  app), from Streamlit's own option table;
 - cli: the options of every `rdagent` command, from the Typer application itself.
 
 Usage: .tools/rdagent/bin/python scripts/rdagent_settings.py > settings.json
@@ -138,6 +140,12 @@ def native_env() -> dict[str, list[str]]:
     return {name: sorted(set(files))[:5] for name, files in found.items()}
 
 
+def streamlit_env() -> list[str]:
+    from streamlit import config
+
+    return sorted(option.env_var for option in config._config_options_template.values())
+
+
 def cli_options() -> dict[str, list[str]]:
     import typer
 
@@ -176,6 +184,7 @@ def main() -> None:
             "loguru": loguru_env(),
             "litellm": literal_env_reads(package_dir("litellm")),
             "native": native_env(),
+            "streamlit": streamlit_env(),
             "cli": cli_options(),
         }
     json.dump(snapshot(report) if as_snapshot else report, sys.stdout, indent=1, sort_keys=True)

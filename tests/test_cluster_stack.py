@@ -156,7 +156,7 @@ def test_runs_are_left_running_and_land_on_their_pools(project):
     api = project.plane.api
     runs = api.items(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs", labelSelector=RUN_LABEL)
     jobs = {job["metadata"]["labels"][RUN_LABEL]: job for job in runs}
-    assert set(jobs) == {"fin-factor-cpu", "ds-titanic-gpu"}, list(jobs)
+    assert set(jobs) == {"model-report", "ds-titanic-gpu"}, list(jobs)
     for job in jobs.values():
         assert not job["status"].get("succeeded") and not job["status"].get("conditions"), job["status"]
         assert job["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
@@ -172,10 +172,10 @@ def test_a_changed_run_starts_beside_the_running_job(project):
     """Finding 8: a Job's template is immutable; a changed run must not kill the running one."""
     api = project.plane.api
     jobs_path = f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs"
-    before = {job["metadata"]["name"] for job in api.items(jobs_path, labelSelector="rdagent.io/run=fin-factor-cpu")}
+    before = {job["metadata"]["name"] for job in api.items(jobs_path, labelSelector="rdagent.io/run=model-report")}
     project.edit_config(lambda c: c["rdagent:workloads"]["runs"][0].update(args=["--loop-n", "2"]))
     project.up()
-    after = {job["metadata"]["name"]: job for job in api.items(jobs_path, labelSelector="rdagent.io/run=fin-factor-cpu")}
+    after = {job["metadata"]["name"]: job for job in api.items(jobs_path, labelSelector="rdagent.io/run=model-report")}
     assert before < set(after), (before, list(after))
     (old,) = before
     pods = api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=f"batch.kubernetes.io/job-name={old}")

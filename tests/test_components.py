@@ -191,12 +191,12 @@ def test_gpu_runs_land_on_the_gpu_pool():
     (job,) = [m for m in manifests if m["kind"] == "Job" and m["metadata"]["labels"].get("rdagent.io/run") == "ds-titanic"]
     spec = job["spec"]["template"]["spec"]
     assert spec["nodeSelector"] == {"rdagent.io/pool": "gpu"}
-    assert spec["containers"][0]["args"] == ["rdagent", "data_science", "--competition", "titanic"]
+    assert spec["containers"][0]["args"] == ["rdagent", "data_science", "--competition", "titanic", "--loop-n", "10", "--timeout", "1200m"]
     env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
     assert env["OMP_NUM_THREADS"] == "4" and env["DS_CODER_COSTEER_ENV_TYPE"] == "conda"
     assert {"name": "workspace", "persistentVolumeClaim": {"claimName": "rdagent-run-ds-titanic-workspace"}} in spec["volumes"]
     assert job["spec"]["ttlSecondsAfterFinished"] == 86400
-    cpu_job = manifest(manifests, "CronJob", "rdagent-run-fin-model-weekly")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    cpu_job = manifest(manifests, "CronJob", "rdagent-run-model-report-weekly")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert cpu_job["containers"][0]["image"].endswith("rdagent/qlib:1.4.0")
 
 

@@ -71,7 +71,8 @@ def test_issue_example_three_problems_at_once():
                     "runs": [
                         {
                             "name": "r",
-                            "scenario": "fin_model",
+                            "scenario": "general_model",
+                            "args": ["/data/paper.pdf"],
                             "resources": {"requests": {"cpu": "1", "memory": "1Gi", "gpu": 1}, "limits": {"cpu": "1", "memory": "1Gi", "gpu": 2}},
                         }
                     ]
@@ -86,7 +87,8 @@ def test_issue_example_three_problems_at_once():
                     "runs": [
                         {
                             "name": "r",
-                            "scenario": "fin_model",
+                            "scenario": "general_model",
+                            "args": ["/data/paper.pdf"],
                             "resources": {"requests": {"cpu": "lots", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
                         }
                     ]
@@ -168,10 +170,13 @@ def test_run_command_lines_are_checked_against_the_cli():
     def run(**fields):
         return problems({**BASE, "workloads": {"runs": [{"name": "r", **fields}]}})
 
-    assert run(scenario="fin_model", competition="titanic") == ["rdagent:workloads.runs[0].competition: `rdagent fin_model` takes no --competition"]
+    assert run(scenario="general_model", competition="titanic", args=["/data/a.pdf"]) == [
+        "rdagent:workloads.runs[0].competition: `rdagent general_model` takes no --competition"
+    ]
     assert run(scenario="kaggle", competition="titanic")[0].startswith("rdagent:workloads.runs[0].scenario:")
-    assert run(scenario="fin_factor", args=["--loop-n", "3", "--loops", "2"]) == [
-        "rdagent:workloads.runs[0].args[2]: `rdagent fin_factor` has no option --loops (its options: --path, --step-n, --loop-n, --all-duration, --checkout, --no-checkout)"
+    assert run(scenario="data_science", competition="titanic", allDurationMinutes=30, args=["--loops", "2"]) == [
+        "rdagent:workloads.runs[0].args[0]: `rdagent data_science` has no option --loops "
+        "(its options: --path, --checkout, --no-checkout, --step-n, --loop-n, --timeout, --competition)"
     ]
     assert run(scenario="general_model") == ["rdagent:workloads.runs[0].args: `rdagent general_model` needs its report_file_path as the first argument"]
 

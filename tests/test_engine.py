@@ -71,7 +71,7 @@ def test_preview_up_again_and_destroy(project):
     for expected in [
         ("kubernetes:apps/v1:Deployment", "rdagent-ui-stable"),
         ("kubernetes:apps/v1:StatefulSet", "rdagent-redis-statefulset"),
-        ("kubernetes:batch/v1:Job", "rdagent-runs-fin-factor-smoke"),
+        ("kubernetes:batch/v1:Job", "rdagent-runs-model-report-smoke"),
         ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "rdagent-default-deny"),
         ("rdagent:index:RdAgentUi", "rdagent-ui"),
     ]:

@@ -13,12 +13,14 @@ real engine on the real control plane of tests/cluster.py.
   `rollout run` finishes the move.
 
 Each project has its own file backend and namespace (rdagent-faults-*), so nothing here meets the
-e2e stack on the shared control plane.
+e2e stack on the shared control plane; every test that changes its stack deploys one of its own
+(`deployed`), so one failure never leaves a rollout, a lock or a quota for the next test.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -187,6 +189,19 @@ def reference(control_plane, tmp_path_factory):
     return project, urns(project), cluster_objects(project)
 
 
+@pytest.fixture
+def deployed(control_plane, tmp_path, request):
+    """A faults stack of this test's own, after one uninterrupted update: a test that leaves its
+    stack broken (a rollout under way, a lock, a quota) harms no other test. Its namespace goes
+    when the test ends."""
+    namespace = "rdagent-faults-" + hashlib.sha256(request.node.name.encode()).hexdigest()[:10]
+    project = faults_project(tmp_path, control_plane, namespace)
+    project.up()
+    yield project
+    with contextlib.suppress(Exception):  # evidence stays in tmp_path; the namespace only costs the cluster
+        control_plane.api.delete(f"/api/v1/namespaces/{namespace}")
+
+
 def assert_no_changes(project: Project) -> None:
     preview = project.pulumi("preview", "--expect-no-changes", check=False)
     assert preview.returncode == 0, preview.stdout[-4000:] + preview.stderr[-2000:]
@@ -257,8 +272,9 @@ def test_state_exported_lost_and_imported_back_has_no_changes(reference, tmp_pat
     assert_no_changes(project)
 
 
-def test_a_then_b_then_a_again_by_config(reference):
-    project, _, reference_objects = reference
+def test_a_then_b_then_a_again_by_config(reference, deployed):
+    _, _, reference_objects = reference
+    project = deployed
 
     def b(config):
         config["rdagent:rollout"]["stableVersion"] = "0.8.1"
@@ -278,8 +294,9 @@ def test_a_then_b_then_a_again_by_config(reference):
     assert_objects(project, reference_objects)
 
 
-def test_a_rollout_started_then_aborted_leaves_a_objects(reference):
-    project, _, reference_objects = reference
+def test_a_rollout_started_then_aborted_leaves_a_objects(reference, deployed):
+    _, _, reference_objects = reference
+    project = deployed
     started = project.rollout("start", "--version", "0.9.0")
     assert "start 0.9.0: 5% of traffic at step 0" in started.stdout
     during = cluster_objects(project)
@@ -292,9 +309,10 @@ def rollout_config(project: Project) -> dict:
     return yaml.safe_load((project.dir / f"Pulumi.{STACK}.yaml").read_text())["config"]["rdagent:rollout"]
 
 
-def test_a_rollout_killed_before_its_update_finished_is_told_and_finished(reference):
+def test_a_rollout_killed_before_its_update_finished_is_told_and_finished(reference, deployed):
     """Findings 5 and 6: the move is in the stack file before its update runs; a kill leaves both."""
-    project, _, reference_objects = reference
+    _, _, reference_objects = reference
+    project = deployed
     command = [str(ROOT / ".venv" / "bin" / "rdagent-infra"), "rollout", "start", "--version", "0.9.0", "--stack", STACK]
     start = subprocess.Popen(command, cwd=project.dir, env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     canary = f"/apis/apps/v1/namespaces/{project.namespace}/deployments/rdagent-ui-canary"
@@ -321,8 +339,9 @@ def test_a_rollout_killed_before_its_update_finished_is_told_and_finished(refere
     assert_objects(project, reference_objects)
 
 
-def test_an_object_the_api_server_refuses_names_the_resource_and_keeps_the_rest(reference):
-    project, _, reference_objects = reference
+def test_an_object_the_api_server_refuses_names_the_resource_and_keeps_the_rest(reference, deployed):
+    _, _, reference_objects = reference
+    project = deployed
     project.plane.api.apply(
         f"/api/v1/namespaces/{project.namespace}/resourcequotas",
         {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "faults-one-job"}, "spec": {"hard": {"count/jobs.batch": "1"}}},
@@ -335,14 +354,15 @@ def test_an_object_the_api_server_refuses_names_the_resource_and_keeps_the_rest(
 
     def second_run(config):
         runs = config["rdagent:workloads"]["runs"]
-        runs.append({**runs[0], "name": "fin-factor-second"})
+        runs.append({**runs[0], "name": "model-report-second"})
 
     project.edit_config(second_run)
     failed = project.up(check=False)
     out = failed.stdout + failed.stderr
     assert failed.returncode != 0
     assert (
-        'urn:pulumi:faults::rdagent-infra::rdagent:index:BatchRuns$kubernetes:batch/v1:Job::rdagent-runs-fin-factor-second" was not successfully created' in out
+        'urn:pulumi:faults::rdagent-infra::rdagent:index:BatchRuns$kubernetes:batch/v1:Job::rdagent-runs-model-report-second" was not successfully created'
+        in out
     )
     assert "exceeded quota: faults-one-job" in out
     assert "Traceback" not in out and "KeyboardInterrupt" not in out, out[-3000:]  # finding 7
@@ -352,7 +372,7 @@ def test_an_object_the_api_server_refuses_names_the_resource_and_keeps_the_rest(
     for key, spec in reference_objects.items():
         if key != "pods":
             assert now.get(key) == spec, key
-    assert not [k for k in now if k.startswith("Job/rdagent-run-fin-factor-second")]
+    assert not [k for k in now if k.startswith("Job/rdagent-run-model-report-second")]
 
 
 def secret_values(project: Project) -> list[str]:
@@ -363,11 +383,11 @@ def secret_values(project: Project) -> list[str]:
     return found
 
 
-def test_a_refused_rollout_move_fails_clearly_and_prints_no_secret(reference):
+def test_a_refused_rollout_move_fails_clearly_and_prints_no_secret(reference, deployed):
     """Our command that wraps the engine: exit status 1, a message naming the stack, the step and the
     refused resource, the stack file back as it was, and no secret value anywhere in its output."""
-    project, _, reference_objects = reference
-    project.edit_config(lambda config: config["rdagent:workloads"].update(runs=config["rdagent:workloads"]["runs"][:1]))
+    _, _, reference_objects = reference
+    project = deployed
     project.plane.api.apply(
         f"/api/v1/namespaces/{project.namespace}/resourcequotas",
         {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "faults-one-deployment"}, "spec": {"hard": {"count/deployments.apps": "1"}}},

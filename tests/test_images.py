@@ -148,7 +148,7 @@ def test_nothing_the_image_brings_lives_under_the_workspace_volume(path):
 
 
 # What each scenario's command needs to validate (rdagent 1.0.0's CLI).
-SCENARIO_ARGUMENTS = {"data_science": {"competition": "c"}, "general_model": {"args": ["paper.pdf"]}}
+SCENARIO_ARGUMENTS = {"data_science": {"competition": "c", "allDurationMinutes": 60}, "general_model": {"args": ["/data/paper.pdf"]}}
 
 
 @pytest.mark.parametrize("variant", sorted(CONDA_ENVIRONMENTS))
@@ -200,11 +200,12 @@ def readme_matrix() -> dict[str, dict[str, str]]:
 def expected_users(variant: str) -> set[str]:
     """Who the config gives `variant` when nothing is named: stacks' UI, runs by scenario and GPUs."""
     from rdagent_infra.config import RunConfig, Scenario, gpu_resources
+    from rdagent_infra.config.workloads import QLIB_SCENARIOS
     from rdagent_infra.stack_source import load_from_files
     from tests.conftest import STACKS
 
     users = {f"UI ({stack})" for stack in STACKS if load_from_files(ROOT, stack)[0].images.ui == variant}
-    for scenario in get_args(Scenario):
+    for scenario in sorted(set(get_args(Scenario)) - QLIB_SCENARIOS):  # the Qlib scenarios are refused: no image runs them
         cpu, gpu = (RunConfig(name="r", scenario=scenario, resources=gpu_resources(n), **SCENARIO_ARGUMENTS.get(scenario, {})).image_variant for n in (0, 1))
         if cpu == gpu == variant:
             users.add(scenario)
@@ -239,17 +240,18 @@ def test_the_readme_matrix_row_matches_the_dockerfile_and_the_config(variant):
     assert row["tag"] == f"`<registry>/{variant}:<version>`", f"{variant}: README tag {row['tag']}"
 
 
-def test_a_gpu_run_of_general_model_deploys_the_production_gpu_image(tmp_path):
-    """Through synth, as a user sees it: the Job of a GPU general_model run uses production-gpu,
-    the same run without GPUs production; a run naming a CUDA-less image with GPUs is refused."""
+def test_general_model_runs_in_the_image_with_its_conda_environment(tmp_path):
+    """Through synth, as a user sees it: general_model runs its models' code in the `rdagent4qlib`
+    conda environment (QlibModelCoSTEER), which only the qlib image has: with GPUs or without, its
+    Job uses qlib; a run naming a CUDA-less image with GPUs is refused."""
     from tests.conftest import run_cli
 
     document = yaml.safe_load((ROOT / "Pulumi.test.yaml").read_text())
     gpu = {"requests": {"cpu": "1", "memory": "2Gi", "gpu": 1}, "limits": {"cpu": "1", "memory": "2Gi", "gpu": 1}}
     cpu = {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}
     document["config"]["rdagent:workloads"]["runs"] = [
-        {"name": "gm-gpu", "scenario": "general_model", "args": ["paper.pdf"], "resources": gpu},
-        {"name": "gm-cpu", "scenario": "general_model", "args": ["paper.pdf"], "resources": cpu},
+        {"name": "gm-gpu", "scenario": "general_model", "args": ["/data/paper.pdf"], "resources": gpu},
+        {"name": "gm-cpu", "scenario": "general_model", "args": ["/data/paper.pdf"], "resources": cpu},
     ]
     (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     (tmp_path / "Pulumi.test.yaml").write_text(yaml.safe_dump(document))
@@ -257,14 +259,14 @@ def test_a_gpu_run_of_general_model_deploys_the_production_gpu_image(tmp_path):
     assert result.returncode == 0, result.stderr
     version = document["config"]["rdagent:images"]["version"]
     registry = document["config"]["rdagent:images"]["registry"]
-    for run, variant in (("gm-gpu", "production-gpu"), ("gm-cpu", "production")):
+    for run, variant in (("gm-gpu", "qlib"), ("gm-cpu", "qlib")):
         (path,) = (tmp_path / "out").glob(f"Job__rdagent__rdagent-run-{run}-*.yaml")  # named by a hash of the spec
         job = yaml.safe_load(path.read_text())
         (container,) = job["spec"]["template"]["spec"]["containers"]
         assert container["image"] == f"{registry}/{variant}:{version}", f"{run} runs {container['image']}"
 
     document["config"]["rdagent:workloads"]["runs"] = [
-        {"name": "gm", "scenario": "general_model", "image": "production", "args": ["paper.pdf"], "resources": gpu}
+        {"name": "gm", "scenario": "general_model", "image": "production", "args": ["/data/paper.pdf"], "resources": gpu}
     ]
     (tmp_path / "Pulumi.test.yaml").write_text(yaml.safe_dump(document))
     result = run_cli("synth", "--stack", "test", "--out", str(tmp_path / "refused"), cwd=tmp_path)

@@ -44,6 +44,8 @@ def readers(reads: dict) -> dict[str, str]:
         found[name] = "LiteLLM"
     for name in reads["loguru"]:
         found[name] = "loguru"
+    for name in reads["streamlit"]:
+        found[name] = "Streamlit"
     for name in reads["direct"]:
         found[name] = "RD-Agent (os.environ)"
     for name, owners in reads["settings"].items():

@@ -24,7 +24,8 @@ from tests.test_components import manifest, resources, synth
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rdagent/prod/deepseek-AbC123"
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRET = SecretValue("s3cr3t")
-READERS = ("rdagent-ui", "rdagent-run")
+# Only the runs ask an LLM: the UI reads traces and gets no key, no volume, no role.
+READERS = ("rdagent-run",)
 IAM_RULE = {p.name: p for p in rules.RESOURCE_POLICIES}["no-wildcard-iam"]
 
 
@@ -79,6 +80,12 @@ def test_every_ui_and_run_pod_mounts_the_volume_and_reads_each_key_from_its_sour
         # Sidecars (the Envoy proxy) get neither the volume nor the keys.
         for sidecar in spec["containers"][1:]:
             assert not any(m["name"] == "secrets-store" for m in sidecar.get("volumeMounts", [])), name
+    ui_pods = [m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"].startswith("rdagent-ui-")]
+    assert ui_pods, "no UI Deployment rendered"
+    for ui in ui_pods:
+        spec = ui["spec"]["template"]["spec"]
+        assert secrets_store.pod_volume() not in spec.get("volumes", []), ui["metadata"]["name"]
+        assert not [e for c in spec["containers"] for e in c.get("env", []) if e["name"].endswith("_API_KEY")], ui["metadata"]["name"]
 
 
 def test_each_reading_account_assumes_its_own_role_that_reads_exactly_those_secrets(prod):

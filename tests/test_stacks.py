@@ -55,7 +55,8 @@ def test_prod_ui(synthesized):
         assert container[probe]["httpGet"] == {"path": "/_stcore/health", "port": "http"}
     assert container["resources"] == {"requests": {"cpu": "1000m", "memory": "2Gi"}, "limits": {"cpu": "4000m", "memory": "8Gi"}}
     env = {e["name"]: e for e in container["env"]}
-    assert "value" not in env["OPENAI_API_KEY"] and env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "rdagent-secrets"
+    assert not {"OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "DEEPSEEK_API_KEY", "ANTHROPIC_API_KEY"} & set(env), "the UI asks no LLM: it gets no key"
+    assert env["ARTIFACT_SIGNING_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "rdagent-artifact-signing", "key": "artifact-signing-key"}
     assert env["LOGURU_LEVEL"]["value"] == "INFO" and env["UI_DEFAULT_LOG_FOLDERS"]["value"] == '["/traces"]'
     assert container["args"] == ["--port", "19899", "--log-dir", "/traces"]
     assert {"name": "traces", "mountPath": "/traces", "readOnly": True} in container["volumeMounts"]
@@ -78,7 +79,7 @@ def test_prod_gpu_job(synthesized):
     assert "CUDA_VISIBLE_DEVICES" not in env, "the device plugin exposes the allocated GPUs; a fixed list is wrong"
     assert not [v for v in spec["volumes"] if "docker.sock" in json.dumps(v)]
     assert job["spec"]["activeDeadlineSeconds"] == 86400 and job["spec"]["backoffLimit"] == 1
-    assert one(manifests, "CronJob", "rdagent-run-fin-model-weekly")["spec"]["schedule"] == "0 3 * * 1"
+    assert one(manifests, "CronJob", "rdagent-run-model-report-weekly")["spec"]["schedule"] == "0 3 * * 1"
 
 
 @pytest.mark.parametrize("stack", ["dev", "test", "staging", "prod"])

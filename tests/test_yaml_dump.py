@@ -100,7 +100,12 @@ def exotic_project(folder: Path) -> Path:
     document = yaml.safe_load((ROOT / "Pulumi.test.yaml").read_text())
     run = document["config"]["rdagent:workloads"]["runs"][0]
     odd = ["😀 emoji", "line\u2028sep", "nel\x85here", "日本語 テキスト", "x " * 90, "tab\there", "multi\nline\n  indented", "", "bom\ufeff"]
-    document["config"]["rdagent:workloads"]["runs"] = [run, {**run, "name": "odd-args", "args": odd}, {**run, "name": "long", "args": ["y" * 300]}]
+    report = run["args"][0]  # general_model's report, on the data volume
+    document["config"]["rdagent:workloads"]["runs"] = [
+        run,
+        {**run, "name": "odd-args", "args": [report, *odd]},
+        {**run, "name": "long", "args": [report, "y" * 300]},
+    ]
     (folder / "Pulumi.test.yaml").write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
     return folder
 

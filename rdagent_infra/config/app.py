@@ -34,6 +34,9 @@ class AppConfig(Model):
     debug: bool = False
     # loguru's level (LOGURU_LEVEL): RD-Agent's console sink takes loguru's default level.
     logLevel: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Whether RD-Agent logs prompts and answers (LOG_LLM_CHAT_CONTENT): they reach stdout, the traces
+    # and, through the log shipper, Elasticsearch. Off by default in prod (rdagent_infra.config.stack).
+    logLlmChatContent: bool | None = None
     # Further RD-Agent settings, by the environment variable its settings classes read (e.g. CHAT_TEMPERATURE).
     settings: dict[str, str] = {}
 

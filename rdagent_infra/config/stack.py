@@ -82,6 +82,11 @@ class StackConfig(Model):
             return f"every {self.rollout.strategy} rollout routes it through rollout.trafficProvider {self.rollout.trafficProvider}"
         return None
 
+    def log_llm_chat_content(self) -> bool:
+        """`app.logLlmChatContent`, or by tier: prompts and answers stay out of prod's logs."""
+        chosen = self.app.logLlmChatContent
+        return self.tier != Tier.PROD if chosen is None else chosen
+
     def llm_keys(self) -> list[str]:
         """The LLM API keys (stack secret field names) the pods get, from the stack's secrets or from Secrets Manager."""
         from_store = {field for field, _ in self.secretsStore.arns()}

@@ -15,6 +15,7 @@ from rdagent_infra.config.images import CUDA_IMAGE_VARIANTS, GPU_IMAGE_VARIANTS,
 from rdagent_infra.config.resources import Resources, gpu_resources
 from rdagent_infra.config.ui_access import CertManagerConfig, UiAuthConfig
 from rdagent_infra.logic import rdagent_reads
+from rdagent_infra.logic.rdagent_env import DATA_DIR
 
 
 class ProbeConfig(Model):
@@ -79,8 +80,23 @@ SCENARIO_IMAGES: dict[str, str] = {
     "fin_factor_report": "qlib",
     "fin_model": "qlib",
     "fin_quant": "qlib",
-    "general_model": "production",
+    # QlibModelCoSTEER runs the extracted models' code in the `rdagent4qlib` conda environment.
+    "general_model": "qlib",
 }
+# Scenarios that need Qlib data, which rdagent 1.0.0 prepares only through Docker (QTDockerEnv).
+QLIB_SCENARIOS = frozenset({"fin_factor", "fin_factor_report", "fin_model", "fin_quant"})
+# Scenarios that read the data volume (workloads.data, at DATA_DIR).
+DATA_SCENARIOS = frozenset({"data_science", "general_model"})
+# What a run's last step gets past its time bound before the Job's deadline: at least this, or a tenth.
+RUN_END_MARGIN_SECONDS = 600
+
+
+def duration_option(scenario: str) -> str | None:
+    """The option that bounds a scenario's time: --all-duration (fin_*), --timeout (data_science), or none."""
+    options = rdagent_reads.options_of(scenario)
+    return next((flag for flag in ("--all-duration", "--timeout") if flag in options), None)
+
+
 _CRON = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+){4}\S+)$")
 
 
@@ -96,6 +112,10 @@ class RunConfig(Model):
     backoffLimit: Annotated[int, Field(ge=0, le=10)] = 1
     ttlSecondsAfterFinished: Annotated[int, Field(ge=0, le=30 * 86400)] = 86400
     workspaceSize: Quantity = "50Gi"
+    # The run's own bounds (RD-Agent loops until stopped): at most this many loops (--loop-n), and at
+    # most this long (--all-duration, or data_science's --timeout), ending before deadlineSeconds.
+    loopN: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    allDurationMinutes: Annotated[int, Field(ge=1, le=30 * 24 * 60)] | None = None
 
     @field_validator("schedule")
     @classmethod
@@ -124,6 +144,52 @@ class RunConfig(Model):
         return self
 
     @model_validator(mode="after")
+    def _runs_in_a_pod(self) -> RunConfig:
+        if self.scenario in QLIB_SCENARIOS:
+            raise path_error(
+                ["scenario"],
+                f"{self.scenario} cannot run in a pod: rdagent {rdagent_reads.RDAGENT_VERSION} builds its Qlib data only in Docker "
+                "(QTDockerEnv) and pods have no Docker socket; use data_science or general_model",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _bounded(self) -> RunConfig:
+        """Every run ends on its own, before its Job's deadline (else the Job is killed and ends Failed)."""
+        options = rdagent_reads.options_of(self.scenario)
+        duration_flag = duration_option(self.scenario)
+        for index, arg in enumerate(self.args):
+            if arg.split("=", 1)[0] in ("--loop-n", "--all-duration", "--timeout", "--step-n"):
+                raise path_error(["args", index], "set the run's bounds with loopN and allDurationMinutes, not in args")
+        if self.loopN is not None and "--loop-n" not in options:
+            raise path_error(["loopN"], f"`rdagent {self.scenario}` takes no --loop-n: it is not a loop and ends on its own")
+        if duration_flag is None:
+            if self.allDurationMinutes is not None:
+                raise path_error(["allDurationMinutes"], f"`rdagent {self.scenario}` takes no duration: it is not a loop and ends on its own")
+            return self
+        if self.allDurationMinutes is None:
+            raise path_error(
+                ["allDurationMinutes"],
+                f"required: `rdagent {self.scenario}` loops until it is stopped; bound it (passed as {duration_flag}) so that it ends "
+                f"before deadlineSeconds ({self.deadlineSeconds} s)",
+            )
+        seconds = self.allDurationMinutes * 60
+        margin = max(RUN_END_MARGIN_SECONDS, seconds // 10)
+        if seconds + margin > self.deadlineSeconds:
+            raise path_error(
+                ["allDurationMinutes"],
+                f"{self.allDurationMinutes} min leaves less than {margin} s before deadlineSeconds ({self.deadlineSeconds} s) for the last "
+                f"step to finish: at most {(self.deadlineSeconds - margin) // 60} min, or raise deadlineSeconds",
+            )
+        return self
+
+    def bound_args(self) -> list[str]:
+        """The run's bounds as `rdagent <scenario>` options."""
+        args = ["--loop-n", str(self.loopN)] if self.loopN is not None else []
+        flag = duration_option(self.scenario)
+        return args + ([flag, f"{self.allDurationMinutes}m"] if flag and self.allDurationMinutes is not None else [])
+
+    @model_validator(mode="after")
     def _cuda(self) -> RunConfig:
         if self.image and self.resources.gpus and self.image not in CUDA_IMAGE_VARIANTS:
             counterpart = GPU_IMAGE_VARIANTS.get(self.image)
@@ -148,10 +214,22 @@ class TracesConfig(Model):
     storageClassName: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = None
 
 
+class DataConfig(Model):
+    """The runs' input data: a ReadWriteMany claim the team fills (for data_science, a folder per
+    competition with its description.md and files; for general_model, the PDF reports), mounted
+    read-only at /data in every run (DS_LOCAL_DATA_PATH). `existingClaim` names a claim that
+    exists; unset, the program makes `rdagent-data` of `size`."""
+
+    existingClaim: DnsName | None = None
+    size: Quantity = seed.DATA_SIZE
+    storageClassName: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = None
+
+
 class WorkloadsConfig(Model):
     ui: UiConfig = UiConfig()
     runs: list[RunConfig] = []
     traces: TracesConfig = TracesConfig()
+    data: DataConfig | None = None
     ompNumThreads: Annotated[int, Field(ge=1, le=256)] = seed.OMP_NUM_THREADS
 
     @field_validator("runs")
@@ -163,3 +241,12 @@ class WorkloadsConfig(Model):
                 raise path_error([index, "name"], f"duplicate run name {run.name!r}")
             seen.add(run.name)
         return runs
+
+    @model_validator(mode="after")
+    def _data(self) -> WorkloadsConfig:
+        for index, run in enumerate(self.runs):
+            if run.scenario in DATA_SCENARIOS and self.data is None:
+                raise path_error(["data"], f"required by runs[{index}] ({run.scenario}): the claim its input data is on (mounted at {DATA_DIR})")
+            if run.scenario == "general_model" and not any(arg.startswith(DATA_DIR + "/") for arg in run.args):
+                raise path_error(["runs", index, "args"], f"general_model's report must be a PDF on the data volume, a path under {DATA_DIR}/")
+        return self
