@@ -275,13 +275,17 @@ class Sandbox:
         folder.mkdir(exist_ok=True)
         return folder
 
-    def start(self, obj: dict, container_name: str, pod_name: str, extra_args: list[str] | None = None) -> Pod:
+    def start(self, obj: dict, container_name: str, pod_name: str, command: list[str] | None = None) -> Pod:
+        """Starts the container as its pod spec says; `command` replaces its command and arguments
+        (as `kubectl debug --copy-to` would), for probes run with the container's own spec."""
         spec = pod_spec(obj)
         container = next(c for c in spec["containers"] if c["name"] == container_name)
+        if command is not None:
+            container = {**container, "command": command, "args": []}
         image = image_of(container["image"])
         namespace = obj["metadata"].get("namespace", "default")
         env = container_env(self.objects, container, image, pod_name, namespace, self.supplied)
-        words = argv(container, image, env) + list(extra_args or [])
+        words = argv(container, image, env)
         pod_dir = self.work / "pods" / pod_name
         pod_dir.mkdir(parents=True)
         security = {**(spec.get("securityContext") or {}), **(container.get("securityContext") or {})}

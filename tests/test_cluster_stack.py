@@ -173,7 +173,7 @@ def test_a_changed_run_starts_beside_the_running_job(project):
     api = project.plane.api
     jobs_path = f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs"
     before = {job["metadata"]["name"] for job in api.items(jobs_path, labelSelector="rdagent.io/run=model-report")}
-    project.edit_config(lambda c: c["rdagent:workloads"]["runs"][0].update(args=["--loop-n", "2"]))
+    project.edit_config(lambda c: c["rdagent:workloads"]["runs"][0].update(args=["/data/reports/another-paper.pdf"]))
     project.up()
     after = {job["metadata"]["name"]: job for job in api.items(jobs_path, labelSelector="rdagent.io/run=model-report")}
     assert before < set(after), (before, list(after))
@@ -181,7 +181,7 @@ def test_a_changed_run_starts_beside_the_running_job(project):
     pods = api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=f"batch.kubernetes.io/job-name={old}")
     assert [p["status"]["phase"] for p in pods] == ["Running"] and not pods[0]["metadata"].get("deletionTimestamp"), pods
     (new,) = set(after) - before
-    assert after[new]["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == ["--loop-n", "2"]
+    assert after[new]["spec"]["template"]["spec"]["containers"][0]["args"][-1] == "/data/reports/another-paper.pdf"
     wait_for(lambda: api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=f"batch.kubernetes.io/job-name={new}"), 60, "the new run's pod")
     assert project.up("--expect-no-changes")
 

@@ -16,6 +16,7 @@ import yaml
 
 from rdagent_infra.logic import rdagent_env, rdagent_reads
 from tests.conftest import ROOT, STACKS
+from tests.pod_sandbox import SandboxError, argv, image_of, pod_spec
 
 RDAGENT_PYTHON = ROOT / ".tools" / "rdagent" / "bin" / "python"
 PROBE = ROOT / "scripts" / "rdagent_settings.py"
@@ -66,17 +67,22 @@ def images_read() -> set[str]:
     return names
 
 
-def rdagent_containers(out) -> list[tuple[str, dict]]:
+def rdagent_containers(out) -> list[tuple[str, dict, list[str]]]:
+    """(where, container, its `rdagent ...` command line) of every container of every Deployment, Job
+    and CronJob that runs rdagent: its command, or (a Job has no command) its image's ENTRYPOINT
+    with its args, as the kubelet starts it."""
     found = []
     for path in sorted(out.glob("*.yaml")):
         doc = yaml.safe_load(path.read_text())
         if doc["kind"] not in WORKLOAD_KINDS:
             continue
-        spec = doc["spec"]
-        spec = spec["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else spec
-        for container in spec["template"]["spec"]["containers"]:
-            if (container.get("command") or [""])[0] == "rdagent":
-                found.append((f"{doc['kind']} {doc['metadata']['name']} container {container['name']}", container))
+        for container in pod_spec(doc)["containers"]:
+            try:
+                words = argv(container, image_of(container["image"]), {})
+            except SandboxError:
+                continue  # not one of our images (Envoy, Elasticsearch, ...)
+            if "rdagent" in words:
+                found.append((f"{doc['kind']} {doc['metadata']['name']} container {container['name']}", container, words[words.index("rdagent") :]))
     return found
 
 
@@ -117,7 +123,9 @@ def test_every_variable_we_set_is_read_by_rdagent_or_our_images(synthesized, sta
     unread = []
     containers = rdagent_containers(synthesized(stack))
     assert containers, f"{stack}: no RD-Agent container rendered"
-    for where, container in containers:
+    kinds = {where.split()[0] for where, _, _ in containers}
+    assert kinds >= ({"Deployment", "Job"} if stack != "dev" else {"Deployment"}), f"{stack}: RD-Agent containers only in {kinds}"
+    for where, container, _ in containers:
         values = " ".join(str(env.get("value", "")) for env in container.get("env", []))
         for env in container.get("env", []):
             name = env["name"]
@@ -131,8 +139,7 @@ def test_every_variable_we_set_is_read_by_rdagent_or_our_images(synthesized, sta
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_commands_and_flags_we_run_exist(synthesized, stack, reads):
     problems = []
-    for where, container in rdagent_containers(synthesized(stack)):
-        command = container["command"] + container.get("args", [])
+    for where, _, command in rdagent_containers(synthesized(stack)):
         subcommand, rest = command[1], command[2:]
         if subcommand not in reads["cli"]:
             problems.append(f"{where}: rdagent has no command {subcommand!r}")

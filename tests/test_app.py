@@ -1,0 +1,240 @@
+"""RD-Agent itself, run from the pod specs we render (issue 27): the installed `rdagent` package
+under each rendered container's own spec in the bubblewrap sandbox of tests/pod_sandbox.py, in a
+network namespace of loopback only, against the LLM stand-in of tests/llm_standin.py.
+
+Each stack is synthesized from a copy of its stack file whose `rdagent:llm.openaiApiBase` points at
+the stand-in (the one change); the secret values synth redacts are supplied as sentinels, so that
+the requests show which key a pod sent. What the stand-in's answers make RD-Agent do is not a claim
+about any real model: a run "ends on its own" here because the stand-in writes no usable code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, run_cli
+from tests.pod_sandbox import LlmStandIn, PodNetwork, Sandbox, load_objects, pod_spec, wait_until
+
+pytestmark = pytest.mark.app
+STANDIN_PORT = 18080  # in the test's own network namespace: always free
+STANDIN_BASE = f"http://127.0.0.1:{STANDIN_PORT}/v1"
+SIGNING_KEY = "s" * 64
+RUN_SECONDS = 420  # a run of general_model against the stand-in takes about a minute here
+UI_START_SECONDS = 120
+
+
+def synth_for_app(stack: str, folder: Path, edit=None) -> tuple[list[dict], dict]:
+    """The stack's objects, synthesized with its LLM endpoint pointed at the stand-in; and its config."""
+    project = folder / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    config = document["config"]
+    config.setdefault("rdagent:llm", {})["openaiApiBase"] = STANDIN_BASE
+    if edit:
+        edit(config)
+    (project / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    result = run_cli("synth", "--stack", stack, "--out", str(folder / "out"), cwd=project)
+    assert result.returncode == 0, result.stderr
+    return load_objects(folder / "out"), config
+
+
+def sentinels(objects: list[dict]) -> dict[tuple[str, str], str]:
+    """A value of its own for every redacted key of every rendered Secret (the signing key: SIGNING_KEY)."""
+    supplied = {}
+    for obj in objects:
+        if obj["kind"] == "Secret":
+            for key in {**(obj.get("stringData") or {}), **(obj.get("data") or {})}:
+                supplied[(obj["metadata"]["name"], key)] = f"sentinel-{obj['metadata']['name']}-{key}-0123456789abcdef"
+    supplied[("rdagent-artifact-signing", "artifact-signing-key")] = SIGNING_KEY
+    return supplied
+
+
+def workload(objects: list[dict], kind_names: tuple[str, ...], label: str, value: str) -> dict:
+    (found,) = [o for o in objects if o["kind"] in kind_names and o["metadata"].get("labels", {}).get(label) == value]
+    return found
+
+
+def run_object(objects: list[dict], run: str) -> dict:
+    return workload(objects, ("Job", "CronJob"), "rdagent.io/run", run)
+
+
+def ui_deployment(objects: list[dict]) -> dict:
+    (found,) = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] in ("rdagent-ui-stable", "rdagent-ui-blue", "rdagent-ui")]
+    return found
+
+
+def write_report(path: Path) -> None:
+    """A one-page PDF with PyMuPDF, the PDF library RD-Agent itself reads reports with."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    script = "import fitz, sys; d = fitz.open(); d.new_page().insert_text((72, 72), 'A linear model y = W x + b, trained by SGD.'); d.save(sys.argv[1])"
+    subprocess.run([str(ROOT / ".tools" / "rdagent" / "bin" / "python"), "-W", "ignore", "-c", script, str(path)], check=True)
+
+
+def seed_data(sandbox: Sandbox, objects: list[dict], run_obj: dict) -> None:
+    """What the team puts on the data volume for this run: its report, or its competition's folder."""
+    container = pod_spec(run_obj)["containers"][0]
+    args = container.get("args") or []
+    data = sandbox.claim("rdagent-data")
+    if args[1] == "general_model":
+        write_report(data / Path(args[2]).relative_to("/data"))
+    elif args[1] == "data_science":
+        competition = data / args[args.index("--competition") + 1]
+        competition.mkdir(parents=True, exist_ok=True)
+        (competition / "description.md").write_text("# A competition\nPredict `y` from `x`; the metric is accuracy, higher is better.\n")
+        (competition / "train.csv").write_text("x,y\n1,0\n2,1\n3,0\n4,1\n")
+        (competition / "test.csv").write_text("x\n5\n6\n")
+        (competition / "sample_submission.csv").write_text("x,y\n5,0\n6,0\n")
+
+
+@pytest.fixture
+def pod_network(tmp_path):
+    network = PodNetwork()
+    llm = LlmStandIn(network, tmp_path / "llm", STANDIN_PORT)
+    yield network, llm
+    llm.close()
+    network.close()
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith(("│", "╰", "╭"))]
+    return lines[-1] if lines else ""
+
+
+# --- the runs --------------------------------------------------------------------------------------
+
+
+def general_model_runs() -> list[tuple[str, str]]:
+    """(stack, run) of every general_model run the stacks configure, read from the stack files."""
+    found = []
+    for stack in ("dev", "test", "e2e", "staging", "prod"):
+        document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+        for run in (document["config"].get("rdagent:workloads") or {}).get("runs", []):
+            if run["scenario"] == "general_model":
+                found.append((stack, run["name"]))
+    return found
+
+
+@pytest.mark.parametrize(("stack", "run"), general_model_runs())
+def test_a_general_model_run_starts_from_its_pod_spec_and_ends_on_its_own(stack, run, tmp_path, pod_network):
+    network, llm = pod_network
+    objects, config = synth_for_app(stack, tmp_path)
+    supplied = sentinels(objects)
+    sandbox = Sandbox(objects, tmp_path / "sandbox", network, supplied)
+    job = run_object(objects, run)
+    seed_data(sandbox, objects, job)
+    pod_name = f"rdagent-run-{run}-x7k2p"
+    pod = sandbox.start(job, "rdagent", pod_name)
+    status = pod.wait(RUN_SECONDS)
+    out = pod.output()
+
+    assert "Read-only file system" not in out, out[-4000:]
+    # Its workspace and its trace, on its own volumes.
+    workspace = sandbox.claims / f"rdagent-run-{run}-workspace" / "RD-Agent_workspace"
+    assert workspace.is_dir() and any(workspace.iterdir()), f"no workspace under {workspace}"
+    trace = sandbox.claims / "rdagent-traces" / pod_name
+    assert list(trace.rglob("*.pkl")), f"no trace under {trace}"
+    assert (trace / "load_experiment").is_dir(), sorted(p.name for p in trace.iterdir())
+    # Its requests: the configured model, with the key of the stack's Secret.
+    requests = llm.requests()
+    assert requests, "the run sent no request to the LLM endpoint it was given"
+    chat = [r for r in requests if r["path"].endswith("/chat/completions")]
+    assert chat, [r["path"] for r in requests]
+    model = (config.get("rdagent:llm") or {}).get("chatModel", "gpt-4o")
+    assert {r["body"]["model"] for r in chat} == {model}
+    key = next(value for (secret, name), value in supplied.items() if (secret, name) == ("rdagent-secrets", "openai-api-key"))
+    assert {r["authorization"] for r in chat} == {f"Bearer {key}"}
+    # general_model is no loop: it extracts the report's models, codes them, and stops. The stand-in
+    # writes no code, so the coder fails every task and says so as its last word.
+    assert status == 1, f"exit status {status}:\n{out[-3000:]}"
+    assert re.search(r"CoderError: All tasks are failed", last_line(out)), last_line(out)
+
+
+def test_the_sandbox_refuses_a_write_outside_the_pods_volumes(tmp_path, pod_network):
+    """The negative control of 'writes nothing outside its volumes': the run container's own spec,
+    writing once into its volume and once beside it."""
+    network, _ = pod_network
+    objects, _ = synth_for_app("test", tmp_path)
+    sandbox = Sandbox(objects, tmp_path / "sandbox", network, sentinels(objects))
+    job = run_object(objects, "model-report-smoke")
+    script = "touch /workspace/rdagent-run/inside && echo inside-ok; touch /workspace/outside && echo outside-ok; touch /data/x && echo data-ok; exit 0"
+    pod = sandbox.start(job, "rdagent", "rdagent-run-probe", command=["sh", "-c", script])
+    assert pod.wait(30) == 0
+    out = pod.output()
+    assert "inside-ok" in out and (sandbox.claims / "rdagent-run-model-report-smoke-workspace" / "inside").exists(), out
+    assert "outside-ok" not in out and "Read-only file system" in out, out
+    assert "data-ok" not in out, "the data volume is mounted read-only"
+
+
+# --- the UI ----------------------------------------------------------------------------------------
+
+
+def health(network: PodNetwork, port: int) -> str:
+    probe = f"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{port}/_stcore/health', timeout=5).read().decode())"
+    result = network.run([str(ROOT / ".venv" / "bin" / "python"), "-c", probe], capture_output=True, text=True, timeout=30)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def test_the_ui_starts_on_an_empty_traces_volume_and_answers_its_probe(tmp_path, pod_network):
+    network, llm = pod_network
+    objects, _ = synth_for_app("test", tmp_path)
+    sandbox = Sandbox(objects, tmp_path / "sandbox", network, sentinels(objects))
+    ui = ui_deployment(objects)
+    container = pod_spec(ui)["containers"][0]
+    port = container["ports"][0]["containerPort"]
+    probe_path = container["readinessProbe"]["httpGet"]["path"]
+    assert probe_path == "/_stcore/health"
+    pod = sandbox.start(ui, "ui", "rdagent-ui-stable-5d9c8-abcde")
+    try:
+        wait_until(lambda: health(network, port) == "ok" or pod.process.poll() is not None, UI_START_SECONDS, "the UI's health answer")
+        assert pod.process.poll() is None, pod.output()[-4000:]
+    finally:
+        pod.kill()
+    out = pod.output()
+    assert "Traceback" not in out and "Read-only file system" not in out, out[-4000:]
+    assert not [p for p in (sandbox.claims / "rdagent-traces").iterdir()], "the UI wrote to the traces volume"
+    assert llm.requests() == [], "the UI asked the LLM"
+
+
+READ_TRACE = """
+import json, sys
+from rdagent.core.serialization import UntrustedArtifactError
+from rdagent.log.storage import FileStorage
+try:
+    tags = sorted({m.tag for m in FileStorage(sys.argv[1]).iter_msg()})
+    print(json.dumps({"tags": tags}))
+except UntrustedArtifactError as error:
+    print(json.dumps({"refused": str(error)}))
+"""
+
+
+def test_the_ui_opens_the_trace_a_run_wrote_and_a_ui_with_another_key_cannot(tmp_path, pod_network):
+    """A run writes its trace on the shared traces claim; the UI's own pod spec (its env, its
+    read-only mount, its signing key) reads it with RD-Agent's own storage code, as the UI does."""
+    network, _ = pod_network
+    objects, _ = synth_for_app("test", tmp_path)
+    supplied = sentinels(objects)
+    sandbox = Sandbox(objects, tmp_path / "sandbox", network, supplied)
+    job = run_object(objects, "model-report-smoke")
+    seed_data(sandbox, objects, job)
+    run_pod = "rdagent-run-model-report-smoke-q8w4z"
+    sandbox.start(job, "rdagent", run_pod).wait(RUN_SECONDS)
+
+    ui = ui_deployment(objects)
+    read = sandbox.start(ui, "ui", "rdagent-ui-reader", command=["python", "-c", READ_TRACE, f"/traces/{run_pod}"])
+    assert read.wait(120) == 0, read.output()[-3000:]
+    seen = json.loads(read.output().strip().splitlines()[-1])
+    assert {"scenario", "load_experiment"} <= set(seen.get("tags", [])), seen
+
+    # The negative control: the same UI with a key of its own (as every pod had before the stack's key).
+    other = Sandbox(objects, tmp_path / "sandbox", network, {**supplied, ("rdagent-artifact-signing", "artifact-signing-key"): "o" * 64})
+    refused = other.start(ui, "ui", "rdagent-ui-other-key", command=["python", "-c", READ_TRACE, f"/traces/{run_pod}"])
+    assert refused.wait(120) == 0, refused.output()[-3000:]
+    assert json.loads(refused.output().strip().splitlines()[-1]) == {"refused": "Artifact signature verification failed"}
