@@ -15,7 +15,7 @@ CHECKOV_STAMP := .tools/checkov/.installed
 RDAGENT_VENV := .tools/rdagent
 RDAGENT_STAMP := $(RDAGENT_VENV)/.installed
 
-.PHONY: up test setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators rdagent-venv lint synth-all bench clean
+.PHONY: up test setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators sandbox-tools rdagent-venv lint synth-all bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml policies/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "rdagent-infra needs Python 3.11 (found " + sys.version.split()[0] + ")")'
@@ -81,6 +81,14 @@ validators: $(CHECKOV_STAMP)
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; \
 		else echo "shellcheck is missing: install Debian's shellcheck package (sudo apt-get install shellcheck)" >&2; exit 1; fi; }
 
+# The pod sandbox of the app tests (tests/pod_sandbox.py): bubblewrap, and iproute2 for its network
+# namespace; LuaJIT runs the log shipper's redaction script (tests/test_log_shipper.py).
+SANDBOX_PACKAGES := bubblewrap iproute2 luajit
+sandbox-tools:
+	@command -v bwrap >/dev/null && command -v ip >/dev/null && command -v luajit >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $(SANDBOX_PACKAGES) >/dev/null; \
+		else echo "install Debian's $(SANDBOX_PACKAGES) packages (sudo apt-get install $(SANDBOX_PACKAGES))" >&2; exit 1; fi; }
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -88,7 +96,7 @@ lint: setup
 	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine controlplane)" || { gofmt -l engine controlplane; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
 
 # pytest's exit status 5 (no test collected) is a failure here too (tests/conftest.py turns it into 1).
-test: setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators rdagent-venv lint
+test: setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators sandbox-tools rdagent-venv lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 
 synth-all: setup

@@ -15,7 +15,7 @@ from rdagent_policies.rules import EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION
 
 from components.namespace import pod_security_namespace
 from rdagent_infra.logic.app_files import content_hash
-from rdagent_infra.logic.log_shipper import DB_DIR, HEALTH_PORT, fluent_bit_config, render_config
+from rdagent_infra.logic.log_shipper import CONFIG_DIR, DB_DIR, HEALTH_PORT, REDACT_LUA, REDACT_SCRIPT, fluent_bit_config, render_config
 from rdagent_infra.logic.network import DNS_EGRESS, allow_to, network_policy
 from rdagent_infra.logic.pods import checkov_skips, http_probe, labels, selector, simple_resources
 
@@ -70,7 +70,7 @@ def shipper_daemonset(namespace: str, image: str, config_hash: str) -> dict:
                             "name": "fluent-bit",
                             "image": image,
                             "imagePullPolicy": "IfNotPresent",
-                            "args": ["--config=/fluent-bit/etc/rdagent/fluent-bit.yaml"],
+                            "args": [f"--config={CONFIG_DIR}/fluent-bit.yaml"],
                             "ports": [{"name": "http", "containerPort": HEALTH_PORT, "protocol": "TCP"}],
                             "resources": simple_resources("50m", "64Mi", "500m", "256Mi"),
                             "securityContext": {
@@ -84,7 +84,7 @@ def shipper_daemonset(namespace: str, image: str, config_hash: str) -> dict:
                             "readinessProbe": http_probe("/api/v1/health", "http", 5, 10),
                             "livenessProbe": http_probe("/api/v1/health", "http", 30, 20, failure_threshold=6),
                             "volumeMounts": [
-                                {"name": "config", "mountPath": "/fluent-bit/etc/rdagent", "readOnly": True},
+                                {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
                                 *mounts,
                                 {"name": "positions", "mountPath": DB_DIR},
                             ],
@@ -145,10 +145,10 @@ class LogShipper(pulumi.ComponentResource):
         k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata={"name": APP, "namespace": namespace, "labels": labels(APP, "logging")},
-            data={"fluent-bit.yaml": config_text},
+            data={"fluent-bit.yaml": config_text, REDACT_SCRIPT: REDACT_LUA},
             opts=inside,
         )
-        daemonset = shipper_daemonset(namespace, image, content_hash(config_text))
+        daemonset = shipper_daemonset(namespace, image, content_hash(config_text + REDACT_LUA))
         k8s.apps.v1.DaemonSet(f"{name}-daemonset", metadata=daemonset["metadata"], spec=daemonset["spec"], opts=inside)
 
         logstash = selector("logstash", "logging")  # the Logstash pods' labels in both ELK modes

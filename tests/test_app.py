@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, run_cli
+from tests.test_log_shipper import shipped_and_redacted
 from tests.pod_sandbox import LlmStandIn, PodNetwork, Sandbox, load_objects, pod_spec, wait_until
 
 pytestmark = pytest.mark.app
@@ -151,6 +152,11 @@ def test_a_general_model_run_starts_from_its_pod_spec_and_ends_on_its_own(stack,
     assert {r["body"]["model"] for r in chat} == {model}
     key = next(value for (secret, name), value in supplied.items() if (secret, name) == ("rdagent-secrets", "openai-api-key"))
     assert {r["authorization"] for r in chat} == {f"Bearer {key}"}
+    # Its stdout, as the node's log shipper parses and redacts it, holds no secret of the stack
+    # (RD-Agent prints the LLM key in its settings line as it starts: the key is in the raw output).
+    assert key in out, "the run no longer prints its key: this check lost its subject"
+    shipped = json.dumps(shipped_and_redacted(out.splitlines(), tmp_path))
+    assert [name for name, value in supplied.items() if value in shipped] == []
     # general_model is no loop: it extracts the report's models, codes them, and stops. The stand-in
     # writes no code, so the coder fails every task and says so as its last word.
     assert status == 1, f"exit status {status}:\n{out[-3000:]}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from datetime import UTC, datetime
 
@@ -176,3 +177,117 @@ def test_the_shipper_tails_our_namespaces_and_sends_json_lines_to_logstash():
     assert (output["name"], output["host"], output["port"], output["format"]) == ("tcp", "logstash.rdagent.svc.cluster.local", 5959, "json_lines")
     kubernetes = next(step for step in config["pipeline"]["filters"] if step["name"] == "kubernetes")
     assert kubernetes["kube_tag_prefix"] == log_shipper.TAG_PREFIX and config["pipeline"]["inputs"][0]["tag"] == "kube.*"
+
+
+# --- redaction: the config's own Lua script, run by LuaJIT (the Lua Fluent Bit embeds) -------------
+
+LUA_DRIVER = r"""
+-- Feeds records to the script's function as Fluent Bit's lua filter does: one table a record.
+dofile(arg[1])
+local function read_chunk()
+  local size = io.read("*l")
+  if not size then return nil end
+  return io.read(tonumber(size))
+end
+while true do
+  local count = io.read("*l")
+  if not count then break end
+  local record = {}
+  for _ = 1, tonumber(count) do
+    local key = read_chunk()
+    record[key] = read_chunk()
+  end
+  local code, _, out = _G[arg[2]]("kube.x", 0, record)
+  if code == 0 then out = record end
+  local n = 0
+  for _ in pairs(out) do n = n + 1 end
+  io.write(n, "\n")
+  for key, value in pairs(out) do
+    io.write(#key, "\n", key, #value, "\n", value)
+  end
+end
+"""
+
+
+def lua_filter(records: list[dict], config: dict, tmp_path) -> list[dict]:
+    """The lua filter of the config, its script run by LuaJIT over the string fields of each record."""
+    assert shutil.which("luajit"), "LuaJIT is missing: make test installs Debian's luajit package"
+    (step,) = [s for s in config["pipeline"]["filters"] if s["name"] == "lua"]
+    script = tmp_path / "redact.lua"
+    script.write_text(log_shipper.REDACT_LUA)
+    assert step["script"].endswith("/" + log_shipper.REDACT_SCRIPT)
+    driver = tmp_path / "driver.lua"
+    driver.write_text(LUA_DRIVER)
+    payload = b""
+    for record in records:
+        fields = {k: v for k, v in record.items() if isinstance(v, str)}
+        payload += f"{len(fields)}\n".encode()
+        for key, value in fields.items():
+            for chunk in (key.encode(), value.encode()):
+                payload += f"{len(chunk)}\n".encode() + chunk
+    result = subprocess.run(["luajit", str(driver), str(script), step["call"]], input=payload, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    data, out = result.stdout, []
+    position = 0
+
+    def chunk() -> str:
+        nonlocal position
+        end = data.index(b"\n", position)
+        size = int(data[position:end])
+        position = end + 1 + size
+        return data[end + 1 : position].decode()
+
+    for record in records:
+        end = data.index(b"\n", position)
+        count = int(data[position:end])
+        position = end + 1
+        fields = dict(chunk_pair for chunk_pair in ((chunk(), chunk()) for _ in range(count)))
+        out.append({**record, **fields})
+    return out
+
+
+def shipped_and_redacted(lines: list[str], tmp_path) -> list[dict]:
+    config = yaml.safe_load(log_shipper.render_config(log_shipper.fluent_bit_config(["rdagent"], "logstash", 5959)))
+    return lua_filter(pipeline(config, cri_frame(lines)), config, tmp_path)
+
+
+STARTUP_SCRIPT = r"""
+from rdagent.oai.backend.litellm import LiteLLMAPIBackend
+LiteLLMAPIBackend()  # logs its settings, as every run does on its first LLM call
+"""
+SENTINEL_KEY = "sk-proj-sentinel0123456789abcdefXYZ"
+
+
+def test_the_shipper_masks_the_llm_key_rdagent_prints_at_start_up(tmp_path):
+    """The real package's start-up line, through the shipper's parsing and its redaction script."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "OPENAI_API_KEY": SENTINEL_KEY, "LOG_TRACE_PATH": str(tmp_path / "trace"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    result = subprocess.run([str(RDAGENT_PYTHON), "-c", STARTUP_SCRIPT], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert any(f"openai_api_key='{SENTINEL_KEY}'" in line for line in lines), "rdagent no longer prints its key: the test lost its subject"
+    unredacted = pipeline(yaml.safe_load(log_shipper.render_config(log_shipper.fluent_bit_config(["rdagent"], "logstash", 5959))), cri_frame(lines))
+    assert SENTINEL_KEY in json.dumps(unredacted), "the negative control: without the lua filter the key is shipped"
+    shipped = shipped_and_redacted(lines, tmp_path)
+    assert SENTINEL_KEY not in json.dumps(shipped)
+    (settings,) = [r for r in shipped if "openai_api_key=" in r.get("message", "")]
+    assert "openai_api_key='[REDACTED]'" in settings["message"] and "chat_openai_api_key=None" in settings["message"]
+    assert re.search(r"chat_model='[^']+'", settings["message"]), "the rest of the line is kept"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Authorization: Bearer abc.DEF-123_x/y+z==", "Authorization: Bearer [REDACTED]"),
+        ("calling with key sk-live0123456789abcdefghij now", "calling with key sk-[REDACTED] now"),
+        ("a task-1234 and sk-short stay", "a task-1234 and sk-short stay"),
+        ('{"api_key": "abc123", "model": "gpt-4o"}', '{"api_key": "[REDACTED]", "model": "gpt-4o"}'),
+        ("REDIS_PASSWORD=hunter2 other=1", "REDIS_PASSWORD=[REDACTED] other=1"),
+        ('client_secret="s3cr3t" chat_max_tokens=4096', 'client_secret="[REDACTED]" chat_max_tokens=4096'),
+        ("nothing secret here", "nothing secret here"),
+    ],
+)
+def test_the_redaction_rules(line, expected, tmp_path):
+    """Expectations written by hand, one per rule (and what must stay)."""
+    config = log_shipper.fluent_bit_config(["rdagent"], "logstash", 5959)
+    (out,) = lua_filter([{"log": line}], config, tmp_path)
+    assert out["log"] == expected

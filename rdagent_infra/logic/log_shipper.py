@@ -5,7 +5,14 @@ RD-Agent logs with loguru to stdout, in loguru's default format unless LOG_FORMA
 lines continuing on the following lines. Fluent Bit tails the container runtime's files for our
 namespaces, joins the CRI partial lines (`cri`), joins a loguru message's continuation lines
 (`rdagent_loguru_multiline`), adds Kubernetes metadata, parses JSON lines or loguru lines, and
-sends JSON lines to Logstash's TCP input, whose Elasticsearch output applies the retention policy.
+redacts secrets from every string field (`redact.lua`, below), and sends JSON lines to Logstash's
+TCP input, whose Elasticsearch output applies the retention policy.
+
+Redaction: RD-Agent 1.0.0 prints its LiteLLM settings at INFO as it starts, `openai_api_key='...'`
+included, and LiteLLM and HTTP clients may print bearer tokens; nothing of that may leave the node.
+The Lua filter (Fluent Bit runs LuaJIT) masks the value of every `*key`, `*password`, `*secret` and
+`*token` field written as `name='value'`, `name="value"`, `name=value` or `"name": "value"`, bearer
+tokens, and OpenAI-style `sk-...` keys, in every string field of a record after parsing.
 
 The regular expressions are Onigmo (Fluent Bit's engine). They are written in the subset of syntax
 that Onigmo and Python's `re` read the same way (ASCII classes, `[\\s\\S]`, `(?!...)`, named groups),
@@ -33,6 +40,56 @@ MULTILINE_PARSER = "rdagent_loguru_multiline"
 TAG_PREFIX = "kube.var.log.containers."
 HEALTH_PORT = 2020
 DB_DIR = "/var/lib/rdagent-log-shipper"
+CONFIG_DIR = "/fluent-bit/etc/rdagent"
+REDACT_SCRIPT = "redact.lua"
+REDACT_CALL = "redact"
+MASK = "[REDACTED]"
+# Lua patterns (Lua 5.1, which LuaJIT implements): no alternation, so one rule a field-name ending.
+REDACT_LUA = r"""-- rdagent-infra: masks secrets in every string field of a record (Fluent Bit lua filter).
+local MASK = "[REDACTED]"
+local NAMES = { "[Kk][Ee][Yy]", "[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]", "[Ss][Ee][Cc][Rr][Ee][Tt]", "[Tt][Oo][Kk][Ee][Nn]" }
+
+local function mask_fields(text)
+  for _, name in ipairs(NAMES) do
+    -- name='value' / name="value" (Python reprs, pydantic settings)
+    text = text:gsub("([%w_]*" .. name .. "%s*=%s*')[^']*(')", "%1" .. MASK .. "%2")
+    text = text:gsub('([%w_]*' .. name .. '%s*=%s*")[^"]*(")', "%1" .. MASK .. "%2")
+    -- "name": "value" (JSON)
+    text = text:gsub('([%w_]*' .. name .. '"%s*:%s*")[^"]*(")', "%1" .. MASK .. "%2")
+    -- name=value (environment dumps, command lines): up to a space, comma or quote
+    text = text:gsub("([%w_]*" .. name .. "=)([^%s,'\"][^%s,'\"]*)", function(prefix, value)
+      if value == "None" or value == MASK then return prefix .. value end
+      return prefix .. MASK
+    end)
+  end
+  return text
+end
+
+local function redact_text(text)
+  text = mask_fields(text)
+  text = text:gsub("([Bb][Ee][Aa][Rr][Ee][Rr]%s+)[%w%-%._~%+/]+=*", "%1" .. MASK)
+  text = text:gsub("%f[%w]sk%-[%w%-_]+", function(key)
+    if #key >= 20 then return "sk-" .. MASK end
+    return key
+  end)
+  return text
+end
+
+function redact(tag, timestamp, record)
+  local changed = false
+  for field, value in pairs(record) do
+    if type(value) == "string" then
+      local masked = redact_text(value)
+      if masked ~= value then
+        record[field] = masked
+        changed = true
+      end
+    end
+  end
+  if changed then return 1, timestamp, record end
+  return 0, timestamp, record
+end
+"""
 
 # The Onigmo constructs we allow: each is read the same way by Python's `re`.
 _SAFE_TOKEN = re.compile(
@@ -131,6 +188,8 @@ def fluent_bit_config(namespaces: list[str], logstash_host: str, logstash_port: 
                 # loguru filter only sees the lines that were not JSON.
                 {"name": "parser", "match": "kube.*", "key_name": "log", "parser": JSON_PARSER, "reserve_data": "on"},
                 {"name": "parser", "match": "kube.*", "key_name": "log", "parser": LOGURU_PARSER, "reserve_data": "on"},
+                # Last: every field the parsers made (message, log, ...) is masked before it leaves.
+                {"name": "lua", "match": "kube.*", "script": f"{CONFIG_DIR}/{REDACT_SCRIPT}", "call": REDACT_CALL},
             ],
             "outputs": [
                 {
