@@ -31,7 +31,7 @@ from rdagent_infra.logic.pods import (
     with_service_account,
     writable_volumes,
 )
-from rdagent_infra.logic.rdagent_env import UI_LOGS_DIR, ui_args
+from rdagent_infra.logic.rdagent_env import NO_TRACE_YET, TRACES_DIR, UI_LOGS_DIR, ui_args
 from rdagent_infra.logic.rollout import APP, RolloutPlan, Track
 from rdagent_infra.logic.storage import claim_spec
 from rdagent_infra.logic.traffic_metrics import traffic_source
@@ -112,6 +112,19 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                     "topologyKey": "kubernetes.io/hostname",
                     "whenUnsatisfiable": "ScheduleAnyway",
                     "labelSelector": {"matchLabels": {**selector(APP, "ui"), **track.labels}},
+                }
+            ],
+            # `rdagent ui --log-dir` opens the first trace folder it finds and fails (IndexError) when
+            # there is none: a stack whose runs have not written yet gets a folder that sorts last.
+            "initContainers": [
+                {
+                    "name": "traces-placeholder",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["mkdir", "-p", f"{TRACES_DIR}/{NO_TRACE_YET}"],
+                    "resources": simple_resources("10m", "16Mi", "100m", "64Mi"),
+                    "securityContext": container_security_context(),
+                    "volumeMounts": [settings.traces_mount(read_only=False)],
                 }
             ],
             "containers": [

@@ -279,7 +279,7 @@ class Sandbox:
         """Starts the container as its pod spec says; `command` replaces its command and arguments
         (as `kubectl debug --copy-to` would), for probes run with the container's own spec."""
         spec = pod_spec(obj)
-        container = next(c for c in spec["containers"] if c["name"] == container_name)
+        container = next(c for c in [*spec.get("initContainers", []), *spec["containers"]] if c["name"] == container_name)
         if command is not None:
             container = {**container, "command": command, "args": []}
         image = image_of(container["image"])

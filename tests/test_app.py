@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, run_cli
-from tests.test_log_shipper import shipped_and_redacted
 from tests.pod_sandbox import LlmStandIn, PodNetwork, Sandbox, load_objects, pod_spec, wait_until
+from tests.test_log_shipper import shipped_and_redacted
 
 pytestmark = pytest.mark.app
 STANDIN_PORT = 18080  # in the test's own network namespace: always free
@@ -188,6 +188,39 @@ def health(network: PodNetwork, port: int) -> str:
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
+PAGE = r"""
+import json, sys
+from importlib.resources import files
+from streamlit.testing.v1 import AppTest
+sys.argv = ["app.py", *sys.argv[1:]]  # the arguments `rdagent ui` gives the page's script
+page = AppTest.from_file(str(files("rdagent.log.ui") / "app.py"), default_timeout=120)
+page.run()
+print(json.dumps({"exceptions": [e.value for e in page.exception], "traces": [list(s.options) for s in page.selectbox]}))
+"""
+
+
+def open_page(sandbox: Sandbox, ui: dict, name: str) -> dict:
+    """RD-Agent's UI page run once by Streamlit's own AppTest, under the UI container's spec, with the
+    arguments `rdagent ui` passes it (`--log_dir`): what a browser's first visit makes it do."""
+    container = pod_spec(ui)["containers"][0]
+    log_dir = container["args"][container["args"].index("--log-dir") + 1]
+    page = sandbox.start(ui, "ui", name, command=["python", "-W", "ignore", "-c", PAGE, f"--log_dir={log_dir}"])
+    assert page.wait(240) == 0, page.output()[-3000:]
+    return json.loads(page.output().strip().splitlines()[-1])
+
+
+def test_the_ui_page_opens_on_an_empty_traces_volume(tmp_path, pod_network):
+    network, _ = pod_network
+    objects, _ = synth_for_app("test", tmp_path)
+    ui = ui_deployment(objects)
+    # The negative control: without the init container, the page fails on the empty volume.
+    bare = Sandbox(objects, tmp_path / "bare", network, sentinels(objects))
+    assert open_page(bare, ui, "rdagent-ui-bare")["exceptions"] == ["list index out of range"]
+    sandbox = Sandbox(objects, tmp_path / "sandbox", network, sentinels(objects))
+    assert sandbox.start(ui, "traces-placeholder", "rdagent-ui-init").wait(60) == 0
+    assert open_page(sandbox, ui, "rdagent-ui-page") == {"exceptions": [], "traces": [["~no-trace-yet"]]}
+
+
 def test_the_ui_starts_on_an_empty_traces_volume_and_answers_its_probe(tmp_path, pod_network):
     network, llm = pod_network
     objects, _ = synth_for_app("test", tmp_path)
@@ -205,7 +238,7 @@ def test_the_ui_starts_on_an_empty_traces_volume_and_answers_its_probe(tmp_path,
         pod.kill()
     out = pod.output()
     assert "Traceback" not in out and "Read-only file system" not in out, out[-4000:]
-    assert not [p for p in (sandbox.claims / "rdagent-traces").iterdir()], "the UI wrote to the traces volume"
+    assert not (sandbox.claims / "rdagent-traces").exists() or not any((sandbox.claims / "rdagent-traces").iterdir()), "the UI wrote to the traces volume"
     assert llm.requests() == [], "the UI asked the LLM"
 
 
@@ -234,6 +267,9 @@ def test_the_ui_opens_the_trace_a_run_wrote_and_a_ui_with_another_key_cannot(tmp
     sandbox.start(job, "rdagent", run_pod).wait(RUN_SECONDS)
 
     ui = ui_deployment(objects)
+    assert sandbox.start(ui, "traces-placeholder", "rdagent-ui-init").wait(60) == 0
+    page = open_page(sandbox, ui, "rdagent-ui-page")
+    assert page == {"exceptions": [], "traces": [[run_pod, "~no-trace-yet"]]}, "the page lists the run's trace first"
     read = sandbox.start(ui, "ui", "rdagent-ui-reader", command=["python", "-c", READ_TRACE, f"/traces/{run_pod}"])
     assert read.wait(120) == 0, read.output()[-3000:]
     seen = json.loads(read.output().strip().splitlines()[-1])

@@ -260,7 +260,13 @@ SENTINEL_KEY = "sk-proj-sentinel0123456789abcdefXYZ"
 
 def test_the_shipper_masks_the_llm_key_rdagent_prints_at_start_up(tmp_path):
     """The real package's start-up line, through the shipper's parsing and its redaction script."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "OPENAI_API_KEY": SENTINEL_KEY, "LOG_TRACE_PATH": str(tmp_path / "trace"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "OPENAI_API_KEY": SENTINEL_KEY,
+        "LOG_TRACE_PATH": str(tmp_path / "trace"),
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
     result = subprocess.run([str(RDAGENT_PYTHON), "-c", STARTUP_SCRIPT], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()

@@ -41,6 +41,9 @@ TRACES_DIR = "/traces"
 RUN_VOLUME_DIR = "/workspace/rdagent-run"
 # The runs' input data (workloads.data), read-only: DS_LOCAL_DATA_PATH, general_model's reports.
 DATA_DIR = "/data"
+# The folder the UI's init container makes on the traces volume, so that `rdagent ui` has one to open
+# before any run wrote a trace; `~` sorts after every pod name, so a real trace is the one it opens.
+NO_TRACE_YET = "~no-trace-yet"
 # The UI's scratch logs volume (an emptyDir): where `rdagent ui` writes its own start-up trace.
 UI_LOGS_DIR = "/app/logs"
 # Read by Kubernetes only, to expand $(RDAGENT_POD_NAME) in LOG_TRACE_PATH: one trace folder a run pod.
