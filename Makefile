@@ -82,10 +82,10 @@ validators: $(CHECKOV_STAMP)
 		else echo "shellcheck is missing: install Debian's shellcheck package (sudo apt-get install shellcheck)" >&2; exit 1; fi; }
 
 # The pod sandbox of the app tests (tests/pod_sandbox.py): bubblewrap, and iproute2 for its network
-# namespace; LuaJIT runs the log shipper's redaction script (tests/test_log_shipper.py).
-SANDBOX_PACKAGES := bubblewrap iproute2 luajit
+# namespace, tini (the images' PID 1); LuaJIT runs the log shipper's redaction script (tests/test_log_shipper.py).
+SANDBOX_PACKAGES := bubblewrap iproute2 luajit tini
 sandbox-tools:
-	@command -v bwrap >/dev/null && command -v ip >/dev/null && command -v luajit >/dev/null || { \
+	@command -v bwrap >/dev/null && command -v ip >/dev/null && command -v luajit >/dev/null && command -v tini >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $(SANDBOX_PACKAGES) >/dev/null; \
 		else echo "install Debian's $(SANDBOX_PACKAGES) packages (sudo apt-get install $(SANDBOX_PACKAGES))" >&2; exit 1; fi; }
 

@@ -132,8 +132,9 @@ def ui_pod_template(config: StackConfig, track: Track, image: pulumi.Input[str],
                     "name": "ui",
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
-                    "command": ["rdagent", "ui"],
-                    "args": ui_args(ui.port, data_science=ui.dataScience, debug=config.app.debug),
+                    # Arguments, not a command: the image's ENTRYPOINT (tini) stays PID 1 and passes
+                    # the kubelet's SIGTERM on to rdagent and its Streamlit.
+                    "args": ["rdagent", "ui", *ui_args(ui.port, data_science=ui.dataScience, debug=config.app.debug)],
                     # rdagent writes selector.log into its working directory as it starts: a writable one.
                     "workingDir": UI_LOGS_DIR,
                     "ports": [{"name": "http", "containerPort": ui.port, "protocol": "TCP"}],

@@ -23,7 +23,7 @@ ENV PYTHONPATH=/app \
 # Ubuntu packages by name: the base is pinned, exact revisions leave the archive with updates.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends curl vim strace git build-essential git-lfs unzip \
+    && apt-get install -y --no-install-recommends tini curl vim strace git build-essential git-lfs unzip \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 rdagent \
@@ -51,4 +51,6 @@ RUN chmod 0755 /opt/rdagent/entrypoint.sh \
 WORKDIR /workspace
 USER 10001:10001
 HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 CMD ["python", "-c", "import rdagent"]
-ENTRYPOINT ["/opt/rdagent/entrypoint.sh"]
+# tini as PID 1: it forwards the kubelet's SIGTERM to the whole process group (rdagent ui runs
+# Streamlit as a child) and reaps orphans; a bare rdagent as PID 1 ignores SIGTERM.
+ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/opt/rdagent/entrypoint.sh"]

@@ -12,7 +12,7 @@ ENV PYTHONPATH=/app \
 # Debian packages by name: the base is pinned, exact Debian revisions leave the archive.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git build-essential curl vim less procps strace \
+    && apt-get install -y --no-install-recommends tini git build-essential curl vim less procps strace \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 rdagent \
@@ -27,4 +27,7 @@ EXPOSE 19899
 # The seed's timings; Streamlit answers /_stcore/health.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:19899/_stcore/health', timeout=5)"]
+# tini as PID 1: it forwards the kubelet's SIGTERM to the whole process group (rdagent ui runs
+# Streamlit as a child) and reaps orphans; a bare rdagent as PID 1 ignores SIGTERM.
+ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
 CMD ["rdagent", "ui", "--port", "19899", "--debug"]

@@ -13,7 +13,7 @@ ENV PYTHONPATH=/app \
 # Distribution packages by name: the base is pinned, exact revisions leave the archive.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends curl vim git build-essential strace \
+    && apt-get install -y --no-install-recommends tini curl vim git build-essential strace \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 rdagent \
@@ -26,4 +26,7 @@ USER 10001:10001
 # A batch image: it serves nothing, so the health check (the seed's root Dockerfile's) asks
 # whether RD-Agent imports. The seed's timings.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 CMD ["python", "-c", "import rdagent"]
+# tini as PID 1: it forwards the kubelet's SIGTERM to the whole process group (rdagent ui runs
+# Streamlit as a child) and reaps orphans; a bare rdagent as PID 1 ignores SIGTERM.
+ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
 CMD ["rdagent", "health_check", "--no-check-docker"]

@@ -16,7 +16,7 @@ ENV PYTHONPATH=/app \
 # Ubuntu packages by name: the base is pinned, exact revisions leave the archive with updates.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends curl vim git build-essential \
+    && apt-get install -y --no-install-recommends tini curl vim git build-essential \
     && rm -rf /var/lib/apt/lists/*
 
 COPY kaggle_environment.yaml /opt/rdagent/kaggle_environment.yaml
@@ -31,4 +31,7 @@ WORKDIR /workspace
 USER 10001:10001
 # A batch image: it serves nothing, so the health check asks whether RD-Agent imports.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 CMD ["python", "-c", "import rdagent"]
+# tini as PID 1: it forwards the kubelet's SIGTERM to the whole process group (rdagent ui runs
+# Streamlit as a child) and reaps orphans; a bare rdagent as PID 1 ignores SIGTERM.
+ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
 CMD ["rdagent", "health_check", "--no-check-docker"]

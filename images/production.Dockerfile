@@ -28,9 +28,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HOME=/home/rdagent
-# Security updates (the seed's `apt-get upgrade`); no compilers, no curl, no git at run time.
+# Security updates (the seed's `apt-get upgrade`) and tini; no compilers, no curl, no git at run time.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get upgrade -y \
+    && apt-get install -y --no-install-recommends tini \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 rdagent \
     && useradd --system --uid 10001 --gid rdagent --home-dir /home/rdagent --create-home --shell /usr/sbin/nologin rdagent
@@ -44,4 +46,7 @@ EXPOSE 19899
 # Python's urllib asks, so the image needs no curl.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:19899/_stcore/health', timeout=5)"]
+# tini as PID 1: it forwards the kubelet's SIGTERM to the whole process group (rdagent ui runs
+# Streamlit as a child) and reaps orphans; a bare rdagent as PID 1 ignores SIGTERM.
+ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
 CMD ["rdagent", "ui", "--port", "19899"]

@@ -245,10 +245,18 @@ class Pod:
             self.kill()
             raise AssertionError(f"the pod {self.name} ran past its {timeout:g} s:\n{self.output()[-6000:]}") from None
 
+    def pid_1(self) -> int:
+        """The container's PID 1 as this machine numbers it: bubblewrap's child."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        if len(children) != 1:
+            raise SandboxError(f"bubblewrap ({self.process.pid}) has children {children}, not one container process")
+        return int(children[0])
+
     def terminate(self) -> None:
-        """What the kubelet does on delete: SIGTERM to the container's PID 1."""
+        """What the kubelet does on delete: SIGTERM to the container's PID 1 (from outside its PID
+        namespace: the kernel delivers it only if PID 1 handles SIGTERM, as in a container)."""
         with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
+            os.kill(self.pid_1(), signal.SIGTERM)
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -292,7 +300,9 @@ class Sandbox:
         uid = security.get("runAsUser", image.user[0])
         gid = security.get("runAsGroup", image.user[1])
 
-        command = [bwrap(), "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-user"]
+        # --as-pid-1: the container's first process is PID 1 of its PID namespace, as in a pod: it gets
+        # the kubelet's SIGTERM and, like any PID 1, ignores it unless it handles it.
+        command = [bwrap(), "--die-with-parent", "--unshare-pid", "--as-pid-1", "--unshare-ipc", "--unshare-uts", "--unshare-user"]
         command += ["--uid", str(uid), "--gid", str(gid), "--hostname", pod_name]
         command += ["--tmpfs", "/"]  # the new root: read-only once everything is mounted (--remount-ro below)
         for folder in HOST_DIRS:

@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,35 @@ def test_the_ui_opens_the_trace_a_run_wrote_and_a_ui_with_another_key_cannot(tmp
     refused = other.start(ui, "ui", "rdagent-ui-other-key", command=["python", "-c", READ_TRACE, f"/traces/{run_pod}"])
     assert refused.wait(120) == 0, refused.output()[-3000:]
     assert json.loads(refused.output().strip().splitlines()[-1]) == {"refused": "Artifact signature verification failed"}
+
+
+def stop_seconds(pod, network: PodNetwork, port: int, patience: float) -> float | None:
+    """Seconds from the kubelet's SIGTERM to the pod's exit, or None if it outlived `patience`."""
+    wait_until(lambda: health(network, port) == "ok" or pod.process.poll() is not None, UI_START_SECONDS, "the UI's health answer")
+    assert pod.process.poll() is None, pod.output()[-3000:]
+    started = time.monotonic()
+    pod.terminate()
+    try:
+        pod.process.wait(timeout=patience)
+    except subprocess.TimeoutExpired:
+        pod.kill()
+        return None
+    return time.monotonic() - started
+
+
+def test_the_ui_stops_on_sigterm_well_within_its_grace_period(tmp_path, pod_network):
+    """The image's tini is PID 1 and passes SIGTERM to rdagent and Streamlit; the negative control
+    runs the same container with rdagent as PID 1 (a `command` bypasses the ENTRYPOINT), which
+    ignores SIGTERM until the grace period ends in SIGKILL."""
+    network, _ = pod_network
+    objects, _ = synth_for_app("test", tmp_path)
+    sandbox = Sandbox(objects, tmp_path / "sandbox", network, sentinels(objects))
+    ui = ui_deployment(objects)
+    container = pod_spec(ui)["containers"][0]
+    port = container["ports"][0]["containerPort"]
+    grace = pod_spec(ui)["terminationGracePeriodSeconds"]
+    assert "command" not in container and container["args"][:2] == ["rdagent", "ui"], "the image's ENTRYPOINT must stay"
+    seconds = stop_seconds(sandbox.start(ui, "ui", "rdagent-ui-tini"), network, port, grace)
+    assert seconds is not None and seconds < grace / 3, f"stopped after {seconds} s of a {grace} s grace period"
+    bare = sandbox.start(ui, "ui", "rdagent-ui-bare-pid1", command=container["args"])
+    assert stop_seconds(bare, network, port, 8) is None, "rdagent as PID 1 stopped on SIGTERM: the negative control no longer holds"

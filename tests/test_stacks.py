@@ -58,7 +58,7 @@ def test_prod_ui(synthesized):
     assert not {"OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "DEEPSEEK_API_KEY", "ANTHROPIC_API_KEY"} & set(env), "the UI asks no LLM: it gets no key"
     assert env["ARTIFACT_SIGNING_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "rdagent-artifact-signing", "key": "artifact-signing-key"}
     assert env["LOGURU_LEVEL"]["value"] == "INFO" and env["UI_DEFAULT_LOG_FOLDERS"]["value"] == '["/traces"]'
-    assert container["args"] == ["--port", "19899", "--log-dir", "/traces"]
+    assert "command" not in container and container["args"] == ["rdagent", "ui", "--port", "19899", "--log-dir", "/traces"]
     assert {"name": "traces", "mountPath": "/traces", "readOnly": True} in container["volumeMounts"]
     assert one(manifests, "PodDisruptionBudget", "rdagent-ui")["spec"]["minAvailable"] == 1
     hpa = one(manifests, "HorizontalPodAutoscaler", "rdagent-ui")
