@@ -70,6 +70,7 @@ class AppSettings(pulumi.ComponentResource):
             chat_model=llm.chatModel,
             embedding_model=llm.embeddingModel,
             openai_api_base=llm.openaiApiBase,
+            azure=(llm.azureApiBase, llm.azureApiVersion) if llm.azureApiBase and llm.azureApiVersion else None,
             log_level=config.app.logLevel,
             log_chat_content=config.log_llm_chat_content(),
             cache_path=config.cache.l3.path,

@@ -64,7 +64,7 @@ def serve(record: Path, port_file: Path, port: int, max_requests: int) -> None:
 
         def do_GET(self):  # noqa: N802 (the http.server API)
             self._record(None)
-            if self.path.rstrip("/").endswith("/models"):
+            if self.path.split("?", 1)[0].rstrip("/").endswith("/models"):
                 self._send(200, {"object": "list", "data": []})
             else:
                 self._send(404, {"error": {"message": f"no such path {self.path}", "type": "invalid_request_error"}})
@@ -80,12 +80,13 @@ def serve(record: Path, port_file: Path, port: int, max_requests: int) -> None:
             if count[0] > max_requests:
                 return self._send(429, {"error": {"message": "the stand-in's request budget is spent", "type": "rate_limit_error"}})
             model = body.get("model", "")
-            if self.path.endswith("/embeddings"):
+            route = self.path.split("?", 1)[0]  # Azure's API puts its version in the query
+            if route.endswith("/embeddings"):
                 inputs = body.get("input")
                 inputs = [inputs] if isinstance(inputs, str) else list(inputs or [])
                 data = [{"object": "embedding", "index": i, "embedding": embedding(str(text))} for i, text in enumerate(inputs)]
                 return self._send(200, {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": 1, "total_tokens": 1}})
-            if not self.path.endswith("/chat/completions"):
+            if not route.endswith("/chat/completions"):
                 return self._send(404, {"error": {"message": f"no such path {self.path}", "type": "invalid_request_error"}})
             content = chat_answer(body)
             created = int(time.time())

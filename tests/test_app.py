@@ -313,3 +313,25 @@ def test_the_ui_stops_on_sigterm_well_within_its_grace_period(tmp_path, pod_netw
     assert seconds is not None and seconds < grace / 3, f"stopped after {seconds} s of a {grace} s grace period"
     bare = sandbox.start(ui, "ui", "rdagent-ui-bare-pid1", command=container["args"])
     assert stop_seconds(bare, network, port, 8) is None, "rdagent as PID 1 stopped on SIGTERM: the negative control no longer holds"
+
+
+def test_a_run_reaches_an_azure_openai_deployment_with_its_endpoint_version_and_key(tmp_path, pod_network):
+    """rdagent:llm with an Azure deployment: LiteLLM in the run sends Azure's request (deployment in
+    the path, the API version in the query, the key in `api-key`) to the configured endpoint."""
+    network, llm = pod_network
+
+    def azure(config):
+        config["rdagent:llm"].update(chatModel="azure/rdagent-gpt-4o", azureApiBase=f"http://127.0.0.1:{STANDIN_PORT}", azureApiVersion="2024-10-21")
+        config["rdagent:secrets"]["azureOpenaiApiKey"] = config["rdagent:secrets"]["openaiApiKey"]  # a secret, its value supplied below
+
+    objects, _ = synth_for_app("test", tmp_path, azure)
+    supplied = sentinels(objects)
+    sandbox = Sandbox(objects, tmp_path / "sandbox", network, supplied)
+    job = run_object(objects, "model-report-smoke")
+    seed_data(sandbox, objects, job)
+    pod = sandbox.start(job, "rdagent", "rdagent-run-azure-p2k9d")
+    pod.wait(RUN_SECONDS)
+    chat = [r for r in llm.requests() if "/chat/completions" in r["path"]]
+    assert chat, pod.output()[-3000:]
+    assert {r["path"] for r in chat} == {"/openai/deployments/rdagent-gpt-4o/chat/completions?api-version=2024-10-21"}
+    assert {r["api_key"] for r in chat} == {supplied[("rdagent-secrets", "azure-openai-api-key")]}

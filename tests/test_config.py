@@ -194,3 +194,58 @@ def test_stack_file_errors(tmp_path):
     with pytest.raises(ConfigError) as broken:
         load_from_files(tmp_path, "dev")
     assert "Pulumi.dev.yaml:3:1: not valid YAML" in broken.value.problems[0]
+
+
+def test_an_azure_deployment_needs_its_endpoint_version_and_key():
+    def llm(stack="dev", secrets=None, **fields):
+        return problems({"secrets": {**BASE["secrets"], **(secrets or {})}, "llm": fields}, stack)
+
+    assert llm(chatModel="azure/gpt4o", azureApiVersion="2024-10-21") == [
+        "rdagent:llm.azureApiBase: required: chatModel 'azure/gpt4o' is an Azure OpenAI deployment"
+    ]
+    assert llm(embeddingModel="azure/emb", azureApiBase="https://x.openai.azure.com") == [
+        "rdagent:llm.azureApiVersion: required: embeddingModel 'azure/emb' is an Azure OpenAI deployment"
+    ]
+    assert llm(azureApiBase="https://x.openai.azure.com") == [
+        "rdagent:llm.azureApiBase: set, but neither chatModel nor embeddingModel is an Azure deployment (azure/<deployment>)"
+    ]
+    assert llm("test", chatModel="azure/gpt4o", azureApiBase="https://x.openai.azure.com", azureApiVersion="2024-10-21") == [
+        "rdagent:secrets.azureOpenaiApiKey: required: rdagent:llm names an Azure OpenAI deployment"
+    ]
+    config = load_stack_config(
+        {**BASE, "llm": {"chatModel": "azure/gpt4o", "azureApiBase": "https://x.openai.azure.com", "azureApiVersion": "2024-10-21"}}, "dev", "Pulumi.dev.yaml"
+    )
+    assert (config.llm.azureApiBase, config.llm.azureApiVersion) == ("https://x.openai.azure.com", "2024-10-21")
+
+
+def test_runs_are_bounded_below_their_deadline():
+    def run(**fields):
+        base = {"name": "r", "scenario": "data_science", "competition": "c", **fields}
+        return problems({**BASE, "workloads": {"data": {}, "runs": [base]}})
+
+    assert run() == [
+        "rdagent:workloads.runs[0].allDurationMinutes: required: `rdagent data_science` loops until it is stopped; "
+        "bound it (passed as --timeout) so that it ends before deadlineSeconds (86400 s)"
+    ]
+    assert run(allDurationMinutes=60, deadlineSeconds=3600) == [
+        "rdagent:workloads.runs[0].allDurationMinutes: 60 min leaves less than 600 s before deadlineSeconds (3600 s) for the last step to finish: "
+        "at most 50 min, or raise deadlineSeconds"
+    ]
+    assert run(allDurationMinutes=30, args=["--loop-n", "3"]) == [
+        "rdagent:workloads.runs[0].args[0]: set the run's bounds with loopN and allDurationMinutes, not in args"
+    ]
+    assert problems({**BASE, "workloads": {"data": {}, "runs": [{"name": "g", "scenario": "general_model", "args": ["/data/a.pdf"], "loopN": 2}]}}) == [
+        "rdagent:workloads.runs[0].loopN: `rdagent general_model` takes no --loop-n: it is not a loop and ends on its own"
+    ]
+    assert problems({**BASE, "workloads": {"runs": [{"name": "q", "scenario": "fin_factor"}]}})[0].startswith(
+        "rdagent:workloads.runs[0].scenario: fin_factor cannot run in a pod: rdagent 1.0.0 builds its Qlib data only in Docker"
+    )
+    assert problems({**BASE, "workloads": {"runs": [{"name": "g", "scenario": "general_model", "args": ["/data/a.pdf"]}]}}) == [
+        "rdagent:workloads.data: required by runs[0] (general_model): the claim its input data is on (mounted at /data)"
+    ]
+    config = load_stack_config(
+        {**BASE, "workloads": {"data": {}, "runs": [{"name": "r", "scenario": "data_science", "competition": "c", "loopN": 2, "allDurationMinutes": 90}]}},
+        "dev",
+        "x",
+    )
+    assert config.workloads.runs[0].bound_args() == ["--loop-n", "2", "--timeout", "90m"]

@@ -63,4 +63,20 @@ class LlmConfig(Model):
     chatModel: Annotated[str, Field(min_length=1)] = "gpt-4o"
     embeddingModel: Annotated[str, Field(min_length=1)] = "text-embedding-3-small"
     openaiApiBase: str | None = None
+    # Azure OpenAI (models named `azure/<deployment>`): LiteLLM reads the endpoint and the API version
+    # from AZURE_API_BASE and AZURE_API_VERSION, the key from secrets.azureOpenaiApiKey.
+    azureApiBase: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
+    azureApiVersion: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?$")] | None = None
     egressCidrs: Annotated[list[str], Field(min_length=1)] = ["0.0.0.0/0"]
+
+    @model_validator(mode="after")
+    def _azure(self) -> LlmConfig:
+        uses_azure = [key for key, model in (("chatModel", self.chatModel), ("embeddingModel", self.embeddingModel)) if model.startswith("azure/")]
+        if uses_azure:
+            for key in ("azureApiBase", "azureApiVersion"):
+                if getattr(self, key) is None:
+                    raise path_error([key], f"required: {uses_azure[0]} {getattr(self, uses_azure[0])!r} is an Azure OpenAI deployment")
+        elif self.azureApiBase is not None or self.azureApiVersion is not None:
+            key = "azureApiBase" if self.azureApiBase is not None else "azureApiVersion"
+            raise path_error([key], "set, but neither chatModel nor embeddingModel is an Azure deployment (azure/<deployment>)")
+        return self

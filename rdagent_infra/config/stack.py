@@ -94,6 +94,8 @@ class StackConfig(Model):
 
     def _check_llm_keys(self) -> None:
         store = self.secretsStore
+        if self.llm.azureApiBase is not None and "azureOpenaiApiKey" not in self.llm_keys() and self.tier != Tier.DEV:
+            raise path_error(["secrets", "azureOpenaiApiKey"], "required: rdagent:llm names an Azure OpenAI deployment")
         if self.tier.is_production_like and not self.llm_keys():
             raise path_error(
                 ["secrets", "openaiApiKey"],

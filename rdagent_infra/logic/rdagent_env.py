@@ -4,6 +4,7 @@ Each variable is here because something reads it (tests/test_rdagent_reads.py ch
 the installed package):
 - BACKEND, CHAT_MODEL, EMBEDDING_MODEL, OPENAI_API_BASE: RD-Agent's LLMSettings; the API keys come
   from the Secret (OPENAI_API_KEY is LLMSettings', the other providers' keys are LiteLLM's).
+- AZURE_API_BASE, AZURE_API_VERSION: LiteLLM's, for models named `azure/<deployment>`.
 - LOGURU_LEVEL: the level of loguru's console sink, which RD-Agent adds without a level of its own
   (so loguru takes it from this variable). The seed's LOG_LEVEL is read by nothing.
 - LOG_TRACE_PATH (runs): RD-Agent's LogSettings.trace_path, where a run writes its trace. Each run
@@ -92,6 +93,7 @@ def common_env(
     chat_model: str,
     embedding_model: str,
     openai_api_base: str | None,
+    azure: tuple[str, str] | None,
     log_level: str,
     log_chat_content: bool,
     cache_path: str,
@@ -104,6 +106,7 @@ def common_env(
         _value("CHAT_MODEL", chat_model),
         _value("EMBEDDING_MODEL", embedding_model),
         *([_value("OPENAI_API_BASE", openai_api_base)] if openai_api_base else []),
+        *([_value("AZURE_API_BASE", azure[0]), _value("AZURE_API_VERSION", azure[1])] if azure else []),
         {"name": "ARTIFACT_SIGNING_KEY", "valueFrom": {"secretKeyRef": {"name": SIGNING_SECRET, "key": SIGNING_SECRET_KEY}}},
         _value("LOGURU_LEVEL", log_level),
         _value("LOG_LLM_CHAT_CONTENT", "true" if log_chat_content else "false"),
