@@ -56,8 +56,7 @@ def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], 
                         "name": "rdagent",
                         "image": image,
                         "imagePullPolicy": "IfNotPresent",
-                        # Arguments, not a command: the image's ENTRYPOINT still runs (the data-science
-                        # image's starts the LiteLLM proxy, then execs them).
+                        # Arguments, not a command: the image's ENTRYPOINT (tini) stays PID 1.
                         "args": run_command(run),
                         "workingDir": WORKSPACE,
                         "env": settings.run_env,

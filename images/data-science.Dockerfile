@@ -1,19 +1,18 @@
 # Data-science image (seed: sing_docker on pytorch/pytorch:latest with curl, vim, git,
 # build-essential, git-lfs, unzip; MLE-bench in the `mlebench` conda environment; the
-# `kaggle` conda environment from kaggle_environment.yaml; RD-Agent; a LiteLLM proxy). strace
+# `kaggle` conda environment from kaggle_environment.yaml; RD-Agent). strace
 # joins vim as the seed's DS_docker debugging tools. One stage like the seed: runs compile and
 # get debugged in place.
 # Changed from the seed, with reasons: a pinned base (tag and digest) instead of latest;
-# MLE-bench at a pinned commit, RD-Agent and LiteLLM from pinned releases instead of moving
-# branches and a fork; the LiteLLM config copied from this repository instead of downloaded;
-# a non-root user; and everything the image brings lives under /opt, because batch runs mount
+# MLE-bench at a pinned commit and RD-Agent from a pinned release instead of moving branches and a
+# fork; no LiteLLM proxy in the container (the seed's knew two model names and held the provider
+# keys in every pod: RD-Agent's own LiteLLM reaches the configured provider); a non-root user; and everything the image brings lives under /opt, because batch runs mount
 # their workspace volume on /workspace and would hide it there. RD-Agent runs its experiments
 # in the two conda environments (DS_Coder_CoSTEER_env_type=conda): a pod has no Docker socket.
 FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime@sha256:c8268a92a69bd500f8be0e665b2630ee006dadaf7bfbc24249141b15ff622755
 
 ARG RDAGENT_VERSION=1.0.0
 ARG MLEBENCH_COMMIT=783b15af77404fbaffe7255b0c4a934b46153389
-ARG LITELLM_VERSION=1.110.2
 ENV PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -41,11 +40,7 @@ COPY kaggle_environment.yaml /opt/rdagent/kaggle_environment.yaml
 RUN conda env create --file /opt/rdagent/kaggle_environment.yaml \
     && conda clean --all --yes
 
-RUN pip install --no-cache-dir "rdagent==${RDAGENT_VERSION}" "litellm[proxy]==${LITELLM_VERSION}"
-
-COPY litellm.yaml /opt/rdagent/litellm.yaml
-COPY entrypoint.sh /opt/rdagent/entrypoint.sh
-RUN chmod 0755 /opt/rdagent/entrypoint.sh \
+RUN pip install --no-cache-dir "rdagent==${RDAGENT_VERSION}" \
     && mkdir -p /workspace /app/logs /app/cache && chown -R 10001:10001 /workspace /app
 
 WORKDIR /workspace
@@ -53,4 +48,5 @@ USER 10001:10001
 HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 CMD ["python", "-c", "import rdagent"]
 # tini as PID 1: it forwards the kubelet's SIGTERM to the whole process group (rdagent ui runs
 # Streamlit as a child) and reaps orphans; a bare rdagent as PID 1 ignores SIGTERM.
-ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/opt/rdagent/entrypoint.sh"]
+ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
+CMD ["rdagent", "health_check", "--no-check-docker"]

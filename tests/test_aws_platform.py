@@ -195,9 +195,9 @@ def test_batch_runs_hide_nothing_the_image_ships_and_keep_its_entrypoint(synthes
         assert container["workingDir"] == workspace
         checked += 1
     assert checked >= 2
-    # The data-science image's ENTRYPOINT starts the LiteLLM proxy and then runs the arguments.
-    shipped, entrypoint = image_paths("data-science")
-    assert entrypoint and any(path.endswith("litellm.yaml") for path in shipped)
+    # Every image's ENTRYPOINT is tini, which the runs' args keep as PID 1.
+    for variant in sorted(SCENARIO_IMAGES.values()):
+        assert image_paths(variant)[1] == ["/usr/bin/tini", "-g", "--"], variant
 
 
 def test_eck_and_elasticache_variants_name_their_classes_too():

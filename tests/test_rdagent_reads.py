@@ -109,12 +109,12 @@ def test_the_checked_in_snapshot_is_what_the_package_reads(reads):
 
 def test_the_seed_variables_we_dropped_are_read_by_nothing_in_rdagent(reads):
     """RD-Agent (its settings, its own os.environ reads, loguru) reads none of them. LiteLLM's code
-    does read REDIS_URL and DATABASE_URL, for its proxy's cache and database, which neither RD-Agent
-    nor our LiteLLM proxy config (images/litellm.yaml) turn on: setting them would only invite that."""
+    does read REDIS_URL and DATABASE_URL, for its proxy's cache and database, which no image of ours
+    starts: setting them would only invite that."""
     rdagent = set(reads["settings"]) | set(reads["direct"]) | set(reads["loguru"])
     assert [name for name in SEED_UNREAD if name in rdagent] == []
     assert {"REDIS_URL", "DATABASE_URL"} <= set(reads["litellm"])
-    assert "cache" not in (ROOT / "images" / "litellm.yaml").read_text() and "database_url" not in (ROOT / "images" / "litellm.yaml").read_text()
+    assert not [path.name for path in (ROOT / "images").iterdir() if "litellm --config" in path.read_text()], "an image starts a LiteLLM proxy"
 
 
 @pytest.mark.parametrize("stack", STACKS)
