@@ -92,7 +92,7 @@ class AppSettings(pulumi.ComponentResource):
         if data is not None:
             if data.existingClaim is None:
                 self._shared_claim(f"{name}-data", DATA_CLAIM, "data", config, data.size, data.storageClassName, child)
-            self.data_volume = {"name": "data", "persistentVolumeClaim": {"claimName": data.existingClaim or DATA_CLAIM, "readOnly": True}}
+            self.data_volume = {"name": "data", "persistentVolumeClaim": {"claimName": data.existingClaim or DATA_CLAIM}}
 
         if secrets.tlsCertificate and secrets.tlsPrivateKey:
             k8s.core.v1.Secret(
@@ -139,8 +139,8 @@ class AppSettings(pulumi.ComponentResource):
         return {} if role is None else {"eks.amazonaws.com/role-arn": role}
 
     @staticmethod
-    def data_mount() -> dict:
-        return {"name": "data", "mountPath": DATA_DIR, "readOnly": True}
+    def data_mount(read_only: bool) -> dict:
+        return {"name": "data", "mountPath": DATA_DIR, "readOnly": read_only}
 
     @staticmethod
     def traces_mount(read_only: bool) -> dict:

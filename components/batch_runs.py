@@ -67,7 +67,9 @@ def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], 
                             {"name": "workspace", "mountPath": WORKSPACE},
                             {"name": "cache", "mountPath": config.cache.l3.path},
                             settings.traces_mount(read_only=False),
-                            *([settings.data_mount()] if settings.data_volume else []),
+                            # data_science unzips its competition and writes its sample data beside it
+                            # (rdagent/scenarios/kaggle/kaggle_crawler.py: download_data); others only read.
+                            *([settings.data_mount(read_only=run.scenario != "data_science")] if settings.data_volume else []),
                             *settings.secret_mounts,
                         ],
                     }

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -88,12 +89,17 @@ def seed_data(sandbox: Sandbox, objects: list[dict], run_obj: dict) -> None:
     if args[1] == "general_model":
         write_report(data / Path(args[2]).relative_to("/data"))
     elif args[1] == "data_science":
-        competition = data / args[args.index("--competition") + 1]
-        competition.mkdir(parents=True, exist_ok=True)
-        (competition / "description.md").write_text("# A competition\nPredict `y` from `x`; the metric is accuracy, higher is better.\n")
-        (competition / "train.csv").write_text("x,y\n1,0\n2,1\n3,0\n4,1\n")
-        (competition / "test.csv").write_text("x\n5\n6\n")
-        (competition / "sample_submission.csv").write_text("x,y\n5,0\n6,0\n")
+        # As the README tells a team: the archive `kaggle competitions download` makes, and the
+        # competition's description beside it.
+        name = args[args.index("--competition") + 1]
+        (data / "zip_files").mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(data / "zip_files" / f"{name}.zip", "w") as archive:
+            archive.writestr("train.csv", "x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))
+            archive.writestr("test.csv", "x\n" + "".join(f"{i}\n" for i in range(40, 50)))
+            archive.writestr("sample_submission.csv", "x,y\n" + "".join(f"{i},0\n" for i in range(40, 50)))
+        with zipfile.ZipFile(data / "zip_files" / f"{name}.zip") as archive:
+            archive.extractall(data / name)
+        (data / name / "description.md").write_text("# A competition\nPredict `y` from `x`; the metric is accuracy, higher is better.\n")
 
 
 @pytest.fixture
@@ -162,6 +168,39 @@ def test_a_general_model_run_starts_from_its_pod_spec_and_ends_on_its_own(stack,
     # writes no code, so the coder fails every task and says so as its last word.
     assert status == 1, f"exit status {status}:\n{out[-3000:]}"
     assert re.search(r"CoderError: All tasks are failed", last_line(out)), last_line(out)
+
+
+def data_science_runs() -> list[tuple[str, str]]:
+    found = []
+    for stack in ("dev", "test", "e2e", "staging", "prod"):
+        document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+        found += [(stack, r["name"]) for r in (document["config"].get("rdagent:workloads") or {}).get("runs", []) if r["scenario"] == "data_science"]
+    return found
+
+
+@pytest.mark.parametrize(("stack", "run"), data_science_runs())
+def test_a_data_science_run_finds_its_data_and_reaches_its_runtime_check(stack, run, tmp_path, pod_network):
+    """As far as this machine lets a data_science run go. From its rendered Job: it finds its
+    competition on the data volume (no Kaggle download), writes its workspace and trace on its own
+    volumes and nothing on the read-only root, and reaches RD-Agent's runtime check of the image's
+    `kaggle` conda environment (`conda run -n kaggle`, then strace and coverage in it). That
+    environment cannot be built here (conda-forge is not reachable), so the run stops there, before
+    its first LLM request; the image's environment passing that check is tests/test_images.py's
+    test_the_kaggle_environment_passes_rdagents_runtime_check."""
+    network, llm = pod_network
+    objects, _ = synth_for_app(stack, tmp_path)
+    sandbox = Sandbox(objects, tmp_path / "sandbox", network, sentinels(objects))
+    job = run_object(objects, run)
+    seed_data(sandbox, objects, job)
+    pod_name = f"rdagent-run-{run}-d3s9x"
+    status = sandbox.start(job, "rdagent", pod_name).wait(RUN_SECONDS)
+    out = (tmp_path / "sandbox" / "pods" / pod_name / "output.log").read_text()
+    assert "Read-only file system" not in out and "KaggleError" not in out and "kaggle competitions download" not in out, out[-3000:]
+    assert (sandbox.claims / f"rdagent-run-{run}-workspace" / "RD-Agent_workspace").is_dir()
+    assert (sandbox.claims / "rdagent-traces" / pod_name / "competition").is_dir(), "the run logged no competition to its trace"
+    ending = " ".join(out.split()[-20:])  # rich wraps the last line at the terminal's width
+    assert status == 1 and "RuntimeError: `coverage` module not found or not runnable in the target environment." in ending, ending
+    assert llm.requests() == []
 
 
 def test_the_sandbox_refuses_a_write_outside_the_pods_volumes(tmp_path, pod_network):

@@ -273,3 +273,16 @@ def test_general_model_runs_in_the_image_with_its_conda_environment(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "rdagent:workloads.runs[0].image: production has no CUDA runtime" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "refused").exists()
+
+
+def test_the_kaggle_environment_passes_rdagents_runtime_check():
+    """rdagent 1.0.0's DataScienceScen first runs `which strace` and `python -m coverage --version` in
+    its environment (rdagent/scenarios/shared/get_runtime_info.py) and stops when either is missing:
+    the data-science image installs strace, and its `kaggle` environment coverage."""
+    source = (ROOT / ".tools/rdagent/lib/python3.11/site-packages/rdagent/scenarios/shared/get_runtime_info.py").read_text()
+    assert "which strace" in source and "python -m coverage --version" in source, "RD-Agent's runtime check changed: revisit this test"
+    document = yaml.safe_load((IMAGES / "kaggle_environment.yaml").read_text())
+    (pip_section,) = [d["pip"] for d in document["dependencies"] if isinstance(d, dict)]
+    assert any(r.startswith("coverage==") for r in pip_section), "the kaggle environment has no coverage"
+    text = " ".join(values(stages(IMAGES / "data-science.Dockerfile")[-1], "RUN"))
+    assert re.search(r"apt-get install [^&]*\bstrace\b", text), "the data-science image installs no strace"

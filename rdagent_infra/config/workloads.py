@@ -215,10 +215,12 @@ class TracesConfig(Model):
 
 
 class DataConfig(Model):
-    """The runs' input data: a ReadWriteMany claim the team fills (for data_science, a folder per
-    competition with its description.md and files; for general_model, the PDF reports), mounted
-    read-only at /data in every run (DS_LOCAL_DATA_PATH). `existingClaim` names a claim that
-    exists; unset, the program makes `rdagent-data` of `size`."""
+    """The runs' input data: a ReadWriteMany claim the team fills, mounted at /data in every run
+    (DS_LOCAL_DATA_PATH). For data_science, `zip_files/<competition>.zip` as `kaggle competitions
+    download` makes it, and `<competition>/description.md`: RD-Agent unzips the archive and writes
+    its sample data under `sample/` (so data_science runs mount it writable; without the archive it
+    would download from Kaggle). For general_model, the PDF reports (mounted read-only).
+    `existingClaim` names a claim that exists; unset, the program makes `rdagent-data` of `size`."""
 
     existingClaim: DnsName | None = None
     size: Quantity = seed.DATA_SIZE
