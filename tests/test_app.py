@@ -261,12 +261,16 @@ def test_the_ui_page_opens_on_an_empty_traces_volume(tmp_path, pod_network):
     assert open_page(sandbox, ui, "rdagent-ui-page") == {"exceptions": [], "traces": [["~no-trace-yet"]]}
 
 
+def ui_in_sandbox(tmp_path: Path, network: PodNetwork) -> tuple[Sandbox, dict, dict]:
+    """The test stack's sandbox, its UI Deployment and the UI container."""
+    objects, _ = synth_for_app("test", tmp_path)
+    ui = ui_deployment(objects)
+    return Sandbox(objects, tmp_path / "sandbox", network, sentinels(objects)), ui, pod_spec(ui)["containers"][0]
+
+
 def test_the_ui_starts_on_an_empty_traces_volume_and_answers_its_probe(tmp_path, pod_network):
     network, llm = pod_network
-    objects, _ = synth_for_app("test", tmp_path)
-    sandbox = Sandbox(objects, tmp_path / "sandbox", network, sentinels(objects))
-    ui = ui_deployment(objects)
-    container = pod_spec(ui)["containers"][0]
+    sandbox, ui, container = ui_in_sandbox(tmp_path, network)
     port = container["ports"][0]["containerPort"]
     probe_path = container["readinessProbe"]["httpGet"]["path"]
     assert probe_path == "/_stcore/health"
@@ -341,10 +345,7 @@ def test_the_ui_stops_on_sigterm_well_within_its_grace_period(tmp_path, pod_netw
     runs the same container with rdagent as PID 1 (a `command` bypasses the ENTRYPOINT), which
     ignores SIGTERM until the grace period ends in SIGKILL."""
     network, _ = pod_network
-    objects, _ = synth_for_app("test", tmp_path)
-    sandbox = Sandbox(objects, tmp_path / "sandbox", network, sentinels(objects))
-    ui = ui_deployment(objects)
-    container = pod_spec(ui)["containers"][0]
+    sandbox, ui, container = ui_in_sandbox(tmp_path, network)
     port = container["ports"][0]["containerPort"]
     grace = pod_spec(ui)["terminationGracePeriodSeconds"]
     assert "command" not in container and container["args"][:2] == ["rdagent", "ui"], "the image's ENTRYPOINT must stay"
