@@ -12,8 +12,9 @@ fresh folder of the pod's own, a claim a folder shared by every sandboxed pod th
 
 What differs from a real pod, and why:
 - the image's files are this machine's, plus the `rdagent` virtualenv of `make rdagent-venv` at
-  /opt/venv (first on PATH) and the files the Dockerfile copies from images/: the images cannot be
-  built here (no Docker daemon), so a tool an image installs and this machine lacks is missing;
+  /opt/venv (first on PATH; also at its own path, which its scripts name as their interpreter) and
+  the files the Dockerfile copies from images/: the images cannot be built here (no Docker daemon),
+  so a tool an image installs and this machine lacks (a conda environment) is missing;
 - secret values the synth output redacts (`[secret]`) are supplied by the test;
 - no cgroup limits (resources are not enforced), no probes run by a kubelet (the test asks).
 """
@@ -315,8 +316,7 @@ class Sandbox:
             elif path.is_dir():
                 command += ["--ro-bind", "/" + link, "/" + link]
         command += ["--dev", "/dev", "--proc", "/proc"]
-        # The virtualenv's scripts name their interpreter by its path on this machine: it is there too.
-        command += ["--ro-bind", str(RDAGENT_VENV), VENV_IN_IMAGE, "--ro-bind", str(RDAGENT_VENV), str(RDAGENT_VENV)]
+        command += ["--ro-bind", str(RDAGENT_VENV), VENV_IN_IMAGE]
         for target, source in image.copies.items():
             command += ["--ro-bind", str(source), target]
         if Path("/root/.pyenv").exists():  # the virtualenv's interpreter lives there on this kind of machine
@@ -339,6 +339,9 @@ class Sandbox:
             source.mkdir(parents=True, exist_ok=True)
             mounted[mount["mountPath"]] = source
             command += ["--ro-bind" if mount.get("readOnly") else "--bind", str(source), mount["mountPath"]]
+        # The virtualenv's scripts name their interpreter by its path on this machine: it is there too,
+        # after the volumes, so that a pod's own /tmp does not hide a checkout under /tmp.
+        command += ["--ro-bind", str(RDAGENT_VENV), str(RDAGENT_VENV)]
         workdir = container.get("workingDir") or image.workdir
         command += ["--dir", workdir] if not any(workdir == p or workdir.startswith(p + "/") for p in mounted) else []
         command += ["--remount-ro", "/", "--chdir", workdir, "--clearenv"]
