@@ -4,7 +4,9 @@ destroy. Each test runs a copy of the project with its own local file backend.""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -59,6 +61,13 @@ def pulumi(project: Path, *args: str, check: bool = True, path: str | None = Non
     return result
 
 
+def signing_key(project: Path) -> str:
+    """The artifact signing key as the rendered Secret holds it (render mode writes it in plain text)."""
+    (path,) = (project / "build" / "test").rglob("v1-secret-rdagent-rdagent-artifact-signing.yaml")
+    secret = yaml.safe_load(path.read_text())
+    return (secret.get("stringData") or {}).get("artifact-signing-key") or base64.b64decode(secret["data"]["artifact-signing-key"]).decode()
+
+
 def policy_args(stack: str) -> list[str]:
     return ["--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(POLICY_CONFIG / f"policy-config.{stack}.json")]
 
@@ -84,8 +93,15 @@ def test_preview_up_again_and_destroy(project):
     kinds = {yaml.safe_load(path.read_text())["kind"] for path in rendered}
     assert {"Deployment", "StatefulSet", "Job", "Service", "ConfigMap", "Secret", "NetworkPolicy", "Namespace"} <= kinds
 
+    key = signing_key(project)
+    assert re.fullmatch(r"[0-9a-f]{64}", key), "the artifact signing key is not 32 random bytes in hex"
+    state = json.loads(pulumi(project, "stack", "export", "--stack", "test").stdout)
+    (dynamic,) = [r for r in state["deployment"]["resources"] if r["type"] == "pulumi-python:dynamic:Resource"]
+    assert "ciphertext" in dynamic["outputs"]["key"] and key not in json.dumps(state), "the key is in the state in plain text"
+
     again = pulumi(project, "up", "--stack", "test", "--yes", "--expect-no-changes", *policy_args("test"))
     assert "unchanged" in again.stdout
+    assert signing_key(project) == key, "a no-change update made a new signing key"
 
     pulumi(project, "destroy", "--stack", "test", "--yes")
     # Batch Jobs are retained on delete (a running run is never killed by an update or a destroy;
