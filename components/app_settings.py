@@ -12,7 +12,18 @@ from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import secrets_store
 from rdagent_infra.logic.app_files import content_hash, render_json
 from rdagent_infra.logic.pods import labels
-from rdagent_infra.logic.rdagent_env import DATA_DIR, LLM_SECRET_ENV, SECRET_NAME, SIGNING_SECRET, SIGNING_SECRET_KEY, TRACES_DIR, common_env, run_env, ui_env
+from rdagent_infra.logic.rdagent_env import (
+    DATA_DIR,
+    KAGGLE_TOKEN,
+    LLM_SECRET_ENV,
+    SECRET_NAME,
+    SIGNING_SECRET,
+    SIGNING_SECRET_KEY,
+    TRACES_DIR,
+    common_env,
+    run_env,
+    ui_env,
+)
 from rdagent_infra.logic.storage import claim_spec
 from rdagent_infra.logic.ui_auth import tls_secret_name
 
@@ -40,16 +51,8 @@ class AppSettings(pulumi.ComponentResource):
         namespace = config.namespace
         secrets = config.secrets
 
-        string_data: dict[str, pulumi.Input[str]] = {}
-        secret_keys: list[tuple[str, str, str]] = []
         from_store = dict(config.secretsStore.arns())
-        for key, variable, field in LLM_SECRET_ENV:
-            value = getattr(secrets, field)
-            if value is not None:
-                string_data[key] = pulumi.Output.secret(value.value)
-                secret_keys.append((SECRET_NAME, key, variable))
-            elif field in from_store:
-                secret_keys.append((secrets_store.SYNCED_SECRET, key, variable))
+        string_data, secret_keys = self._run_secrets(config, from_store)
         k8s.core.v1.Secret(f"{name}-secret", metadata={"name": SECRET_NAME, "namespace": namespace}, type="Opaque", string_data=string_data, opts=child)
         self._signing_secret(name, config, child)
         self._secrets_roles = secrets_roles or {}
@@ -106,6 +109,24 @@ class AppSettings(pulumi.ComponentResource):
                 opts=child,
             )
         self.register_outputs({"config_hash": self.config_hash})
+
+    def _run_secrets(self, config: StackConfig, from_store: dict[str, str]) -> tuple[dict[str, pulumi.Input[str]], list[tuple[str, str, str]]]:
+        """The runs' Secret data, and (Kubernetes Secret, key, variable) of each LLM key that is set; sets `kaggle_env`."""
+        string_data: dict[str, pulumi.Input[str]] = {}
+        secret_keys: list[tuple[str, str, str]] = []
+        for key, variable, field in LLM_SECRET_ENV:
+            value = getattr(config.secrets, field)
+            if value is not None:
+                string_data[key] = pulumi.Output.secret(value.value)
+                secret_keys.append((SECRET_NAME, key, variable))
+            elif field in from_store:
+                secret_keys.append((secrets_store.SYNCED_SECRET, key, variable))
+        key, variable, _ = KAGGLE_TOKEN
+        self.kaggle_env: list[dict] = []
+        if config.secrets.kaggleApiToken is not None:
+            string_data[key] = pulumi.Output.secret(config.secrets.kaggleApiToken.value)
+            self.kaggle_env = [{"name": variable, "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": key}}}]
+        return string_data, secret_keys
 
     def _signing_secret(self, name: str, config: StackConfig, child: pulumi.ResourceOptions) -> None:
         """One signing key for the UI and every run: a trace is readable only under the key that signed it."""

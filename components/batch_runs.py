@@ -59,7 +59,8 @@ def run_job_spec(config: StackConfig, run: RunConfig, image: pulumi.Input[str], 
                         # Arguments, not a command: the image's ENTRYPOINT (tini) stays PID 1.
                         "args": run_command(run),
                         "workingDir": WORKSPACE,
-                        "env": settings.run_env,
+                        # Only data_science downloads from Kaggle: only its runs get the token.
+                        "env": settings.run_env + (settings.kaggle_env if run.scenario == "data_science" else []),
                         "resources": resource_requirements(run.resources),
                         "securityContext": container_security_context(),
                         "volumeMounts": [

@@ -237,14 +237,15 @@ class OutputDirError(Exception):
 
 def resources_json(resources: list[dict[str, Any]], floats: bool) -> str:
     """`json.dumps(resources, indent=2)` and a line break, byte for byte; with orjson's C encoder
-    where the two write alike: only ASCII (json escapes the rest as \\uXXXX, orjson writes UTF-8),
-    no number that is no whole number (their float notations differ), integers within 64 bits."""
+    where the two write alike: only printable ASCII and the escapes both spell alike (json escapes
+    the rest, DEL included, as \\uXXXX; orjson writes UTF-8 and DEL as it is), no number that is no
+    whole number (their float notations differ), integers within 64 bits."""
     if not floats:
         try:
             text = orjson.dumps(resources, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
         except TypeError:  # an integer beyond 64 bits
             text = ""
-        if text and text.isascii():
+        if text and text.isascii() and "\x7f" not in text:
             return text
     return json.dumps(resources, indent=2, sort_keys=False) + "\n"
 

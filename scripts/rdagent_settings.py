@@ -7,6 +7,7 @@
 - direct: names RD-Agent reads with os.environ / os.getenv outside its settings classes;
 - loguru: the LOGURU_* variables loguru reads at import (RD-Agent logs with loguru);
 - litellm: the provider keys and bases LiteLLM (RD-Agent's default backend) reads;
+- kaggle: what Kaggle's client reads (kagglesdk; data_science downloads competitions with it);
 - native: variables read by the native libraries in the environment (OpenMP's OMP_NUM_THREADS);
 - streamlit: the STREAMLIT_* variables of every Streamlit config option (`rdagent ui` is a Streamlit
   app), from Streamlit's own option table;
@@ -183,6 +184,7 @@ def main() -> None:
             "direct": literal_env_reads(package_dir("rdagent")),
             "loguru": loguru_env(),
             "litellm": literal_env_reads(package_dir("litellm")),
+            "kaggle": literal_env_reads(package_dir("kagglesdk")),
             "native": native_env(),
             "streamlit": streamlit_env(),
             "cli": cli_options(),

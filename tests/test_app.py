@@ -36,7 +36,7 @@ UI_START_SECONDS = 120
 def synth_for_app(stack: str, folder: Path, edit=None) -> tuple[list[dict], dict]:
     """The stack's objects, synthesized with its LLM endpoint pointed at the stand-in; and its config."""
     project = folder / "project"
-    project.mkdir()
+    project.mkdir(parents=True)
     shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
     document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
     config = document["config"]
@@ -185,11 +185,19 @@ def test_a_data_science_run_finds_its_data_and_reaches_its_runtime_check(stack, 
     volumes and nothing on the read-only root, and reaches RD-Agent's runtime check of the image's
     `kaggle` conda environment (`conda run -n kaggle`, then strace and coverage in it). That
     environment cannot be built here (conda-forge is not reachable), so the run stops there, before
-    its first LLM request; the image's environment passing that check is tests/test_images.py's
+    its first LLM request, unless RD-Agent's check misreads its own output (below); the image's
+    environment passing that check is tests/test_images.py's
     test_the_kaggle_environment_passes_rdagents_runtime_check."""
     network, llm = pod_network
-    objects, _ = synth_for_app(stack, tmp_path)
-    sandbox = Sandbox(objects, tmp_path / "sandbox", network, sentinels(objects))
+
+    def short(config):  # the run's own bounds, shortened: should it get past its check, it ends soon
+        for entry in config["rdagent:workloads"]["runs"]:
+            if entry["name"] == run:
+                entry.update(loopN=1, allDurationMinutes=1)
+
+    objects, config = synth_for_app(stack, tmp_path, short)
+    supplied = sentinels(objects)
+    sandbox = Sandbox(objects, tmp_path / "sandbox", network, supplied)
     job = run_object(objects, run)
     seed_data(sandbox, objects, job)
     pod_name = f"rdagent-run-{run}-d3s9x"
@@ -198,9 +206,18 @@ def test_a_data_science_run_finds_its_data_and_reaches_its_runtime_check(stack, 
     assert "Read-only file system" not in out and "KaggleError" not in out and "kaggle competitions download" not in out, out[-3000:]
     assert (sandbox.claims / f"rdagent-run-{run}-workspace" / "RD-Agent_workspace").is_dir()
     assert (sandbox.claims / "rdagent-traces" / pod_name / "competition").is_dir(), "the run logged no competition to its trace"
-    ending = " ".join(out.split()[-20:])  # rich wraps the last line at the terminal's width
-    assert status == 1 and "RuntimeError: `coverage` module not found or not runnable in the target environment." in ending, ending
-    assert llm.requests() == []
+    assert status == 1, out[-3000:]
+    requests = llm.requests()
+    if "RuntimeError: `coverage` module not found or not runnable in the target environment." in " ".join(out.split()):
+        assert requests == []
+    else:
+        # RD-Agent's check reads `... || echo MISSING` from stdout and stderr in the order they
+        # arrive: when the shell's error comes last it misses its own MISSING and the run goes on.
+        # Then it reached its first request, with the stack's model and key.
+        chat = [r for r in requests if r["path"].endswith("/chat/completions")]
+        assert chat, out[-3000:]
+        assert {r["body"]["model"] for r in chat} == {(config.get("rdagent:llm") or {}).get("chatModel", "gpt-4o")}
+        assert {r["authorization"] for r in chat} == {f"Bearer {supplied[('rdagent-secrets', 'openai-api-key')]}"}
 
 
 def test_the_sandbox_refuses_a_write_outside_the_pods_volumes(tmp_path, pod_network):
@@ -375,3 +392,33 @@ def test_a_run_reaches_an_azure_openai_deployment_with_its_endpoint_version_and_
     assert chat, pod.output()[-3000:]
     assert {r["path"] for r in chat} == {"/openai/deployments/rdagent-gpt-4o/chat/completions?api-version=2024-10-21"}
     assert {r["api_key"] for r in chat} == {supplied[("rdagent-secrets", "azure-openai-api-key")]}
+
+
+def test_a_data_science_run_without_its_archive_downloads_with_the_stacks_kaggle_token(tmp_path, pod_network):
+    """With no archive on the data volume RD-Agent downloads the competition with Kaggle's client.
+    Without a token that client refuses before any request ("Authentication required"); with the
+    stack's `secrets.kaggleApiToken` it goes ahead and meets the sandbox's closed network, which
+    shows the token reached it. The token is in the run's env and nowhere in what the shipper sends."""
+    network, _ = pod_network
+
+    def with_token(config):
+        config["rdagent:secrets"]["kaggleApiToken"] = config["rdagent:secrets"]["openaiApiKey"]  # a secret; its value is supplied below
+
+    outputs = {}
+    for name, edit in (("without", None), ("with", with_token)):
+        objects, _ = synth_for_app("e2e", tmp_path / name, edit)
+        supplied = sentinels(objects)
+        sandbox = Sandbox(objects, tmp_path / name / "sandbox", network, supplied)
+        job = run_object(objects, "ds-titanic-gpu")
+        token = [e for e in pod_spec(job)["containers"][0]["env"] if e["name"] == "KAGGLE_API_TOKEN"]
+        assert bool(token) == (edit is not None), token
+        pod = sandbox.start(job, "rdagent", f"rdagent-run-kaggle-{name}")
+        assert pod.wait(RUN_SECONDS) == 1
+        outputs[name] = (pod.output(), supplied)
+    without, _ = outputs["without"]
+    assert "KaggleError: Download failed" in without and "Authentication required" in without, without[-2000:]
+    out, supplied = outputs["with"]
+    assert "KaggleError: Download failed" in out and "Authentication required" not in out, out[-2000:]
+    assert "getaddrinfo" in out, "the authenticated client did not try the network"
+    shipped = json.dumps(shipped_and_redacted(out.splitlines(), tmp_path))
+    assert supplied[("rdagent-secrets", "kaggle-api-token")] not in shipped

@@ -47,6 +47,8 @@ def readers(reads: dict) -> dict[str, str]:
         found[name] = "loguru"
     for name in reads["streamlit"]:
         found[name] = "Streamlit"
+    for name in reads["kaggle"]:
+        found[name] = "Kaggle's client"
     for name in reads["direct"]:
         found[name] = "RD-Agent (os.environ)"
     for name, owners in reads["settings"].items():

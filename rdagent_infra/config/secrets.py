@@ -51,6 +51,9 @@ class SecretsConfig(Model):
     azureOpenaiApiKey: Secret | None = None
     deepseekApiKey: Secret | None = None
     anthropicApiKey: Secret | None = None
+    # The Kaggle API token data_science runs download a competition with (KAGGLE_API_TOKEN), when its
+    # archive is not on the data volume.
+    kaggleApiToken: Secret | None = None
     elasticPassword: Secret | None = None
     tlsCertificate: Secret | None = None
     tlsPrivateKey: Secret | None = None

@@ -50,6 +50,8 @@ UI_LOGS_DIR = "/app/logs"
 # Read by Kubernetes only, to expand $(RDAGENT_POD_NAME) in LOG_TRACE_PATH: one trace folder a run pod.
 POD_NAME_VAR = "RDAGENT_POD_NAME"
 SECRET_NAME = "rdagent-secrets"
+# The Kaggle API token (secrets.kaggleApiToken): read by Kaggle's client (kagglesdk), data_science runs only.
+KAGGLE_TOKEN = ("kaggle-api-token", "KAGGLE_API_TOKEN", "kaggleApiToken")
 # The stack's artifact signing key: a Secret of its own, written by the program (components/app_settings.py).
 SIGNING_SECRET = "rdagent-artifact-signing"
 SIGNING_SECRET_KEY = "artifact-signing-key"
