@@ -119,18 +119,16 @@ def last_line(text: str) -> str:
 # --- the runs --------------------------------------------------------------------------------------
 
 
-def general_model_runs() -> list[tuple[str, str]]:
-    """(stack, run) of every general_model run the stacks configure, read from the stack files."""
+def runs_of(scenario: str) -> list[tuple[str, str]]:
+    """(stack, run) of every run of `scenario` the stacks configure, read from the stack files."""
     found = []
     for stack in ("dev", "test", "e2e", "staging", "prod"):
         document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-        for run in (document["config"].get("rdagent:workloads") or {}).get("runs", []):
-            if run["scenario"] == "general_model":
-                found.append((stack, run["name"]))
+        found += [(stack, r["name"]) for r in (document["config"].get("rdagent:workloads") or {}).get("runs", []) if r["scenario"] == scenario]
     return found
 
 
-@pytest.mark.parametrize(("stack", "run"), general_model_runs())
+@pytest.mark.parametrize(("stack", "run"), runs_of("general_model"))
 def test_a_general_model_run_starts_from_its_pod_spec_and_ends_on_its_own(stack, run, tmp_path, pod_network):
     network, llm = pod_network
     objects, config = synth_for_app(stack, tmp_path)
@@ -170,15 +168,7 @@ def test_a_general_model_run_starts_from_its_pod_spec_and_ends_on_its_own(stack,
     assert re.search(r"CoderError: All tasks are failed", last_line(out)), last_line(out)
 
 
-def data_science_runs() -> list[tuple[str, str]]:
-    found = []
-    for stack in ("dev", "test", "e2e", "staging", "prod"):
-        document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-        found += [(stack, r["name"]) for r in (document["config"].get("rdagent:workloads") or {}).get("runs", []) if r["scenario"] == "data_science"]
-    return found
-
-
-@pytest.mark.parametrize(("stack", "run"), data_science_runs())
+@pytest.mark.parametrize(("stack", "run"), runs_of("data_science"))
 def test_a_data_science_run_finds_its_data_and_reaches_its_runtime_check(stack, run, tmp_path, pod_network):
     """As far as this machine lets a data_science run go. From its rendered Job: it finds its
     competition on the data volume (no Kaggle download), writes its workspace and trace on its own
