@@ -82,10 +82,11 @@ validators: $(CHECKOV_STAMP)
 		else echo "shellcheck is missing: install Debian's shellcheck package (sudo apt-get install shellcheck)" >&2; exit 1; fi; }
 
 # The pod sandbox of the app tests (tests/pod_sandbox.py): bubblewrap, and iproute2 for its network
-# namespace, tini (the images' PID 1); LuaJIT runs the log shipper's redaction script (tests/test_log_shipper.py).
-SANDBOX_PACKAGES := bubblewrap iproute2 luajit tini
+# namespace, tini (the images' PID 1), chromium (the headless browser of tests/test_ui_sign_in.py); LuaJIT
+# runs the log shipper's redaction script (tests/test_log_shipper.py).
+SANDBOX_PACKAGES := bubblewrap chromium iproute2 luajit tini
 sandbox-tools:
-	@command -v bwrap >/dev/null && command -v ip >/dev/null && command -v luajit >/dev/null && command -v tini >/dev/null || { \
+	@command -v bwrap >/dev/null && command -v chromium >/dev/null && command -v ip >/dev/null && command -v luajit >/dev/null && command -v tini >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $(SANDBOX_PACKAGES) >/dev/null; \
 		else echo "install Debian's $(SANDBOX_PACKAGES) packages (sudo apt-get install $(SANDBOX_PACKAGES))" >&2; exit 1; fi; }
 
@@ -93,7 +94,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint --failure-threshold style images/*.Dockerfile
-	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine controlplane)" || { gofmt -l engine controlplane; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
+	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine controlplane tests/oidc_issuer)" || { gofmt -l engine controlplane tests/oidc_issuer; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
 
 # pytest's exit status 5 (no test collected) is a failure here too (tests/conftest.py turns it into 1).
 test: setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators sandbox-tools rdagent-venv lint

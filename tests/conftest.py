@@ -61,3 +61,16 @@ def pytest_sessionfinish(session, exitstatus):
         selection = session.config.getoption("markexpr") or session.config.getoption("keyword") or " ".join(session.config.args)
         session.config.get_terminal_writer().line(f"error: no test selected by {selection!r}: a test group that runs nothing fails", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def pod_network(tmp_path):
+    """A network namespace of loopback only (tests/pod_sandbox.py), with the LLM stand-in in it:
+    (the network, the stand-in)."""
+    from tests.pod_sandbox import STANDIN_PORT, LlmStandIn, PodNetwork
+
+    network = PodNetwork()
+    llm = LlmStandIn(network, tmp_path / "llm", STANDIN_PORT)
+    yield network, llm
+    llm.close()
+    network.close()

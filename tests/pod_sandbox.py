@@ -380,6 +380,9 @@ def wait_until(check, timeout: float, what: str, interval: float = 0.5):
     raise AssertionError(f"{what} did not happen within {timeout:g} s")
 
 
+STANDIN_PORT = 18080  # in the test's own network namespace: always free
+
+
 class LlmStandIn:
     """tests/llm_standin.py started in a pod network: `base` is the OpenAI API base the pods are
     pointed at, `requests()` what they sent."""

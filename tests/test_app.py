@@ -22,11 +22,10 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, run_cli
-from tests.pod_sandbox import LlmStandIn, PodNetwork, Sandbox, load_objects, pod_spec, wait_until
+from tests.pod_sandbox import STANDIN_PORT, PodNetwork, Sandbox, load_objects, pod_spec, wait_until
 from tests.test_log_shipper import shipped_and_redacted
 
 pytestmark = pytest.mark.app
-STANDIN_PORT = 18080  # in the test's own network namespace: always free
 STANDIN_BASE = f"http://127.0.0.1:{STANDIN_PORT}/v1"
 SIGNING_KEY = "s" * 64
 RUN_SECONDS = 420  # a run of general_model against the stand-in takes about a minute here
@@ -100,15 +99,6 @@ def seed_data(sandbox: Sandbox, objects: list[dict], run_obj: dict) -> None:
         with zipfile.ZipFile(data / "zip_files" / f"{name}.zip") as archive:
             archive.extractall(data / name)
         (data / name / "description.md").write_text("# A competition\nPredict `y` from `x`; the metric is accuracy, higher is better.\n")
-
-
-@pytest.fixture
-def pod_network(tmp_path):
-    network = PodNetwork()
-    llm = LlmStandIn(network, tmp_path / "llm", STANDIN_PORT)
-    yield network, llm
-    llm.close()
-    network.close()
 
 
 def last_line(text: str) -> str:

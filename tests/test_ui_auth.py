@@ -189,10 +189,32 @@ def test_staging_refuses_a_rollout_route_without_sign_in():
         ({"auth": {**AUTH, "oidcIssuerUrl": "http://login.example.com"}}, "rdagent:workloads.ui.ingress.auth.oidcIssuerUrl"),
         ({"auth": AUTH, "tls": False}, "rdagent:workloads.ui.ingress.tls: must be true in prod"),
         ({"auth": AUTH, "certManager": {"issuer": "letsencrypt"}}, "rdagent:workloads.ui.ingress.certManager: one certificate, one source"),
+        (
+            {"auth": {**AUTH, "trustedProxyCidrs": ["10.0.0.1/8"]}},
+            "rdagent:workloads.ui.ingress.auth.trustedProxyCidrs[0]: not a CIDR block (10.0.0.1/8 has host bits set)",
+        ),
     ],
 )
 def test_prod_access_rules_name_the_key(keys, expected):
     assert expected in problems("prod", workloads=ingress_with("prod", **keys))
+
+
+def test_the_proxy_believes_forwarded_headers_only_from_the_cluster():
+    """`--reverse-proxy` alone makes oauth2-proxy believe X-Forwarded-* from any address (it warns at
+    start, which tests/test_ui_sign_in.py checks it no longer does): in eks mode the cluster's VPC, the
+    configured CIDRs when given, and oauth2-proxy's default only where the program cannot know."""
+    raw, _ = raw_stack_config(ROOT, "prod")
+    vpc = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]["rdagent:cluster"]["eks"]["vpcCidr"]
+    assert trusted(load("prod")) == [vpc] == ["10.50.0.0/16"]
+    assert trusted(load("prod", workloads=ingress_with("prod", auth={**raw["workloads"]["ui"]["ingress"]["auth"], "trustedProxyCidrs": ["10.9.0.0/20"]}))) == [
+        "10.9.0.0/20"
+    ]
+    existing_vpc = {**raw["cluster"], "eks": {**raw["cluster"]["eks"], "existingVpcId": "vpc-0abc", "existingSubnetIds": ["subnet-1", "subnet-2"]}}
+    assert trusted(load("prod", cluster=existing_vpc)) == []
+
+
+def trusted(config) -> list[str]:
+    return [a.split("=", 1)[1] for a in oauth2_proxy_args(config, "rdagent-ui-active") if a.startswith("--trusted-proxy-ip=")]
 
 
 def test_sign_in_needs_its_secrets_and_a_cookie_secret_oauth2_proxy_accepts():

@@ -9,6 +9,7 @@ from an existing Secret (`ingress.tlsSecretName`), or from a cert-manager issuer
 from __future__ import annotations
 
 import base64
+import ipaddress
 import re
 from typing import Annotated, Literal
 
@@ -38,6 +39,10 @@ class UiAuthConfig(Model):
     replicas: Annotated[int, Field(ge=1, le=10)] = seed.OAUTH2_PROXY_REPLICAS
     # Where the proxy may connect to reach the OIDC provider (HTTPS).
     egressCidrs: Annotated[list[str], Field(min_length=1)] = ["0.0.0.0/0"]
+    # The addresses whose X-Forwarded-* headers the proxy believes: the Gateway's or the ingress
+    # controller's pods. Empty: the cluster's VPC in eks mode (the VPC CNI gives pods VPC addresses);
+    # elsewhere every address, oauth2-proxy's default, which it warns about at start.
+    trustedProxyCidrs: list[str] = []
 
     @model_validator(mode="after")
     def _complete(self) -> UiAuthConfig:
@@ -48,6 +53,11 @@ class UiAuthConfig(Model):
                 raise path_error([key], "required when auth is enabled (the OIDC provider oauth2-proxy signs users in with)")
         if not self.emailDomains and not self.allowedGroups:
             raise path_error(["emailDomains"], "say who may sign in: set emailDomains (e.g. [example.com]) and/or allowedGroups")
+        for index, cidr in enumerate(self.trustedProxyCidrs):
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise path_error(["trustedProxyCidrs", index], f"not a CIDR block ({exc})") from None
         return self
 
 

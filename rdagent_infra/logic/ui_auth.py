@@ -87,6 +87,16 @@ def proxy_selector(service: str) -> dict[str, str]:
     return {**selector(APP, AUTH_COMPONENT), UPSTREAM_LABEL: service}
 
 
+def trusted_proxy_cidrs(config: StackConfig) -> list[str]:
+    """Whose X-Forwarded-* headers the proxy believes (`--reverse-proxy` trusts everyone otherwise):
+    the configured CIDRs, or the VPC of an EKS cluster the program builds (pods take VPC addresses)."""
+    configured = config.workloads.ui.ingress.auth.trustedProxyCidrs
+    if configured:
+        return configured
+    eks = config.cluster.eks
+    return [eks.vpcCidr] if config.cluster.mode == "eks" and not eks.existingVpcId else []
+
+
 def oauth2_proxy_args(config: StackConfig, upstream_service: str) -> list[str]:
     """oauth2-proxy's command line for the proxy in front of `upstream_service` (secrets come from env)."""
     ingress = config.workloads.ui.ingress
@@ -109,6 +119,7 @@ def oauth2_proxy_args(config: StackConfig, upstream_service: str) -> list[str]:
         "--cookie-name=_rdagent_auth",
         "--cookie-samesite=lax",
         "--reverse-proxy=true",
+        *(f"--trusted-proxy-ip={cidr}" for cidr in trusted_proxy_cidrs(config)),
         "--skip-provider-button=true",
         "--silence-ping-logging=true",
         # Streamlit holds one websocket open for a whole session.
