@@ -112,7 +112,7 @@ def test_each_violation_is_caught_in_every_workload_type(kind, policy, mutate, f
     assert found, f"{policy} missed a violation in a {kind}"
     assert any(fragment in message for message in found), f"no message mentions {fragment!r}: {found}"
     other = [name for name in POLICIES if name != policy and violations(name, kind, pod)]
-    assert policy == "run-as-non-root" or not other or set(other) <= {"run-as-non-root"}, f"unrelated policies fired: {other}"
+    assert other == [], f"unrelated policies fired: {other}"
 
 
 def test_container_setting_overrides_pod_setting():
@@ -200,7 +200,16 @@ def test_rollout_consistency():
 def test_our_stacks_have_no_mandatory_violations(synthesized, stack):
     result = run_cli("policy", "check", str(synthesized(stack)))
     assert result.returncode == 0, result.stdout
-    assert "(advisory)" in result.stdout or result.stdout == "" or all("(advisory)" in line for line in result.stdout.splitlines())
+    # Every finding, written out by hand: the Elastic images (Elasticsearch, its certificate Job,
+    # Logstash, Kibana) write into their own root file system; the rule is advisory everywhere.
+    found = sorted(" ".join(line.split(": ")[1:3]) for line in result.stdout.splitlines())
+    assert found == [
+        "Deployment/kibana read-only-root-filesystem (advisory)",
+        "Deployment/logstash read-only-root-filesystem (advisory)",
+        "Job/elasticsearch-certs read-only-root-filesystem (advisory)",
+        "StatefulSet/elasticsearch read-only-root-filesystem (advisory)",
+    ], result.stdout
+    assert result.stderr.strip() == "policy check: 0 mandatory, 4 advisory finding(s)", result.stderr
 
 
 def test_policy_check_cli_reports_and_exits_1(tmp_path):

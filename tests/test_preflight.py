@@ -41,15 +41,34 @@ def test_dev_marks_what_does_not_apply():
     assert items["configuration complete and valid"].status == PASS
 
 
+def table_rows(text: str) -> dict[str, tuple[str, str]]:
+    """The checklist table as printed: item -> (result, why), the why's wrapped lines joined."""
+    rows: dict[str, list[str]] = {}
+    item = None
+    for line in text.splitlines():
+        if not line.startswith("│"):
+            continue
+        cells = [cell.strip() for cell in line.strip("│").split("│")]
+        if cells[0]:
+            item = cells[0]
+            rows[item] = [cells[1], cells[2]]
+        elif item is not None:
+            rows[item][1] += " " + cells[2]
+    return {name: (result, why) for name, (result, why) in rows.items()}
+
+
 def test_a_missing_secret_fails_naming_the_item(tmp_path):
     project = project_with(tmp_path, "prod", lambda config: config["rdagent:secrets"].pop("openaiApiKey"))
     result = run_cli("preflight", "--stack", "prod", cwd=project)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "preflight: failed: configuration complete and valid, secrets and certificates" in result.stderr
-    assert (
-        "rdagent:secrets.openaiApiKey: prod needs at least one LLM API key" in result.stdout.replace("\n", " ").replace("│", " ").replace("  ", " ")
-        or "openaiApiKey" in result.stdout
+    rows = table_rows(result.stdout)
+    expected = (
+        "Pulumi.prod.yaml: rdagent:secrets.openaiApiKey: prod needs at least one LLM API key (openaiApiKey, azureOpenaiApiKey, "
+        "deepseekApiKey, anthropicApiKey), as a stack secret or from secretsStore.secrets"
     )
+    assert rows["secrets and certificates"] == ("fail", expected), rows
+    assert rows["rollback strategy"] == ("n/a", "not checked: the configuration is invalid"), rows
     items = {item.name: item for item in run_checklist(project, "prod")}
     assert items["secrets and certificates"].status == FAIL and "rdagent:secrets.openaiApiKey" in items["secrets and certificates"].reason
 
