@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from rdagent_infra.config import SecretValue, load_stack_config
@@ -25,8 +26,8 @@ KNOWN = {
 }
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory, request):
+def render_prod(folder: Path) -> tuple[Path, object, list[str]]:
+    """prod synthesized in this process with the KNOWN secret values: its folder, result and log lines."""
     raw, source = raw_stack_config(ROOT, "prod")
     raw["secrets"] = {key: SecretValue(value) for key, value in KNOWN.items()}
     config = load_stack_config(raw, "prod", source)
@@ -42,18 +43,41 @@ def rendered(tmp_path_factory, request):
         result = run_program(config, "rdagent-infra", "prod")
     finally:
         logging.getLogger().removeHandler(handler)
-    out = tmp_path_factory.mktemp("secrets") / "out"
+    out = folder / "out"
     write_output(result, out)
     return out, result, records
 
 
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    return render_prod(tmp_path_factory.mktemp("secrets"))
+
+
+def plain_secrets(out: Path) -> list[tuple[str, str]]:
+    """(secret name, file) for every KNOWN value, or part of one, that a rendered file holds in plain text."""
+    found = []
+    for path in sorted(Path(out).iterdir()):
+        text = path.read_text()
+        found += [(name, path.name) for name, value in KNOWN.items() if value in text]
+        if "Kn0wn" in text and not any(value in text for value in KNOWN.values()):
+            found.append(("part of a secret", path.name))
+    return found
+
+
 def test_no_known_secret_in_any_file(rendered):
     out, _, _ = rendered
-    for path in Path(out).iterdir():
-        text = path.read_text()
-        for name, value in KNOWN.items():
-            assert value not in text, f"{name} appears in plain text in {path.name}"
-            assert "Kn0wn" not in text, f"part of a secret appears in {path.name}"
+    assert plain_secrets(out) == []
+
+
+def test_the_scan_finds_a_secret_that_a_component_forgot_to_mark(tmp_path, monkeypatch):
+    """The negative control: every component marks its secret inputs with Output.secret; with that
+    forgotten (Output.secret made a plain Output), the same scan finds the values in the Secrets."""
+    monkeypatch.setattr(pulumi.Output, "secret", staticmethod(pulumi.Output.from_input))
+    out, _, _ = render_prod(tmp_path)
+    found = plain_secrets(out)
+    assert ("redisPassword", "Secret__rdagent__redis-auth.yaml") in found, found
+    assert ("openaiApiKey", "Secret__rdagent__rdagent-secrets.yaml") in found, found
+    assert ("oauth2CookieSecret", "Secret__rdagent__rdagent-ui-auth.yaml") in found, found
 
 
 def test_no_known_secret_in_logs_or_outputs(rendered):

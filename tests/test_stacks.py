@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from rdagent_infra.config import IMAGE_VARIANTS
 from tests.manifests import find, load_manifests, load_resources, one, pod_spec
 
@@ -80,14 +78,6 @@ def test_prod_gpu_job(synthesized):
     assert not [v for v in spec["volumes"] if "docker.sock" in json.dumps(v)]
     assert job["spec"]["activeDeadlineSeconds"] == 86400 and job["spec"]["backoffLimit"] == 1
     assert one(manifests, "CronJob", "rdagent-run-model-report-weekly")["spec"]["schedule"] == "0 3 * * 1"
-
-
-@pytest.mark.parametrize("stack", ["dev", "test", "staging", "prod"])
-def test_no_secret_value_in_plain_text(synthesized, stack):
-    out = synthesized(stack)
-    for path in out.iterdir():
-        text = path.read_text()
-        assert "example-" not in text and "sk-example" not in text and "BEGIN PRIVATE KEY" not in text, f"secret material in {path.name}"
 
 
 def test_prod_stateful_resources_are_protected(synthesized):
