@@ -1,5 +1,7 @@
 """The AWS stacks' validation and preflight items: API access, the account, GPU capacity, and the
-add-ons an existing cluster must have (read from recorded Kubernetes API responses)."""
+add-ons an existing cluster must have, read from Kubernetes API responses written by hand in the
+API's shape (no real cluster with these add-ons runs here: what they show is how our checks read
+such answers, not what a real cluster answers)."""
 
 from __future__ import annotations
 
@@ -94,7 +96,7 @@ def test_gpu_capacity_fails_when_the_pool_cannot_take_a_run():
     assert item.status == FAIL and "ds-titanic" in item.reason and "limit of 1 nvidia.com/gpu" in item.reason
 
 
-# --- an existing cluster, read from recorded API responses --------------------------------------
+# --- an existing cluster, from hand-written API responses --------------------------------------
 
 CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
 NODE_POOL = {
@@ -126,7 +128,8 @@ FULL_CLUSTER = {
 }
 
 
-def recorded(responses: dict, drop: tuple[str, ...] = ()):
+def hand_written(responses: dict, drop: tuple[str, ...] = ()):
+    """A GET of the Kubernetes API answered from `responses` (None, as for a 404, where absent or dropped)."""
     calls = []
 
     def get(path: str):
@@ -151,7 +154,7 @@ def existing_cluster_config():
 
 def test_an_existing_cluster_with_everything_passes():
     config = existing_cluster_config()
-    cluster = recorded(FULL_CLUSTER)
+    cluster = hand_written(FULL_CLUSTER)
     assert check_cluster_addons(config, cluster).status == PASS
     assert check_gpu_capacity(config, cluster).status == PASS
     assert "/apis/karpenter.sh/v1/nodepools" in cluster.calls
@@ -169,14 +172,14 @@ def test_an_existing_cluster_with_everything_passes():
     ],
 )
 def test_each_missing_add_on_is_named(drop, named):
-    item = check_cluster_addons(existing_cluster_config(), recorded(FULL_CLUSTER, drop=(drop,)))
+    item = check_cluster_addons(existing_cluster_config(), hand_written(FULL_CLUSTER, drop=(drop,)))
     assert item.status == FAIL and named in item.reason, item.reason
 
 
 def test_a_cni_that_does_not_enforce_policies_is_not_enough():
     off = copy.deepcopy(FULL_CLUSTER)
     off["/apis/apps/v1/namespaces/kube-system/daemonsets"]["items"][0]["spec"]["template"]["spec"]["containers"][1]["args"] = ["--enable-network-policy=false"]
-    item = check_cluster_addons(existing_cluster_config(), recorded(off))
+    item = check_cluster_addons(existing_cluster_config(), hand_written(off))
     assert item.status == FAIL and "NetworkPolicy enforcer" in item.reason
 
 
@@ -185,7 +188,7 @@ def test_a_named_class_must_exist():
         "staging",
         lambda raw: on_existing_cluster(raw, storage={"sharedClass": "nfs"}),
     )
-    item = check_cluster_addons(config, recorded(FULL_CLUSTER))
+    item = check_cluster_addons(config, hand_written(FULL_CLUSTER))
     assert item.status == FAIL and "the StorageClass nfs (rdagent:storage.sharedClass)" in item.reason
 
 
@@ -227,7 +230,7 @@ def test_a_named_class_must_exist():
 )
 def test_gpu_capacity_of_an_existing_cluster(pools, nodes, status, fragment):
     responses = {**FULL_CLUSTER, "/apis/karpenter.sh/v1/nodepools": {"items": pools}, "/api/v1/nodes": {"items": nodes}}
-    item = check_gpu_capacity(existing_cluster_config(), recorded(responses))
+    item = check_gpu_capacity(existing_cluster_config(), hand_written(responses))
     assert item.status == status and fragment in item.reason, item.reason
 
 

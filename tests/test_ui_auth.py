@@ -390,7 +390,9 @@ def test_real_oauth2_proxy_runs_our_arguments_and_lets_no_one_through_unsigned(i
         assert f"{location.scheme}://{location.netloc}{location.path}" == f"{issuer.url}/authorize"
         assert query["client_id"] == ["rdagent-ui"] and query["redirect_uri"] == ["https://rdagent.example.com/oauth2/callback"]
         assert query["code_challenge_method"] == ["S256"] and query["scope"] == ["openid email profile"]
-        assert get(f"http://127.0.0.1:{port}/_stcore/stream")[0] in (302, 401, 403)
+        # A browser's request for the UI's websocket, unsigned: sent to sign in, like the page.
+        status, headers = get(f"http://127.0.0.1:{port}/_stcore/stream")
+        assert status == 302 and headers["Location"].startswith(f"{issuer.url}/authorize?"), (status, headers)
         assert upstream.paths == [], "an unsigned request reached the UI"
     finally:
         stop(process)
@@ -407,6 +409,10 @@ def test_the_cookie_secret_rule_agrees_with_oauth2_proxy(issuer, secret):
     started = wait_ready(process, port)
     output = stop(process)
     assert started == (cookie_secret_problem(secret) is None), output
+    if not started:
+        # Refused for its cookie secret, not for anything else that stops a start.
+        length = len(secret.encode())
+        assert f"cookie_secret must be 16, 24, or 32 bytes to create an AES cipher, but is {length} bytes" in output, output
 
 
 def test_the_tested_oauth2_proxy_is_the_release_the_image_runs():
