@@ -239,7 +239,7 @@ def test_gpu_capacity_of_an_existing_cluster(pools, nodes, status, fragment):
 
 @pytest.fixture
 def api_server():
-    """An HTTP server on 127.0.0.1 answering GETs from a dict of recorded responses (404 otherwise)."""
+    """An HTTP server on 127.0.0.1 answering GETs from the hand-written responses (404 otherwise)."""
     import http.server
     import json
     import threading
