@@ -97,8 +97,10 @@ lint: setup
 	@if command -v gofmt >/dev/null; then test -z "$$(gofmt -l engine controlplane tests/oidc_issuer)" || { gofmt -l engine controlplane tests/oidc_issuer; echo "gofmt: the files above need gofmt -w" >&2; exit 1; }; fi
 
 # pytest's exit status 5 (no test collected) is a failure here too (tests/conftest.py turns it into 1).
+# The report is build/test-results/junit.xml; failed tests leave their temporary folders in build/pytest-tmp.
 test: setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators sandbox-tools rdagent-venv lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 \
+		--junitxml=build/test-results/junit.xml --basetemp=$(CURDIR)/build/pytest-tmp
 
 synth-all: setup
 	for stack in dev test staging prod; do $(BIN)/rdagent-infra synth --stack $$stack --out build/synth/$$stack || exit $$?; done

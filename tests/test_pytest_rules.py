@@ -23,3 +23,18 @@ def test_a_selection_without_tests_fails_with_a_message(tmp_path):
     empty = pytest("-m", "cluster")
     assert empty.returncode == 1, empty.stdout + empty.stderr
     assert "error: no test selected by 'cluster': a test group that runs nothing fails" in empty.stdout
+
+
+def test_a_test_that_hangs_is_stopped_and_reported(tmp_path):
+    """pytest-timeout is installed and the suite sets a per-test limit: a test blocked on a read
+    fails with its stack instead of hanging the suite (here with the limit made 1 s)."""
+    import tomllib
+
+    limit = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["timeout"]
+    assert 60 <= limit <= 1800, limit
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntimeout = 1\n")
+    (tmp_path / "test_hangs.py").write_text("import os\n\ndef test_hangs():\n    read, _ = os.pipe()\n    os.read(read, 1)\n")
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stdout
+    assert "Timeout (>1.0s)" in result.stdout and "os.read(read, 1)" in result.stdout, result.stdout[-3000:]
