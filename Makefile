@@ -39,9 +39,11 @@ engine:
 	scripts/engine-toolchain.sh
 
 # The real Kubernetes control plane of the `cluster` tests (etcd, API server, controller manager,
-# scheduler, kubectl, kwok), built from the Go module proxy (cached; see docs/cluster-tests.md).
+# scheduler, kubectl, kwok), built from the Go module proxy (cached; see docs/cluster-tests.md), and
+# the upstream CRDs of the custom resources the stacks render (from their Go modules).
 cluster-tools:
 	scripts/controlplane-toolchain.sh
+	scripts/crds-toolchain.sh
 
 # actionlint, built from its Go module (cached like the engine); tests/test_workflows.py runs it.
 actionlint:

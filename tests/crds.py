@@ -1,30 +1,54 @@
-"""Small CustomResourceDefinitions written here for the `cluster` tests, NOT the upstream ones.
-(The Secrets Store driver's SecretProviderClass has a structural schema: see SCHEMAS.)
+"""The CustomResourceDefinitions of the `cluster` tests.
 
-The stack creates HTTPRoutes (Gateway API), PrometheusRules and ServiceMonitors (Prometheus
-Operator) and, in ECK mode, Elastic's custom resources. The control plane only needs to know these
-kinds to store them: each CRD here has the real group, version, kind and plural, an open schema
-(`x-kubernetes-preserve-unknown-fields`) and a status subresource. No controller acts on them, so
-nothing checks their contents beyond what the API server does for any object.
+Every custom resource kind the stacks render gets its upstream CRD, taken pinned from the Go module
+that ships it by scripts/crds-toolchain.sh (`make cluster-tools`) into .tools/crds/: the Gateway
+API (standard channel), the Prometheus Operator, Karpenter and cert-manager. The API server then
+checks our objects against the real schemas (types, enums, CEL rules, and unknown fields under
+`fieldValidation=Strict`: tests/test_crds.py). No controller acts on them.
+
+Two kinds are written here instead, and say so: ECK's (no stack renders them; an open schema with
+`x-kubernetes-preserve-unknown-fields`, label test.rdagent.io/minimal-crd), and the Secrets Store
+driver's SecretProviderClass (its module is not served: SECRET_PROVIDER_CLASS_SCHEMA copies the
+field types of the driver's v1.6.0 CRD).
 """
 
 from __future__ import annotations
 
+import yaml
+
 from tests.cluster import Api, wait_for
+from tests.conftest import ROOT
 
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+UPSTREAM = ROOT / ".tools" / "crds"
 # (group, version, kind, plural)
-GATEWAY_API = [("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes")]
+GATEWAY_API = [
+    ("gateway.networking.k8s.io", "v1", "GatewayClass", "gatewayclasses"),
+    ("gateway.networking.k8s.io", "v1", "Gateway", "gateways"),
+    ("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
+    ("gateway.networking.k8s.io", "v1beta1", "ReferenceGrant", "referencegrants"),
+]
 PROMETHEUS_OPERATOR = [
     ("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules"),
     ("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors"),
+]
+KARPENTER = [
+    ("karpenter.sh", "v1", "NodePool", "nodepools"),
+    ("karpenter.sh", "v1", "NodeClaim", "nodeclaims"),
+    ("karpenter.k8s.aws", "v1", "EC2NodeClass", "ec2nodeclasses"),
+]
+CERT_MANAGER = [
+    ("cert-manager.io", "v1", "Certificate", "certificates"),
+    ("cert-manager.io", "v1", "Issuer", "issuers"),
+    ("cert-manager.io", "v1", "ClusterIssuer", "clusterissuers"),
 ]
 ECK = [
     ("elasticsearch.k8s.elastic.co", "v1", "Elasticsearch", "elasticsearches"),
     ("kibana.k8s.elastic.co", "v1", "Kibana", "kibanas"),
     ("logstash.k8s.elastic.co", "v1alpha1", "Logstash", "logstashes"),
 ]
-ALL = GATEWAY_API + PROMETHEUS_OPERATOR + ECK
+UPSTREAM_KINDS = GATEWAY_API + PROMETHEUS_OPERATOR + KARPENTER + CERT_MANAGER
+ALL = UPSTREAM_KINDS + ECK
 SECRETS_STORE = [("secrets-store.csi.x-k8s.io", "v1", "SecretProviderClass", "secretproviderclasses")]
 
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
@@ -65,7 +89,18 @@ SECRET_PROVIDER_CLASS_SCHEMA = {
 SCHEMAS = {"secretproviderclasses.secrets-store.csi.x-k8s.io": SECRET_PROVIDER_CLASS_SCHEMA}
 
 
+def upstream(group: str, plural: str) -> dict:
+    """The upstream CRD of `plural.group`, as scripts/crds-toolchain.sh copied it."""
+    path = UPSTREAM / f"{group}_{plural}.yaml"
+    if not path.exists():
+        raise AssertionError(f"{path} is missing: run make cluster-tools (scripts/crds-toolchain.sh)")
+    (definition,) = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return definition
+
+
 def crd(group: str, version: str, kind: str, plural: str) -> dict:
+    if (group, version, kind, plural) in UPSTREAM_KINDS:
+        return upstream(group, plural)
     metadata = {"name": f"{plural}.{group}", "labels": {"test.rdagent.io/minimal-crd": "true"}}
     if group.endswith((".k8s.io", ".kubernetes.io")):
         # The API server refuses CRDs of the protected *.k8s.io groups without this annotation; the
