@@ -74,3 +74,37 @@ def pod_network(tmp_path):
     yield network, llm
     llm.close()
     network.close()
+
+
+# --- markers follow what a test uses --------------------------------------------------------------
+
+# A test that asks for one of these fixtures gets its marker, whatever its module says, so that
+# `-m "not cluster"` starts no control plane, `-m "not engine"` runs no engine, and so on.
+DERIVED_MARKERS = {"control_plane": "cluster", "engine": "engine", "real_prometheus": "prometheus", "pod_network": "app"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, marker in DERIVED_MARKERS.items():
+            if fixture in item.fixturenames and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Path:
+    """The real Pulumi engine (scripts/engine-toolchain.sh). Fails, never skips, when it is not built."""
+    binary = ROOT / ".tools" / "bin" / "pulumi"
+    if not binary.exists():
+        pytest.fail("the Pulumi engine is not built: run make test (it runs scripts/engine-toolchain.sh)", pytrace=False)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def real_prometheus() -> str:
+    """Debian's prometheus, which tests/prometheus_server.py starts."""
+    from tests.prometheus_server import PROMETHEUS
+
+    if not Path(PROMETHEUS).exists():
+        pytest.fail("prometheus is missing: make validators installs Debian's prometheus package", pytrace=False)
+    return PROMETHEUS

@@ -3,7 +3,7 @@ control plane of tests/cluster.py, then rolled out with `rdagent-infra rollout` 
 
 The tests of this module run in order on one deployment: up, a second up without changes, where
 the runs landed, a config change beside a running Job, a canary and a blue-green rollout, destroy.
-The CRDs the stack's custom resources need are the small ones of tests/crds.py.
+The CRDs the stack's custom resources need are the upstream ones of tests/crds.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from rdagent_infra.defaults import LOG_SHIPPER_NAMESPACE
 from rdagent_infra.logic.steps import rollout_steps
 from tests import crds
 from tests.cluster import GPU_NODES, RUN_LABEL, ClusterError, ControlPlane, wait_for
-from tests.conftest import ROOT
 from tests.engine_project import Project, api_path
 from tests.prometheus_server import PrometheusServer
 from tests.serving import UI_PODS, ServingWatch
@@ -29,9 +28,7 @@ SHIPPER_NAMESPACE = LOG_SHIPPER_NAMESPACE
 
 
 @pytest.fixture(scope="module")
-def project(control_plane, tmp_path_factory):
-    if not (ROOT / ".tools" / "bin" / "pulumi").exists():
-        pytest.fail("the Pulumi engine is not built: run make test (it runs scripts/engine-toolchain.sh)")
+def project(control_plane, engine, tmp_path_factory):
     project = Project(tmp_path_factory.mktemp("e2e"), control_plane, STACK)
     project.pulumi("stack", "init")
     return project
@@ -187,7 +184,7 @@ def test_a_changed_run_starts_beside_the_running_job(project):
 
 
 @pytest.fixture(scope="module")
-def prometheus(tmp_path_factory):
+def prometheus(tmp_path_factory, real_prometheus):
     """A real Prometheus holding the Envoy sidecar's series of every UI track of this namespace, all
     healthy (1 in 2000 answered 5xx, 40 ms): every gate passes on its real PromQL."""
     healthy = {track: Load(4.0, 0.0005, 40) for track in ("stable", "canary", "blue", "green")}

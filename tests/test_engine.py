@@ -18,16 +18,14 @@ import yaml
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("engine")]
 PULUMI = ROOT / "scripts" / "pulumi"
 POLICY_CONFIG = ROOT / "policies" / "config"
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, engine):
     """A copy of the project (stack files, __main__.py) sharing the repo's virtualenv."""
-    if not (ROOT / ".tools" / "bin" / "pulumi").exists():
-        pytest.fail("the Pulumi engine is not built: run make test (it runs scripts/engine-toolchain.sh)")
     work = tmp_path / "project"
     work.mkdir()
     for name in ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml", "Pulumi.test.yaml"):

@@ -13,7 +13,7 @@ import yaml
 
 from tests.test_engine import PULUMI, project  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("engine")]
 SECRETS = {"redisPassword": "r3dis-team", "elasticPassword": "el4stic-team", "openaiApiKey": "sk-team-key"}
 
 

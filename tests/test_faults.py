@@ -57,8 +57,6 @@ KINDS = {
 
 
 def faults_project(folder: Path, plane, namespace: str) -> Project:
-    if not (ROOT / ".tools" / "bin" / "pulumi").exists():
-        pytest.fail("the Pulumi engine is not built: run make test (it runs scripts/engine-toolchain.sh)")
     crds.register(plane.api, crds.GATEWAY_API)
     project = Project(folder, plane, STACK)
     project.edit_config(lambda config: config.update({"rdagent:namespace": namespace}))
@@ -182,7 +180,7 @@ def recover(project: Project) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def reference(control_plane, tmp_path_factory):
+def reference(control_plane, engine, tmp_path_factory):
     """The faults stack after one uninterrupted update: (project, its URNs, its objects)."""
     project = faults_project(tmp_path_factory.mktemp("faults-ref"), control_plane, "rdagent-faults-ref")
     project.up()
@@ -190,7 +188,7 @@ def reference(control_plane, tmp_path_factory):
 
 
 @pytest.fixture
-def deployed(control_plane, tmp_path, request):
+def deployed(control_plane, engine, tmp_path, request):
     """A faults stack of this test's own, after one uninterrupted update: a test that leaves its
     stack broken (a rollout under way, a lock, a quota) harms no other test. Its namespace goes
     when the test ends."""

@@ -39,7 +39,7 @@ def canary_config(namespace: str, provider: str, step: int = 0, **rollout):
 
 
 @pytest.fixture(scope="module")
-def backfilled(tmp_path_factory):
+def backfilled(tmp_path_factory, real_prometheus):
     """One Prometheus holding every scenario for both sources, each scenario in its own namespace."""
     counters = []
     for provider in PROVIDERS:
@@ -123,7 +123,7 @@ def test_envoy_accepts_the_sidecar_config(tmp_path):
     assert f"/{envoy_sidecar.ENVOY_VERSION}/" in version, version
 
 
-def test_gates_over_a_scraped_envoy_sidecar(sidecar, tmp_path):
+def test_gates_over_a_scraped_envoy_sidecar(sidecar, tmp_path, real_prometheus):
     """Requests through the real sidecar, scraped as the ServiceMonitor would (track label added):
     70 good and 30 failing requests fail the canary's success-rate gate with the real numbers."""
     namespace = "scraped"

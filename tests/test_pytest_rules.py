@@ -38,3 +38,29 @@ def test_a_test_that_hangs_is_stopped_and_reported(tmp_path):
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1, result.stdout
     assert "Timeout (>1.0s)" in result.stdout and "os.read(read, 1)" in result.stdout, result.stdout[-3000:]
+
+
+def test_a_test_gets_the_marker_of_the_fixtures_it_uses(tmp_path):
+    """`-m "not cluster"` must start no control plane: a test that asks for `control_plane` (or the
+    engine, the real Prometheus, the pod network) carries that group's marker, whatever its module
+    says. Collected only: no fixture runs."""
+    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --strict-markers\nmarkers =\n    cluster: c\n    engine: e\n    prometheus: p\n    app: a\n")
+    (tmp_path / "test_uses.py").write_text(
+        "def test_plain():\n    pass\n\n"
+        "def test_on_the_cluster(control_plane):\n    pass\n\n"
+        "def test_through_the_engine(engine):\n    pass\n\n"
+        "def test_with_prometheus(real_prometheus):\n    pass\n\n"
+        "def test_in_a_pod(pod_network):\n    pass\n"
+    )
+
+    def collected(selection: str) -> list[str]:
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "--collect-only", "-q", "-m", selection, str(tmp_path)]
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        return sorted(line.split("::")[-1] for line in result.stdout.splitlines() if "::" in line)
+
+    assert collected("not cluster and not engine and not prometheus and not app") == ["test_plain"]
+    assert collected("cluster") == ["test_on_the_cluster"]
+    assert collected("engine") == ["test_through_the_engine"]
+    assert collected("prometheus") == ["test_with_prometheus"]
+    assert collected("app") == ["test_in_a_pod"]

@@ -104,7 +104,7 @@ def test_malformed_answers_are_clear_errors(answer, message):
 
 
 @pytest.mark.prometheus
-def test_a_real_prometheus_refuses_bad_promql(tmp_path):
+def test_a_real_prometheus_refuses_bad_promql(tmp_path, real_prometheus):
     with PrometheusServer(tmp_path) as server, Prometheus(server.url) as client, pytest.raises(PrometheusError, match="refused the query"):
         client.query("sum(rate(")
 
@@ -130,7 +130,7 @@ def canary_project(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def prometheus(tmp_path_factory):
+def prometheus(tmp_path_factory, real_prometheus):
     """A real Prometheus with the good canary in namespace rdagent and the quiet one in quiet."""
     counters = counters_for("gatewayApi", SCENARIOS["good"]) + counters_for("gatewayApi", SCENARIOS["quiet"], "quiet")
     with PrometheusServer(tmp_path_factory.mktemp("prom"), openmetrics=openmetrics(counters, time.time())) as server:

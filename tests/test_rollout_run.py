@@ -20,14 +20,14 @@ from tests.conftest import ROOT
 from tests.prometheus_server import PrometheusServer
 from tests.traffic_series import SCENARIOS, counters_for, openmetrics
 
-pytestmark = [pytest.mark.engine, pytest.mark.prometheus]
+pytestmark = [pytest.mark.engine, pytest.mark.prometheus, pytest.mark.usefixtures("engine")]
 CLI = str(ROOT / ".venv" / "bin" / "rdagent-infra")
 # 5 minutes become 1.5 s, 15 become 4.5 s, 30 become 9 s; an analysis every 400 x 0.005 = 2 s.
 FAST = {"durationScale": 0.005, "analysis": {"intervalSeconds": 400, "inconclusiveLimit": 1}}
 
 
 @pytest.fixture(scope="module")
-def prometheus(tmp_path_factory):
+def prometheus(tmp_path_factory, real_prometheus):
     """Every scenario of the Envoy sidecar's series, each in the namespace named after it."""
     counters = [counter for name, loads in SCENARIOS.items() for counter in counters_for("gatewayApi", loads, name)]
     with PrometheusServer(tmp_path_factory.mktemp("prom"), openmetrics=openmetrics(counters, time.time())) as server:
