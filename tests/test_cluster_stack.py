@@ -8,6 +8,8 @@ The CRDs the stack's custom resources need are the upstream ones of tests/crds.p
 
 from __future__ import annotations
 
+import json
+import random
 import time
 
 import pytest
@@ -18,13 +20,14 @@ from tests import crds
 from tests.cluster import GPU_NODES, RUN_LABEL, ClusterError, ControlPlane, wait_for
 from tests.engine_project import Project, api_path
 from tests.prometheus_server import PrometheusServer
-from tests.serving import UI_PODS, ServingWatch
+from tests.serving import ServingWatch, dips, judge, route_weights, weight_sequence
 from tests.traffic_series import Load, counters_for, openmetrics
 
 pytestmark = pytest.mark.cluster
 STACK = "e2e"
 NAMESPACE = "rdagent-e2e"
 SHIPPER_NAMESPACE = LOG_SHIPPER_NAMESPACE
+UI_PODS = "app.kubernetes.io/name=rdagent-ui,app.kubernetes.io/component=ui"
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +203,23 @@ def rollout_step(project: Project, watch: ServingWatch, prometheus: PrometheusSe
     assert_matches_plan(project)
 
 
+# The route's weights through a canary of the e2e stack (stages 5, 25, 100 with auto-promote) and a
+# blue-green with initialWeightPercent 50, incrementPercent 50, then abort: written out by hand.
+CANARY_WEIGHTS = [
+    {"rdagent-ui-stable": 100},
+    {"rdagent-ui-stable": 95, "rdagent-ui-canary": 5},
+    {"rdagent-ui-stable": 75, "rdagent-ui-canary": 25},
+    {"rdagent-ui-stable": 0, "rdagent-ui-canary": 100},
+    {"rdagent-ui-stable": 100},
+]
+BLUE_GREEN_WEIGHTS = [
+    {"rdagent-ui-active": 100},
+    {"rdagent-ui-active": 50, "rdagent-ui-preview": 50},
+    {"rdagent-ui-active": 0, "rdagent-ui-preview": 100},
+    {"rdagent-ui-active": 100},
+]
+
+
 def test_a_canary_goes_through_every_step_without_dropping_below_the_minimum(project, prometheus):
     config, _ = project.plan()
     minimum = config.workloads.ui.replicas
@@ -212,9 +232,15 @@ def test_a_canary_goes_through_every_step_without_dropping_below_the_minimum(pro
         rollout_step(project, watch, prometheus, "advance")  # the last stage auto-promotes
     config, plan = project.plan()
     assert config.rollout.stableVersion == "0.9.0" and not config.rollout.newVersion and len(plan.tracks) == 1
-    lowest = watch.lowest()
-    assert lowest.serving_ready >= minimum, f"only {lowest.serving_ready} ready serving pod(s) at one moment: {lowest}"
-    assert len(watch.moments) > 10
+    moments = watch.moments()
+    assert dips(moments, minimum) == []
+    assert weight_sequence(moments) == CANARY_WEIGHTS
+    assert len(watch.events) > 10 and watch.relists == 0
+    # The verdict does not depend on the order in which the streams delivered their events.
+    for seed in range(3):
+        shuffled = list(watch.events)
+        random.Random(seed).shuffle(shuffled)
+        assert judge(shuffled, watch.route) == moments
 
 
 def test_a_blue_green_abort_after_scale_down_brings_the_old_colour_back_before_traffic(project, prometheus):
@@ -234,15 +260,47 @@ def test_a_blue_green_abort_after_scale_down_brings_the_old_colour_back_before_t
         _, plan = project.plan()
         assert plan.final and plan.tracks[0].replicas == 0 and plan.weights[plan.services[2].name] == 100, plan
         assert not ui_ready_pods(project.plane, plan.tracks[0].name), "the old colour was not scaled to zero"
-        scaled_down = len(watch.moments)
         rollout_step(project, watch, prometheus, "abort")
     _, plan = project.plan()
     assert len(plan.tracks) == 1 and plan.tracks[0].version == "0.9.0"
-    lowest = watch.lowest()
-    assert lowest.serving_ready >= minimum, f"only {lowest.serving_ready} ready serving pod(s) at one moment: {lowest}"
-    # The route went back to the old colour only once its pods were ready again.
-    back = next(m for m in watch.moments[scaled_down:] if m.weights.get("rdagent-ui-active") == 100)
-    assert back.ready_by_track.get(plan.tracks[0].name, 0) >= minimum, back
+    moments = watch.moments()
+    # The route went back to the old colour only once its pods were ready again: at no moment does a
+    # weighted backend have no ready endpoint, or all of them fewer than the minimum.
+    assert dips(moments, minimum) == []
+    assert weight_sequence(moments) == BLUE_GREEN_WEIGHTS
+
+
+def test_the_watch_reports_a_route_sent_to_an_empty_backend(project):
+    """The negative control of the two tests above: under the same watch, 5% of the route sent to a
+    Service that selects no pod is reported, though the other backend has pods to spare."""
+    config, _ = project.plan()
+    api = project.plane.api
+    route_path = f"/apis/gateway.networking.k8s.io/v1/namespaces/{NAMESPACE}/httproutes/rdagent-ui"
+    before = api.get(route_path)["spec"]["rules"]
+    nowhere = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "rdagent-ui-nowhere"},
+        "spec": {"selector": {"test.rdagent.io/none": "x"}, "ports": [{"port": 80}]},
+    }
+    api.create(f"/api/v1/namespaces/{NAMESPACE}/services", nowhere)
+
+    def patch_rules(rules):
+        response = api.http.patch(route_path, json={"spec": {"rules": rules}}, headers={"Content-Type": "application/merge-patch+json"})
+        assert response.status_code == 200, response.text
+
+    try:
+        with ServingWatch(api.fresh(), NAMESPACE) as watch:
+            rules = json.loads(json.dumps(before))
+            rules[0]["backendRefs"] = [{**rules[0]["backendRefs"][0], "weight": 95}, {"name": "rdagent-ui-nowhere", "port": 80, "weight": 5}]
+            patch_rules(rules)
+            wait_for(lambda: any(m.weights.get("rdagent-ui-nowhere") for m in watch.moments()), 30, "the watch to see the patched route")
+            patch_rules(before)
+            wait_for(lambda: watch.moments()[-1].weights == route_weights({"spec": {"rules": before}}), 30, "the watch to see the route restored")
+    finally:
+        api.delete(f"/api/v1/namespaces/{NAMESPACE}/services/rdagent-ui-nowhere")
+    found = dips(watch.moments(), config.workloads.ui.replicas)
+    assert found and all("rdagent-ui-nowhere" in dip and "with no ready endpoint" in dip for dip in found), found
 
 
 def test_destroy_leaves_the_namespace_empty(project):
