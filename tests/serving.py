@@ -11,8 +11,9 @@ sequence: an implementation detail Kubernetes does not promise in general, which
 on only here), whatever order the streams delivered them in. After every event, each backend of
 the route with a weight above zero is judged on its own: its ready endpoints (the EndpointSlices
 labelled with its Service's name), never zero, and all weighted backends together at least the
-minimum. A 5% canary sent to a Service with no ready endpoint is a dip even when the stable track
-has pods to spare.
+minimum; a backend that is a sign-in proxy is judged with the UI Service behind it (both need
+ready endpoints, the UI's count). A 5% canary sent to a Service with no ready endpoint is a dip
+even when the stable track has pods to spare.
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ class Event:
 class Moment:
     version: int
     weights: dict[str, int]
-    ready_by_backend: dict[str, int]  # ready endpoints of each weighted backend (weight > 0)
-    serving: int  # distinct ready endpoint addresses behind the weighted backends
+    # Ready endpoints of the Service that serves each weighted backend (weight > 0): the backend
+    # itself, or, behind a sign-in proxy, the UI Service the proxy sends to.
+    ready_by_backend: dict[str, int]
+    serving: int  # distinct ready endpoint addresses of those Services
+    doors: dict[str, int] = field(default_factory=dict)  # ready endpoints of each weighted proxy backend
 
 
 def ready_addresses(slices: dict[str, dict], service: str) -> set[str]:
@@ -64,8 +68,11 @@ def route_weights(route: dict | None) -> dict[str, int]:
     return {ref["name"]: ref.get("weight", 1) for rule in route["spec"]["rules"] for ref in rule.get("backendRefs", [])}
 
 
-def judge(events: list[Event], route: str) -> list[Moment]:
-    """The state after each event, replayed in resourceVersion order (the input order does not matter)."""
+def judge(events: list[Event], route: str, upstreams: dict[str, str] | None = None) -> list[Moment]:
+    """The state after each event, replayed in resourceVersion order (the input order does not
+    matter). `upstreams` maps a backend that is a sign-in proxy to the UI Service it sends to: both
+    must have ready endpoints."""
+    upstreams = upstreams or {}
     stores: dict[str, dict[str, dict]] = {"routes": {}, "slices": {}}
     moments = []
     for event in sorted(events, key=lambda e: (e.version, e.stream, e.name, e.type)):
@@ -75,18 +82,21 @@ def judge(events: list[Event], route: str) -> list[Moment]:
             stores[event.stream][event.name] = event.obj
         weights = route_weights(stores["routes"].get(route))
         weighted = [name for name, weight in weights.items() if weight > 0]
-        addresses = {name: ready_addresses(stores["slices"], name) for name in weighted}
-        moments.append(Moment(event.version, weights, {name: len(found) for name, found in addresses.items()}, len(set().union(*addresses.values()))))
+        addresses = {name: ready_addresses(stores["slices"], upstreams.get(name, name)) for name in weighted}
+        doors = {name: len(ready_addresses(stores["slices"], name)) for name in weighted if name in upstreams}
+        ready = {name: len(found) for name, found in addresses.items()}
+        moments.append(Moment(event.version, weights, ready, len(set().union(*addresses.values())), doors))
     return moments
 
 
 def dips(moments: list[Moment], minimum: int) -> list[str]:
-    """Every moment a weighted backend had no ready endpoint, or all of them fewer than `minimum`."""
+    """Every moment a weighted backend (or the proxy in front of it) had no ready endpoint, or all of
+    them fewer than `minimum`."""
     found = []
     for moment in moments:
         if not moment.weights:
             continue  # before the route exists: nothing is routed yet
-        empty = sorted(name for name, ready in moment.ready_by_backend.items() if ready == 0)
+        empty = sorted({name for name, ready in [*moment.ready_by_backend.items(), *moment.doors.items()] if ready == 0})
         if empty:
             found.append(f"at resourceVersion {moment.version}: {', '.join(empty)} weighted {moment.weights} with no ready endpoint")
         elif moment.serving < minimum:
@@ -108,6 +118,7 @@ class ServingWatch:
     api: Api
     namespace: str
     route: str = "rdagent-ui"
+    upstreams: dict[str, str] = field(default_factory=dict)  # proxy backend -> the UI Service behind it
     events: list[Event] = field(default_factory=list)
     relists: int = 0
 
@@ -137,7 +148,7 @@ class ServingWatch:
 
     def moments(self) -> list[Moment]:
         with self._lock:
-            return judge(list(self.events), self.route)
+            return judge(list(self.events), self.route, self.upstreams)
 
     def _log(self, stream: str, kind: str, obj: dict) -> None:
         meta = obj["metadata"]

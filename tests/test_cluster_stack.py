@@ -73,7 +73,12 @@ def _check_plan(project: Project) -> None:
     api = project.plane.api
     route = api.get(f"/apis/gateway.networking.k8s.io/v1/namespaces/{NAMESPACE}/httproutes/rdagent-ui")
     weights = {ref["name"]: ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]}
-    assert weights == (plan.weights or {plan.primary_service: 100}), (weights, plan)
+    assert weights == {f"{name}-auth": weight for name, weight in (plan.weights or {plan.primary_service: 100}).items()}, (weights, plan)
+    for proxy in weights:  # each routed track's sign-in proxy: ready, sending to its own track's Service
+        deployment = api.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{proxy}")
+        assert deployment["status"].get("readyReplicas", 0) == deployment["spec"]["replicas"] >= 1, (proxy, deployment["status"])
+        args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert f"--upstream=http://{proxy.removesuffix('-auth')}.{NAMESPACE}.svc.cluster.local:80/" in args, (proxy, args)
     for track in plan.tracks:
         deployment = api.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{track.deployment}")
         status = deployment["status"]
@@ -205,25 +210,27 @@ def rollout_step(project: Project, watch: ServingWatch, prometheus: PrometheusSe
 
 # The route's weights through a canary of the e2e stack (stages 5, 25, 100 with auto-promote) and a
 # blue-green with initialWeightPercent 50, incrementPercent 50, then abort: written out by hand.
+# The route sends to each track's sign-in proxy (`-auth`), which sends to the track's UI Service.
 CANARY_WEIGHTS = [
-    {"rdagent-ui-stable": 100},
-    {"rdagent-ui-stable": 95, "rdagent-ui-canary": 5},
-    {"rdagent-ui-stable": 75, "rdagent-ui-canary": 25},
-    {"rdagent-ui-stable": 0, "rdagent-ui-canary": 100},
-    {"rdagent-ui-stable": 100},
+    {"rdagent-ui-stable-auth": 100},
+    {"rdagent-ui-stable-auth": 95, "rdagent-ui-canary-auth": 5},
+    {"rdagent-ui-stable-auth": 75, "rdagent-ui-canary-auth": 25},
+    {"rdagent-ui-stable-auth": 0, "rdagent-ui-canary-auth": 100},
+    {"rdagent-ui-stable-auth": 100},
 ]
 BLUE_GREEN_WEIGHTS = [
-    {"rdagent-ui-active": 100},
-    {"rdagent-ui-active": 50, "rdagent-ui-preview": 50},
-    {"rdagent-ui-active": 0, "rdagent-ui-preview": 100},
-    {"rdagent-ui-active": 100},
+    {"rdagent-ui-active-auth": 100},
+    {"rdagent-ui-active-auth": 50, "rdagent-ui-preview-auth": 50},
+    {"rdagent-ui-active-auth": 0, "rdagent-ui-preview-auth": 100},
+    {"rdagent-ui-active-auth": 100},
 ]
+UPSTREAMS = {f"rdagent-ui-{track}-auth": f"rdagent-ui-{track}" for track in ("stable", "canary", "active", "preview")}
 
 
 def test_a_canary_goes_through_every_step_without_dropping_below_the_minimum(project, prometheus):
     config, _ = project.plan()
     minimum = config.workloads.ui.replicas
-    with ServingWatch(project.plane.api.fresh(), NAMESPACE) as watch:
+    with ServingWatch(project.plane.api.fresh(), NAMESPACE, upstreams=UPSTREAMS) as watch:
         rollout_step(project, watch, prometheus, "start", "--version", "0.9.0")
         assert project.plan()[1].weights == {"rdagent-ui-stable": 95, "rdagent-ui-canary": 5}
         for _ in range(len(config.rollout.canary.stages) - 1):
@@ -240,7 +247,7 @@ def test_a_canary_goes_through_every_step_without_dropping_below_the_minimum(pro
     for seed in range(3):
         shuffled = list(watch.events)
         random.Random(seed).shuffle(shuffled)
-        assert judge(shuffled, watch.route) == moments
+        assert judge(shuffled, watch.route, UPSTREAMS) == moments
 
 
 def test_a_blue_green_abort_after_scale_down_brings_the_old_colour_back_before_traffic(project, prometheus):
@@ -253,7 +260,7 @@ def test_a_blue_green_abort_after_scale_down_brings_the_old_colour_back_before_t
     config, _ = project.plan()
     minimum = config.workloads.ui.replicas
     steps = rollout_steps(config.rollout)
-    with ServingWatch(project.plane.api.fresh(), NAMESPACE) as watch:
+    with ServingWatch(project.plane.api.fresh(), NAMESPACE, upstreams=UPSTREAMS) as watch:
         rollout_step(project, watch, prometheus, "start", "--version", "1.0.0")
         for _ in range(len(steps) - 1):
             rollout_step(project, watch, prometheus, "advance")
@@ -290,7 +297,7 @@ def test_the_watch_reports_a_route_sent_to_an_empty_backend(project):
         assert response.status_code == 200, response.text
 
     try:
-        with ServingWatch(api.fresh(), NAMESPACE) as watch:
+        with ServingWatch(api.fresh(), NAMESPACE, upstreams=UPSTREAMS) as watch:
             rules = json.loads(json.dumps(before))
             rules[0]["backendRefs"] = [{**rules[0]["backendRefs"][0], "weight": 95}, {"name": "rdagent-ui-nowhere", "port": 80, "weight": 5}]
             patch_rules(rules)

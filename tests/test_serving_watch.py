@@ -75,3 +75,23 @@ def test_a_deletion_removes_the_backends_endpoints():
     gone = Event("slices", "DELETED", 14, "rdagent-ui-canary-abcde", {})
     found = dips(judge([*CANARY_DIP, gone], ROUTE), minimum=2)
     assert [d.split(":")[0] for d in found] == ["at resourceVersion 12", "at resourceVersion 14"]
+
+
+def test_behind_a_sign_in_proxy_both_the_proxy_and_the_ui_service_need_ready_endpoints():
+    """The route sends to each track's proxy, which sends to the track's UI Service: a canary proxy
+    in front of a canary Service with no ready pod is a dip, and so is a UI with no proxy in front."""
+    upstreams = {"rdagent-ui-stable-auth": "rdagent-ui-stable", "rdagent-ui-canary-auth": "rdagent-ui-canary"}
+    events = [
+        endpoints(3, "rdagent-ui-stable-auth", 2),
+        endpoints(4, "rdagent-ui-stable", 3),
+        endpoints(5, "rdagent-ui-canary-auth", 2),
+        endpoints(6, "rdagent-ui-canary", 0, not_ready=1),
+        route(7, rdagent_ui_stable_auth=95, rdagent_ui_canary_auth=5),
+        endpoints(8, "rdagent-ui-canary", 1),
+        endpoints(9, "rdagent-ui-stable-auth", 0),
+    ]
+    found = dips(judge(events, ROUTE, upstreams), minimum=2)
+    assert [d.split(":")[0] for d in found] == ["at resourceVersion 7", "at resourceVersion 9"], found
+    assert "rdagent-ui-canary-auth" in found[0] and "rdagent-ui-stable-auth" in found[1], found
+    # Without the proxies' upstreams the judge would count the proxies' own pods and see no dip at 7.
+    assert [d.split(":")[0] for d in dips(judge(events, ROUTE), minimum=2)] == ["at resourceVersion 9"]
