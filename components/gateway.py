@@ -42,7 +42,10 @@ def gateway_spec(config: StackConfig) -> dict:
 class GatewayController(pulumi.ComponentResource):
     """Outputs: `gateway` (namespace/name)."""
 
-    def __init__(self, name: str, config: StackConfig, provider: k8s.Provider, nodes: list, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, config: StackConfig, provider: k8s.Provider, nodes: list, certificate_after: list | None = None, opts: pulumi.ResourceOptions | None = None
+    ):
+        """`certificate_after`: what the Certificate waits for (cert-manager and its issuer, components/cert_manager.py)."""
         super().__init__("rdagent:index:GatewayController", name, None, opts)
         ingress = config.workloads.ui.ingress
         child = pulumi.ResourceOptions(parent=self, provider=provider)
@@ -87,7 +90,7 @@ class GatewayController(pulumi.ComponentResource):
                     kind="Certificate",
                     metadata=issued["metadata"],
                     spec=issued["spec"],
-                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace])),
+                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace, *(certificate_after or [])])),
                 )
             )
         k8s.apiextensions.CustomResource(

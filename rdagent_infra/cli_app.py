@@ -36,6 +36,14 @@ def synth(
     except ConfigError as exc:
         fail(exc.problems)
     result = run_program(config, project, stack)
+    if config.cluster.mode == "eks":
+        # The cluster this stack creates has no CRDs of its own: every custom resource must wait for
+        # the chart that installs its kind (rdagent_infra/logic/crd_servers.py).
+        from rdagent_infra.logic.crd_servers import unserved
+
+        found = unserved(result.registrations)
+        if found:
+            fail([f"synth --stack {stack}: {problem.message()}" for problem in found])
     try:
         written = write_output(result, out)
     except OutputDirError as exc:

@@ -106,6 +106,11 @@ CHART_ENVOY_GATEWAY = {
     "version": "v1.5.0",
     "namespace": "envoy-gateway-system",
 }
+# cert-manager, installed on EKS when the UI's certificate comes from an issuer (certManager); its
+# CRDs come with the chart (crds.enabled), and it solves HTTP-01 through the Gateway (enableGatewayAPI).
+CHART_CERT_MANAGER = {"repository": "https://charts.jetstack.io", "chart": "cert-manager", "version": "v1.19.1", "namespace": "cert-manager"}
+# The ACME directory the program's ClusterIssuer uses by default (Let's Encrypt's production one).
+ACME_SERVER = "https://acme-v02.api.letsencrypt.org/directory"
 # The AWS provider of the Secrets Store CSI driver (ASCP 3.1.1), which installs the driver (1.6.0) as its dependency.
 CHART_SECRETS_STORE_CSI_AWS = {
     "repository": "https://aws.github.io/secrets-store-csi-driver-provider-aws",

@@ -12,6 +12,7 @@ import pulumi
 
 from components.app_settings import AppSettings
 from components.batch_runs import BatchRuns
+from components.cert_manager import CertManager
 from components.cluster import Cluster
 from components.eks_addons import EksAddons
 from components.gateway import GatewayController
@@ -35,8 +36,8 @@ from rdagent_infra.logic.runs import APP as RUN_ACCOUNT
 
 
 def cluster_platform(config: StackConfig, cluster: Cluster) -> tuple[Any, list, dict]:
-    """On EKS: nodes, add-ons, storage classes, GPU autoscaling, the Gateway, the Prometheus
-    Operator and the Secrets Store driver. Returns the node role, what the application must wait for
+    """On EKS: nodes, add-ons, storage classes, GPU autoscaling, cert-manager and the UI's issuer,
+    the Gateway, the Prometheus Operator and the Secrets Store driver. Returns the node role, what the application must wait for
     (nothing elsewhere: an existing cluster brings its own, which preflight checks) and the roles
     of the ServiceAccounts that read Secrets Manager."""
     if config.cluster.mode != "eks":
@@ -46,8 +47,14 @@ def cluster_platform(config: StackConfig, cluster: Cluster) -> tuple[Any, list, 
     ready: list = list(Storage("rdagent-storage", config, cluster).classes)
     if config.gpu.enabled:
         Karpenter("rdagent-karpenter", config, cluster, pools.nodes)
-    if config.workloads.ui.ingress.enabled or config.rollout.trafficProvider == "gatewayApi":
-        ready.append(GatewayController("rdagent-gateway", config, cluster.provider, pools.nodes))
+    issuer: list = []
+    ingress = config.workloads.ui.ingress
+    if ingress.tls and ingress.certManager is not None:
+        # Nothing else would serve the UI's Certificate on a cluster this `up` creates.
+        issuer = CertManager("rdagent-cert-manager", config, cluster.provider, pools.nodes).ready
+        ready.extend(issuer)
+    if ingress.enabled or config.rollout.trafficProvider == "gatewayApi":
+        ready.append(GatewayController("rdagent-gateway", config, cluster.provider, pools.nodes, certificate_after=issuer))
     if config.monitoring.enabled and config.monitoring.prometheusOperator:
         ready.append(PrometheusStack("rdagent-prometheus", config, cluster.provider, pools.nodes))
     roles: dict = {}

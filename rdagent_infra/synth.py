@@ -47,6 +47,10 @@ class Registration:
     provider: str = ""
     strings_same: bool = False  # every string one libyaml writes like PyYAML (see logic/yaml_dump.py)
     floats: bool = True  # holds a number that is no whole number (see resources_json)
+    # For the dependency graph (logic/crd_servers.py); not written to resources.json.
+    urn: str = ""
+    parent_urn: str = ""
+    dependencies: tuple[str, ...] = ()
 
 
 class Walk:
@@ -120,6 +124,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                         provider=request.provider,
                         strings_same=walk.strings_same,
                         floats=walk.floats,
+                        urn=response.urn,
+                        parent_urn=request.parent,
+                        dependencies=tuple(request.dependencies),
                     )
                 )
         return response

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import websocket
 
+from tests.pod_sandbox import terminate
+
 CHROMIUM_FLAGS = [
     "--headless=new",
     # chromium refuses to run as root with its own sandbox; the test's namespace and a throwaway
@@ -110,12 +112,7 @@ class Browser:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.socket.close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        terminate(self.process)
         self.log.close()
 
 

@@ -20,7 +20,7 @@ EXPECTED = {
     "dev": set(),
     "test": set(),
     "e2e": {"HTTPRoute", "PrometheusRule", "ServiceMonitor"},
-    "staging": {"Certificate", "Gateway", "GatewayClass", "HTTPRoute", "EC2NodeClass", "NodePool", "PrometheusRule", "ServiceMonitor"},
+    "staging": {"Certificate", "ClusterIssuer", "Gateway", "GatewayClass", "HTTPRoute", "EC2NodeClass", "NodePool", "PrometheusRule", "ServiceMonitor"},
     "prod": {"Gateway", "GatewayClass", "HTTPRoute", "EC2NodeClass", "NodePool", "PrometheusRule", "ServiceMonitor"},
 }
 CUSTOM_GROUPS = {group for group, *_ in crds.ALL + crds.SECRETS_STORE}

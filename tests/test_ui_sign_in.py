@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import ROOT
-from tests.pod_sandbox import Image, PodNetwork, Sandbox, container_env, pod_spec, wait_until
+from tests.pod_sandbox import Image, PodNetwork, Sandbox, container_env, pod_spec, terminate, wait_until
 from tests.test_app import RUN_SECONDS, UI_START_SECONDS, health, run_object, seed_data, sentinels, synth_for_app, ui_deployment
 
 pytestmark = pytest.mark.app
@@ -114,13 +114,7 @@ class Background:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
 
 
 def proxy_args(objects: list[dict]) -> list[str]:

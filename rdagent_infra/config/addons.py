@@ -39,6 +39,8 @@ class AddonsConfig(Model):
     karpenter: HelmChartConfig = HelmChartConfig(**seed.CHART_KARPENTER)
     envoyGateway: HelmChartConfig = HelmChartConfig(**seed.CHART_ENVOY_GATEWAY)
     kubePrometheusStack: HelmChartConfig = HelmChartConfig(**seed.CHART_KUBE_PROMETHEUS_STACK)
+    # Installed only when the UI's certificate comes from an issuer (workloads.ui.ingress.certManager).
+    certManager: HelmChartConfig = HelmChartConfig(**seed.CHART_CERT_MANAGER)
     # Installed only when rdagent:secretsStore names secrets.
     secretsStoreCsiAws: HelmChartConfig = HelmChartConfig(**seed.CHART_SECRETS_STORE_CSI_AWS)
     gatewayClassName: DnsName = "envoy"

@@ -128,6 +128,13 @@ class StackConfig(Model):
                 "with gatewayApi the certificate belongs to the Gateway, which this stack creates on EKS only: "
                 "let the Gateway's owner issue it (unset certManager) or use kind ingress",
             )
+        if ingress.certManager is not None and self.cluster.mode == "eks" and ingress.certManager.acmeEmail is None:
+            raise path_error(
+                [*key, "certManager", "acmeEmail"],
+                f"required in eks mode: the program installs cert-manager and the {ingress.certManager.issuerKind} "
+                f"{ingress.certManager.issuer!r} (ACME, HTTP-01 through the UI's route); set the address the ACME server "
+                "writes to about this certificate",
+            )
         if ingress.tlsSecretName is not None and secrets.tlsCertificate is not None and ingress.certManager is None:
             raise path_error([*key, "tlsSecretName"], "names an existing Secret, but secrets.tlsCertificate would make one: keep one of them")
         if ingress.auth.enabled:

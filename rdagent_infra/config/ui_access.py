@@ -62,10 +62,16 @@ class UiAuthConfig(Model):
 
 
 class CertManagerConfig(Model):
-    """A cert-manager issuer that issues the UI's certificate into the TLS Secret (a Certificate object)."""
+    """A cert-manager issuer that issues the UI's certificate into the TLS Secret (a Certificate object).
+
+    On a cluster the stack creates (eks mode) the program installs cert-manager and creates the
+    issuer: an ACME issuer (`acmeServer`, Let's Encrypt's by default) that solves HTTP-01 through
+    the Gateway, registered with `acmeEmail`. On an existing cluster the issuer is the cluster's."""
 
     issuer: DnsName
     issuerKind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
+    acmeEmail: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    acmeServer: Annotated[str, Field(pattern=r"^https://\S+$")] = seed.ACME_SERVER
 
 
 def cookie_secret_problem(value: str) -> str | None:
