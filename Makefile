@@ -101,6 +101,7 @@ lint: setup
 # pytest's exit status 5 (no test collected) is a failure here too (tests/conftest.py turns it into 1).
 # The report is build/test-results/junit.xml; failed tests leave their temporary folders in build/pytest-tmp.
 test: setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators sandbox-tools rdagent-venv lint
+	mkdir -p build
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 \
 		--junitxml=build/test-results/junit.xml --basetemp=$(CURDIR)/build/pytest-tmp
 
