@@ -8,9 +8,9 @@ import yaml
 
 from rdagent_infra.cluster_check import problems_before_deploy
 from rdagent_infra.config import ConfigError
-from rdagent_infra.logic.secrets_at_rest import LOCAL_TIERS, example_passphrase_refusal, uses_example_passphrase
 from rdagent_infra.program import build_stack
 from rdagent_infra.stack_source import load_from_engine
+from rdagent_infra.update_guard import update_refusals
 
 # The Python SDK's exit status for "stopped after printing an error the user can act on": the engine
 # then shows our messages without a generic "program exited" error.
@@ -23,15 +23,17 @@ except ConfigError as error:
         pulumi.log.error(f"{error.source}: {problem}")
     sys.exit(EXIT_AFTER_USER_MESSAGE)  # before any resource is registered
 
-# An update (not a preview) of a stack beyond dev and test whose secrets the public example passphrase
-# opens is refused before any resource is registered. The stack file's encryptionsalt is the signal
-# (it holds however the passphrase reached the engine: PULUMI_CONFIG_PASSPHRASE, a _FILE, a fallback;
-# the engine has already checked that passphrase against this salt before the program starts).
-if not pulumi.runtime.is_dry_run() and config.tier.value not in LOCAL_TIERS:
+# An update (not a preview) is refused before any resource is registered when the public example
+# passphrase opens a stack beyond dev and test (the stack file's encryptionsalt is the signal: the
+# engine has already checked the passphrase against it), or when the EKS API would be open only to a
+# documentation range (rdagent_infra/update_guard.py).
+if not pulumi.runtime.is_dry_run():
     stack_file = Path(__file__).resolve().parent / f"Pulumi.{pulumi.get_stack()}.yaml"
     document = yaml.safe_load(stack_file.read_text()) if stack_file.exists() else {}
-    if uses_example_passphrase(document):
-        pulumi.log.error(example_passphrase_refusal(config.tier.value, pulumi.get_stack()))
+    refusals = update_refusals(config, pulumi.get_stack(), document or {})
+    for refusal in refusals:
+        pulumi.log.error(refusal)
+    if refusals:
         sys.exit(EXIT_AFTER_USER_MESSAGE)
 
 # An object whose API the cluster lacks would be retried for a minute, then fail obscurely.
