@@ -19,7 +19,10 @@ import pulumi_kubernetes as k8s
 from components.helm import helm_release
 from rdagent_infra.config import StackConfig
 
-CHART_VALUES = {"crds": {"enabled": True}, "config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1", "kind": "ControllerConfiguration", "enableGatewayAPI": True}}
+CHART_VALUES = {
+    "crds": {"enabled": True},
+    "config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1", "kind": "ControllerConfiguration", "enableGatewayAPI": True},
+}
 
 
 def issuer_body(config: StackConfig) -> dict[str, Any]:
@@ -54,7 +57,11 @@ class CertManager(pulumi.ComponentResource):
         super().__init__("rdagent:index:CertManager", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         release = helm_release(
-            f"{name}-chart", "cert-manager", config.addons.certManager, CHART_VALUES, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=nodes))
+            f"{name}-chart",
+            "cert-manager",
+            config.addons.certManager,
+            CHART_VALUES,
+            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=nodes)),
         )
         body = issuer_body(config)
         issuer = k8s.apiextensions.CustomResource(

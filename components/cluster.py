@@ -148,9 +148,14 @@ class Cluster(pulumi.ComponentResource):
             deletion_window_in_days=30,
             opts=protected,
         )
+        cluster_name = f"rdagent-{config.tier.value}"
+        # EKS writes to this group; made first, it gets a retention (EKS's own never expires).
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs", name=f"/aws/eks/{cluster_name}/cluster", retention_in_days=eks_config.logRetentionDays, opts=child
+        )
         eks_cluster = aws.eks.Cluster(
             f"{name}-eks",
-            name=f"rdagent-{config.tier.value}",
+            name=cluster_name,
             role_arn=role.arn,
             version=eks_config.version,
             vpc_config={
@@ -162,7 +167,7 @@ class Cluster(pulumi.ComponentResource):
             enabled_cluster_log_types=list(eks_config.logTypes),
             encryption_config={"provider": {"key_arn": secrets_key.arn}, "resources": ["secrets"]},
             access_config={"authentication_mode": "API_AND_CONFIG_MAP"},
-            opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[attachment])),
+            opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[attachment, logs])),
         )
         return eks_cluster
 
@@ -179,8 +184,10 @@ class Cluster(pulumi.ComponentResource):
         public_subnets = self._subnets(
             name, "public", aws, vpc, zones, public_cidrs, public_route, {"kubernetes.io/role/elb": "1"}, child, map_public_ip_on_launch=False
         )
-        nat_ip = aws.ec2.Eip(f"{name}-nat-ip", domain="vpc", opts=child)
-        nat = aws.ec2.NatGateway(f"{name}-nat", subnet_id=public_subnets[0].id, allocation_id=nat_ip.id, opts=child)
+        # A public NAT gateway and its Elastic IP need the VPC's Internet gateway attached first.
+        after_gateway = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway]))
+        nat_ip = aws.ec2.Eip(f"{name}-nat-ip", domain="vpc", opts=after_gateway)
+        nat = aws.ec2.NatGateway(f"{name}-nat", subnet_id=public_subnets[0].id, allocation_id=nat_ip.id, opts=after_gateway)
         private_route = {"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}
         private_cidrs = [f"{prefix}.{16 + 16 * index}.0/20" for index in range(len(zones))]
         private_subnets = self._subnets(name, "private", aws, vpc, zones, private_cidrs, private_route, {"kubernetes.io/role/internal-elb": "1"}, child)

@@ -43,7 +43,13 @@ class GatewayController(pulumi.ComponentResource):
     """Outputs: `gateway` (namespace/name)."""
 
     def __init__(
-        self, name: str, config: StackConfig, provider: k8s.Provider, nodes: list, certificate_after: list | None = None, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        config: StackConfig,
+        provider: k8s.Provider,
+        nodes: list,
+        certificate_after: list | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         """`certificate_after`: what the Certificate waits for (cert-manager and its issuer, components/cert_manager.py)."""
         super().__init__("rdagent:index:GatewayController", name, None, opts)

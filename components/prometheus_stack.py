@@ -23,6 +23,9 @@ def stack_values(config: StackConfig) -> dict:
     return {
         "prometheus": {"prometheusSpec": {"retention": "15d", "storageSpec": {"volumeClaimTemplate": {"spec": storage}}}},
         "grafana": {"sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}}},
+        # EKS runs the controller manager, scheduler and etcd out of reach, and kube-proxy's metrics
+        # listen on 127.0.0.1: scraping them only makes their Down alerts fire forever.
+        **{component: {"enabled": False} for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy")},
     }
 
 

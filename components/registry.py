@@ -24,17 +24,21 @@ def lifecycle_policy(keep_release_tags: int, untagged_expiry_days: int) -> str:
                     "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": untagged_expiry_days},
                     "action": {"type": "expire"},
                 },
-                {
-                    "rulePriority": 2,
-                    "description": f"keep the last {keep_release_tags} release tags",
-                    "selection": {
-                        "tagStatus": "tagged",
-                        "tagPatternList": ["v*", "*.*.*"],
-                        "countType": "imageCountMoreThan",
-                        "countNumber": keep_release_tags,
-                    },
-                    "action": {"type": "expire"},
-                },
+                # One rule per tag form: a tag must match every pattern of one rule's list.
+                *(
+                    {
+                        "rulePriority": priority,
+                        "description": f"keep the last {keep_release_tags} release tags like {pattern}",
+                        "selection": {
+                            "tagStatus": "tagged",
+                            "tagPatternList": [pattern],
+                            "countType": "imageCountMoreThan",
+                            "countNumber": keep_release_tags,
+                        },
+                        "action": {"type": "expire"},
+                    }
+                    for priority, pattern in ((2, "v*"), (3, "*.*.*"))
+                ),
             ]
         },
         sort_keys=True,
@@ -112,7 +116,8 @@ class ImageRegistry(pulumi.ComponentResource):
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "KMS" if images.kmsEncryption else "AES256"}],
-            force_delete=False,
+            # Unprotected stacks (all but prod) are destroyed whole, images included; prod's are kept.
+            force_delete=not config.protect,
             opts=pulumi.ResourceOptions(parent=self, provider=self.aws_provider, protect=config.protect, retain_on_delete=config.protect),
         )
         aws.ecr.LifecyclePolicy(

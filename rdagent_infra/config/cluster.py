@@ -19,6 +19,8 @@ class EksConfig(Model):
     endpointPublicAccess: bool = False
     endpointPrivateAccess: bool = True
     publicAccessCidrs: list[str] = []
+    # Days CloudWatch keeps the control plane's logs (EKS's own log group never expires them).
+    logRetentionDays: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = 90
     logTypes: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = [
         "api",
         "audit",

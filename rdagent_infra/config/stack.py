@@ -68,6 +68,13 @@ class StackConfig(Model):
             raise path_error(["secrets", "elasticPassword"], "required when logging is enabled (Elasticsearch runs with security on)")
         if any(run.resources.gpus for run in self.workloads.runs) and self.cluster.mode == "eks" and not self.gpu.enabled:
             raise path_error(["gpu", "enabled"], "runs ask for GPUs but the GPU node pool is disabled")
+        version = tuple(int(part) for part in self.cluster.eks.version.split("."))
+        if self.cluster.mode == "eks" and self.gpu.amiType == "AL2_x86_64_GPU" and version >= (1, 33):
+            raise path_error(
+                ["gpu", "amiType"],
+                f"AL2_x86_64_GPU has no AMIs for Kubernetes {self.cluster.eks.version} (EKS publishes Amazon Linux 2 AMIs up to 1.32): "
+                "use AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA",
+            )
         self._check_llm_keys()
         self._check_rollout()
         self._check_shared_storage()

@@ -55,6 +55,11 @@ def gpu_node_class(config: StackConfig, cluster_name: str, node_role_name: str) 
     }
 
 
+def longest_gpu_deadline(config: StackConfig) -> int:
+    """Seconds the longest GPU run may last (its Job's activeDeadlineSeconds); a day without GPU runs."""
+    return max((run.deadlineSeconds for run in config.workloads.runs if run.resources.gpus), default=86400)
+
+
 def gpu_node_pool(config: StackConfig) -> dict[str, Any]:
     """GPU nodes from zero up to `gpu.maxGpus` GPUs; a node is removed once no pod runs on it."""
     pool = config.gpu.pool
@@ -70,6 +75,10 @@ def gpu_node_pool(config: StackConfig) -> dict[str, Any]:
                     {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
                 ],
                 "expireAfter": "720h",
+                # An expired node is drained, but a run's pod carries karpenter.sh/do-not-disrupt:
+                # without a bound the node would outlive its expiry as long as a run is on it; with
+                # it the run keeps its node up to the longest run deadline, then the node goes.
+                "terminationGracePeriod": f"{longest_gpu_deadline(config)}s",
             },
         },
         "limits": {seed.GPU_RESOURCE: str(config.gpu.maxGpus)},

@@ -1,0 +1,90 @@
+"""The smaller things that stop or spoil a first `pulumi up` of staging on AWS (issue 28, items 10 and
+the like), each checked on what synth renders (AWS stays under mocks: these show what we ask AWS
+for, read against the AWS and EKS documentation, not how AWS answers)."""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import json
+
+import pytest
+
+from rdagent_infra.config import ConfigError, load_stack_config
+from rdagent_infra.stack_source import load_from_files, raw_stack_config
+from rdagent_infra.synth import run_program
+from tests.conftest import ROOT
+from tests.manifests import load_resources
+
+
+def registrations(stack: str) -> dict[str, object]:
+    config, project = load_from_files(ROOT, stack)
+    return {r.name: r for r in run_program(config, project, stack).registrations}
+
+
+def resources(synthesized, stack: str, type_: str) -> dict[str, dict]:
+    return {r["name"]: r["inputs"] for r in load_resources(synthesized(stack)) if r["type"] == type_}
+
+
+def test_the_nat_gateway_and_its_address_wait_for_the_internet_gateway():
+    """AWS: a public NAT gateway needs the VPC's Internet gateway (the EC2 docs' "Create a NAT gateway")."""
+    graph = registrations("staging")
+    igw = graph["rdagent-igw"].urn
+    assert igw in graph["rdagent-nat"].dependencies and igw in graph["rdagent-nat-ip"].dependencies
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_every_release_tag_form_can_expire(synthesized, stack):
+    """ECR applies a rule to an image only when its tag matches every pattern of the rule's list: one
+    list of ["v*", "*.*.*"] matched only tags such as v1.4.0 and never expired 1.4.0."""
+    for name, policy in resources(synthesized, stack, "aws:ecr/lifecyclePolicy:LifecyclePolicy").items():
+        rules = [r for r in json.loads(policy["policy"])["rules"] if r["selection"]["tagStatus"] == "tagged"]
+        for tag in ("1.4.0", "v1.4.0"):
+            assert any(all(fnmatch.fnmatchcase(tag, p) for p in r["selection"]["tagPatternList"]) for r in rules), (name, tag, rules)
+        priorities = [r["rulePriority"] for r in json.loads(policy["policy"])["rules"]]
+        assert len(priorities) == len(set(priorities)), priorities
+
+
+def test_destroy_of_staging_removes_repositories_with_images_and_prod_keeps_them(synthesized):
+    staging = resources(synthesized, "staging", "aws:ecr/repository:Repository")
+    prod = resources(synthesized, "prod", "aws:ecr/repository:Repository")
+    assert staging and all(r["forceDelete"] is True for r in staging.values())
+    assert prod and all(r["forceDelete"] is False for r in prod.values())
+
+
+def test_the_control_plane_logs_expire():
+    """EKS logs to /aws/eks/<cluster>/cluster, a group it creates without retention unless it exists."""
+    graph = registrations("staging")
+    group = graph["rdagent-control-plane-logs"]
+    assert group.inputs["name"] == "/aws/eks/rdagent-staging/cluster" and group.inputs["retentionInDays"] == 90
+    assert group.urn in graph["rdagent-eks"].dependencies
+
+
+def test_prometheus_scrapes_nothing_eks_does_not_expose(synthesized):
+    (values,) = [r["values"] for r in resources(synthesized, "staging", "kubernetes:helm.sh/v3:Release").values() if r["chart"] == "kube-prometheus-stack"]
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert values[component] == {"enabled": False}, component
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_an_expired_gpu_node_is_held_for_a_running_run_at_most_the_longest_deadline(synthesized, stack):
+    """Runs carry karpenter.sh/do-not-disrupt; Karpenter v1 waits for such pods until the NodePool's
+    terminationGracePeriod. Both stacks' longest GPU run has the default deadline of a day."""
+    (pool,) = resources(synthesized, stack, "kubernetes:karpenter.sh/v1:NodePool").values()
+    spec = pool["spec"]["template"]["spec"]
+    assert spec["expireAfter"] == "720h" and spec["terminationGracePeriod"] == "86400s"
+
+
+def test_amazon_linux_2_gpu_nodes_are_refused_from_kubernetes_1_33():
+    raw, source = raw_stack_config(ROOT, "staging")
+
+    def load(version: str):
+        edited = copy.deepcopy(raw)
+        edited["gpu"]["amiType"] = "AL2_x86_64_GPU"
+        edited["cluster"]["eks"]["version"] = version
+        return load_stack_config(edited, "staging", source)
+
+    with pytest.raises(ConfigError) as caught:
+        load("1.33")
+    assert caught.value.problems[0].startswith("rdagent:gpu.amiType: AL2_x86_64_GPU has no AMIs for Kubernetes 1.33"), caught.value.problems
+    assert load("1.32").gpu.amiType == "AL2_x86_64_GPU"
