@@ -17,7 +17,9 @@ def chart_reference(chart: HelmChartConfig) -> tuple[str, dict[str, str] | None]
     return chart.chart, {"repo": chart.repository}
 
 
-def helm_release(name: str, release: str, chart: HelmChartConfig, values: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+def helm_release(
+    name: str, release: str, chart: HelmChartConfig, values: dict[str, Any], opts: pulumi.ResourceOptions, skip_crds: bool = False
+) -> k8s.helm.v3.Release:
     reference, repository = chart_reference(chart)
     return k8s.helm.v3.Release(
         name,
@@ -32,5 +34,6 @@ def helm_release(name: str, release: str, chart: HelmChartConfig, values: dict[s
         max_history=10,
         timeout=900,
         values=values,
+        **({"skip_crds": True} if skip_crds else {}),
         opts=opts,
     )

@@ -17,7 +17,7 @@ class ServiceAccountRole(pulumi.ComponentResource):
         name: str,
         cluster: Cluster,
         namespace: str,
-        service_account: str,
+        service_account: str | tuple[str, ...],
         managed_policies: tuple[str, ...] = (),
         inline_policy: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,

@@ -66,12 +66,22 @@ class Karpenter(pulumi.ComponentResource):
         tags = self._discovery_tags(name, cluster, aws, child)
 
         values = pulumi.Output.all(cluster.cluster_name, queue.name, controller.arn).apply(lambda args: logic.chart_values(args[0], args[1], args[2]))
+        # The CRDs from their own chart (Karpenter's upgrade guide): Helm never upgrades the CRDs a
+        # chart carries in crds/, so with the main chart alone an upgrade would leave them stale.
+        crds = helm_release(
+            f"{name}-crd-chart",
+            "karpenter-crd",
+            chart.model_copy(update={"chart": f"{chart.chart}-crd"}),
+            {},
+            pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=nodes),
+        )
         release = helm_release(
             f"{name}-chart",
             "karpenter",
             chart,
             values,
-            pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=[*nodes, *controller.attachments, *tags]),
+            pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=[*nodes, *controller.attachments, *tags, crds]),
+            skip_crds=True,
         )
         after_chart = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=[release])
         node_class = pulumi.Output.all(cluster.cluster_name, node_role.name).apply(lambda args: logic.gpu_node_class(config, args[0], args[1]))

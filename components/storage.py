@@ -15,6 +15,7 @@ from components.cluster import Cluster
 from components.irsa import ServiceAccountRole
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import storage as logic
+from rdagent_infra.logic.iam import ebs_kms_policy
 
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 EFS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
@@ -49,16 +50,31 @@ class Storage(pulumi.ComponentResource):
         k8s_child = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         versions = config.addons.eks
 
-        ebs = self._csi_driver(f"{name}-ebs-csi", cluster, "aws-ebs-csi-driver", versions.ebsCsi, "ebs-csi-controller-sa", EBS_CSI_POLICY, aws, aws_child)
+        key = config.storage.ebs.kmsKeyId
+        ebs = self._csi_driver(
+            f"{name}-ebs-csi",
+            cluster,
+            "aws-ebs-csi-driver",
+            versions.ebsCsi,
+            "ebs-csi-controller-sa",
+            EBS_CSI_POLICY,
+            aws,
+            aws_child,
+            inline_policy=ebs_kms_policy(key) if key else None,
+        )
         ebs_class = logic.ebs_class(config)
         self.classes.append(storage_class(f"{name}-block-class", ebs_class, pulumi.ResourceOptions.merge(k8s_child, pulumi.ResourceOptions(depends_on=[ebs]))))
         if self.shared_class:
             self._efs(name, config, cluster, aws, aws_child, k8s_child)
         self.register_outputs({"block_class": self.block_class, "shared_class": self.shared_class, "file_system_id": self.file_system_id})
 
-    def _csi_driver(self, name: str, cluster: Cluster, addon: str, version: str, service_account: str, policy: str, aws, aws_child):
+    def _csi_driver(
+        self, name: str, cluster: Cluster, addon: str, version: str, service_account: str | tuple[str, ...], policy: str, aws, aws_child, inline_policy=None
+    ):
         """A CSI driver as an EKS add-on, its controller under its own IAM role (IRSA)."""
-        role = ServiceAccountRole(name, cluster, "kube-system", service_account, (policy,), opts=pulumi.ResourceOptions(parent=self))
+        role = ServiceAccountRole(
+            name, cluster, "kube-system", service_account, (policy,), inline_policy=inline_policy, opts=pulumi.ResourceOptions(parent=self)
+        )
         return aws.eks.Addon(
             f"{name}-driver",
             cluster_name=cluster.cluster_name,
@@ -73,7 +89,15 @@ class Storage(pulumi.ComponentResource):
     def _efs(self, name: str, config: StackConfig, cluster: Cluster, aws, aws_child, k8s_child) -> None:
         protected = pulumi.ResourceOptions.merge(aws_child, pulumi.ResourceOptions(protect=config.protect, retain_on_delete=config.protect))
         driver = self._csi_driver(
-            f"{name}-efs-csi", cluster, "aws-efs-csi-driver", config.addons.eks.efsCsi, "efs-csi-controller-sa", EFS_CSI_POLICY, aws, aws_child
+            # The EKS user guide's trust for the EFS driver admits its node agent too (efs-csi-*).
+            f"{name}-efs-csi",
+            cluster,
+            "aws-efs-csi-driver",
+            config.addons.eks.efsCsi,
+            ("efs-csi-controller-sa", "efs-csi-node-sa"),
+            EFS_CSI_POLICY,
+            aws,
+            aws_child,
         )
         file_system = aws.efs.FileSystem(
             f"{name}-efs",

@@ -56,15 +56,15 @@ def test_ebs_and_efs_drivers_with_their_own_roles_and_classes(synthesized, stack
     shared = one(manifests, "StorageClass", "efs-shared")
     assert shared["provisioner"] == "efs.csi.aws.com" and shared["parameters"]["provisioningMode"] == "efs-ap" and shared["parameters"]["fileSystemId"]
     addons = {r["inputs"]["addonName"]: r["inputs"] for r in by_type(resources, "aws:eks/addon:Addon")}
-    for addon, service_account, policy in (
-        ("aws-ebs-csi-driver", "ebs-csi-controller-sa", "AmazonEBSCSIDriverPolicy"),
-        ("aws-efs-csi-driver", "efs-csi-controller-sa", "AmazonEFSCSIDriverPolicy"),
+    for addon, service_accounts, policy in (
+        ("aws-ebs-csi-driver", "system:serviceaccount:kube-system:ebs-csi-controller-sa", "AmazonEBSCSIDriverPolicy"),
+        ("aws-efs-csi-driver", [f"system:serviceaccount:kube-system:efs-csi-{sa}" for sa in ("controller-sa", "node-sa")], "AmazonEFSCSIDriverPolicy"),
     ):
         role_name = addons[addon]["serviceAccountRoleArn"].rsplit(":", 1)[1]
         role = next(r for r in by_type(resources, "aws:iam/role:Role") if r["name"] == role_name)
         trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]
         assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
-        assert f"system:serviceaccount:kube-system:{service_account}" in trust["Condition"]["StringEquals"].values()
+        assert service_accounts in trust["Condition"]["StringEquals"].values()
         attached = [r["inputs"]["policyArn"] for r in by_type(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment") if r["parent"] == role["parent"]]
         assert attached == [f"arn:aws:iam::aws:policy/service-role/{policy}"]
     (file_system,) = by_type(resources, "aws:efs/fileSystem:FileSystem")
@@ -96,6 +96,7 @@ def test_charts_pinned_and_the_gateway_our_route_attaches_to(synthesized, stack)
     # cert-manager only where the UI's certificate comes from an issuer (staging).
     assert charts == {
         "oci://public.ecr.aws/karpenter/karpenter": "1.9.0",
+        "oci://public.ecr.aws/karpenter/karpenter-crd": "1.9.0",
         "oci://docker.io/envoyproxy/gateway-helm": "v1.5.0",
         "kube-prometheus-stack": "76.5.1",
         **({"cert-manager": "v1.19.1"} if stack == "staging" else {}),
@@ -128,7 +129,7 @@ def test_gpu_pool_scales_from_zero_for_the_gpu_runs(synthesized, stack):
     tags = [r["inputs"] for r in by_type(resources, "aws:ec2/tag:Tag") if r["inputs"]["key"] == "karpenter.sh/discovery"]
     assert len(tags) == 3 and {t["value"] for t in tags} == {discovery}  # two private subnets and the cluster security group
     (queue,) = by_type(resources, "aws:sqs/queue:Queue")
-    (release,) = [r for r in by_type(resources, "kubernetes:helm.sh/v3:Release") if "karpenter" in r["inputs"]["chart"]]
+    (release,) = [r for r in by_type(resources, "kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"].endswith("/karpenter")]
     assert release["inputs"]["values"]["settings"] == {"clusterName": discovery, "interruptionQueue": queue["inputs"]["name"]}
     assert len(by_type(resources, "aws:cloudwatch/eventTarget:EventTarget")) == 4
     controller = next(r for r in by_type(resources, "aws:iam/role:Role") if r["name"] == "rdagent-karpenter-controller-role")

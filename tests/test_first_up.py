@@ -88,3 +88,41 @@ def test_amazon_linux_2_gpu_nodes_are_refused_from_kubernetes_1_33():
         load("1.33")
     assert caught.value.problems[0].startswith("rdagent:gpu.amiType: AL2_x86_64_GPU has no AMIs for Kubernetes 1.33"), caught.value.problems
     assert load("1.32").gpu.amiType == "AL2_x86_64_GPU"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_karpenters_crds_come_from_their_own_chart_first(stack):
+    """Helm installs a chart's crds/ once and never upgrades them: Karpenter's upgrade guide installs
+    the karpenter-crd chart, at the controller's version, before the controller's chart."""
+    graph = registrations(stack)
+    crds, controller = graph["rdagent-karpenter-crd-chart"], graph["rdagent-karpenter-chart"]
+    assert crds.inputs["chart"] == "oci://public.ecr.aws/karpenter/karpenter-crd" and crds.inputs["version"] == controller.inputs["version"] == "1.9.0"
+    assert controller.inputs["skipCrds"] is True and crds.urn in controller.dependencies
+
+
+def test_the_efs_driver_role_admits_its_node_agent_too():
+    """The EKS user guide's trust for the EFS CSI driver admits efs-csi-* (controller and node)."""
+    trust = json.loads(registrations("staging")["rdagent-storage-efs-csi-role"].inputs["assumeRolePolicy"])
+    (statement,) = trust["Statement"]
+    (subjects,) = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+    assert subjects == ["system:serviceaccount:kube-system:efs-csi-controller-sa", "system:serviceaccount:kube-system:efs-csi-node-sa"]
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/0b7e4f52-8c2d-4a7e-9f3a-1d2c3b4a5e6f"
+
+
+def test_a_customer_managed_ebs_key_gets_the_csi_driver_its_grants(monkeypatch):
+    """Without grants on the key the driver cannot create an encrypted volume: claims stay Pending."""
+    raw, source = raw_stack_config(ROOT, "staging")
+    edited = copy.deepcopy(raw)
+    edited.setdefault("storage", {}).setdefault("ebs", {})["kmsKeyId"] = KEY
+    config = load_stack_config(edited, "staging", source)
+    graph = {r.name: r for r in run_program(config, "rdagent-infra", "staging").registrations}
+    policy = json.loads(graph["rdagent-storage-ebs-csi-inline"].inputs["policy"])
+    assert {statement["Sid"]: statement["Resource"] for statement in policy["Statement"]} == {"GrantsForVolumes": [KEY], "UseForVolumes": [KEY]}
+    assert {"kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext"} <= {a for s in policy["Statement"] for a in s["Action"]}
+    assert "rdagent-storage-ebs-csi-inline" not in registrations("staging"), "no key, no grants"
+    edited["storage"]["ebs"]["kmsKeyId"] = "alias/rdagent"
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(edited, "staging", source)
+    assert caught.value.problems[0].startswith("rdagent:storage.ebs.kmsKeyId"), caught.value.problems

@@ -19,8 +19,9 @@ ClassName = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[a-z0-
 
 class EbsConfig(Model):
     volumeType: Literal["gp3", "io2"] = "gp3"
-    # A customer-managed KMS key for the volumes; unset: the account's aws/ebs key. Volumes are always encrypted.
-    kmsKeyId: str | None = None
+    # A customer-managed KMS key for the volumes, by its ARN (the CSI driver's role gets grants on it);
+    # unset: the account's aws/ebs key. Volumes are always encrypted.
+    kmsKeyId: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+$")] | None = None
 
 
 class EfsConfig(Model):

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 CHART_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "gateway-helm": (("gateway.networking.k8s.io", "gateway.envoyproxy.io"), "Envoy Gateway (rdagent:addons.envoyGateway)"),
     "kube-prometheus-stack": (("monitoring.coreos.com",), "kube-prometheus-stack (rdagent:addons.kubePrometheusStack)"),
-    "karpenter": (("karpenter.sh", "karpenter.k8s.aws"), "Karpenter (rdagent:addons.karpenter)"),
+    "karpenter-crd": (("karpenter.sh", "karpenter.k8s.aws"), "Karpenter's CRD chart (rdagent:addons.karpenter)"),
     "secrets-store-csi-driver-provider-aws": (("secrets-store.csi.x-k8s.io",), "the Secrets Store CSI driver (rdagent:addons.secretsStoreCsiAws)"),
     "cert-manager": (("cert-manager.io", "acme.cert-manager.io"), "cert-manager (rdagent:addons.certManager)"),
 }

@@ -8,9 +8,11 @@ import json
 from rdagent_policies.iam_exceptions import wildcard_exception
 
 
-def irsa_trust_policy(oidc_provider_arn: str, issuer_url: str, namespace: str, service_account: str) -> str:
-    """Only `namespace/service_account` of this cluster may assume the role, for STS only."""
+def irsa_trust_policy(oidc_provider_arn: str, issuer_url: str, namespace: str, service_account: str | tuple[str, ...]) -> str:
+    """Only `namespace/service_account` (or each of several) of this cluster may assume the role, for STS only."""
     host = issuer_url.removeprefix("https://")
+    accounts = [service_account] if isinstance(service_account, str) else list(service_account)
+    subjects = [f"system:serviceaccount:{namespace}:{account}" for account in accounts]
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -21,13 +23,47 @@ def irsa_trust_policy(oidc_provider_arn: str, issuer_url: str, namespace: str, s
                     "Action": "sts:AssumeRoleWithWebIdentity",
                     "Condition": {
                         "StringEquals": {
-                            f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                            f"{host}:sub": subjects[0] if len(subjects) == 1 else subjects,
                             f"{host}:aud": "sts.amazonaws.com",
                         }
                     },
                 }
             ],
         }
+    )
+
+
+def ebs_kms_policy(key_arn: str) -> str:
+    """What the EBS CSI driver needs on a customer-managed key to create and attach encrypted volumes
+    (the EBS CSI driver's documentation), each action named (no `*`), on that key only."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "GrantsForVolumes",
+                    "Effect": "Allow",
+                    "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                    "Resource": [key_arn],
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                },
+                {
+                    "Sid": "UseForVolumes",
+                    "Effect": "Allow",
+                    "Action": [
+                        "kms:Encrypt",
+                        "kms:Decrypt",
+                        "kms:ReEncryptFrom",
+                        "kms:ReEncryptTo",
+                        "kms:GenerateDataKey",
+                        "kms:GenerateDataKeyWithoutPlaintext",
+                        "kms:DescribeKey",
+                    ],
+                    "Resource": [key_arn],
+                },
+            ],
+        },
+        sort_keys=True,
     )
 
 
