@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from rdagent_infra.config import ClusterConfig, StackConfig
+from rdagent_infra.logic.karpenter import DISCOVERY_TAG, cluster_name_of
 
 EKS_SERVICE_PRINCIPAL = "eks.amazonaws.com"
 
@@ -62,6 +63,7 @@ class Cluster(pulumi.ComponentResource):
         self.oidc_provider_arn: pulumi.Output[str] | None = None
         self.oidc_issuer: pulumi.Output[str] | None = None
         self.private_subnet_ids: list[pulumi.Output[str]] = []
+        self.owns_subnets = False
         self.vpc_id: pulumi.Output[str] | None = None
         self.cluster_security_group_id: pulumi.Output[str] | None = None
         # The one AWS provider every AWS resource of the stack uses (None without EKS).
@@ -99,6 +101,8 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=self.aws_provider)
         protected = pulumi.ResourceOptions(parent=self, provider=self.aws_provider, protect=config.protect)
 
+        # Whether this program made the subnets (and tags them itself) or was given them.
+        self.owns_subnets = not eks_config.existingVpcId
         if eks_config.existingVpcId:
             self.vpc_id = pulumi.Output.from_input(eks_config.existingVpcId)
             self.private_subnet_ids = [pulumi.Output.from_input(subnet) for subnet in eks_config.existingSubnetIds]
@@ -148,7 +152,7 @@ class Cluster(pulumi.ComponentResource):
             deletion_window_in_days=30,
             opts=protected,
         )
-        cluster_name = f"rdagent-{config.tier.value}"
+        cluster_name = cluster_name_of(config)
         # EKS writes to this group; made first, it gets a retention (EKS's own never expires).
         logs = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs", name=f"/aws/eks/{cluster_name}/cluster", retention_in_days=eks_config.logRetentionDays, opts=child
@@ -190,7 +194,13 @@ class Cluster(pulumi.ComponentResource):
         nat = aws.ec2.NatGateway(f"{name}-nat", subnet_id=public_subnets[0].id, allocation_id=nat_ip.id, opts=after_gateway)
         private_route = {"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}
         private_cidrs = [f"{prefix}.{16 + 16 * index}.0/20" for index in range(len(zones))]
-        private_subnets = self._subnets(name, "private", aws, vpc, zones, private_cidrs, private_route, {"kubernetes.io/role/internal-elb": "1"}, child)
+        private_tags = {"kubernetes.io/role/internal-elb": "1"}
+        if config.gpu.enabled:
+            # Where Karpenter launches nodes, in the subnet's own tags: a separate aws.ec2.Tag on a
+            # subnet this program manages fights its `tags` (a diff on every update, the tag gone
+            # after a refresh, and Karpenter then finds no subnet).
+            private_tags[DISCOVERY_TAG] = cluster_name_of(config)
+        private_subnets = self._subnets(name, "private", aws, vpc, zones, private_cidrs, private_route, private_tags, child)
         self.private_subnet_ids.extend(subnet.id for subnet in private_subnets)
 
     def _subnets(

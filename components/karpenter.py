@@ -119,9 +119,11 @@ class Karpenter(pulumi.ComponentResource):
         return queue
 
     def _discovery_tags(self, name: str, cluster: Cluster, aws, child: pulumi.ResourceOptions) -> list:
-        """`karpenter.sh/discovery` on the private subnets and the cluster security group: where nodes launch."""
-        targets = [*cluster.private_subnet_ids, cluster.cluster_security_group_id]
-        labels = [f"subnet-{index}" for index in range(len(cluster.private_subnet_ids))] + ["cluster-sg"]
+        """`karpenter.sh/discovery` on the cluster security group (EKS makes it) and on subnets this
+        program was given; subnets it makes carry the tag in their own `tags` (components/cluster.py)."""
+        subnets = [] if cluster.owns_subnets else cluster.private_subnet_ids
+        targets = [*subnets, cluster.cluster_security_group_id]
+        labels = [f"subnet-{index}" for index in range(len(subnets))] + ["cluster-sg"]
         return [
             aws.ec2.Tag(f"{name}-discovery-{label}", resource_id=target, key=logic.DISCOVERY_TAG, value=cluster.cluster_name, opts=child)
             for label, target in zip(labels, targets, strict=True)

@@ -127,7 +127,9 @@ def test_gpu_pool_scales_from_zero_for_the_gpu_runs(synthesized, stack):
     assert pool["spec"]["template"]["spec"]["nodeClassRef"]["name"] == "gpu"
     discovery = node_class["spec"]["subnetSelectorTerms"][0]["tags"]["karpenter.sh/discovery"]
     tags = [r["inputs"] for r in by_type(resources, "aws:ec2/tag:Tag") if r["inputs"]["key"] == "karpenter.sh/discovery"]
-    assert len(tags) == 3 and {t["value"] for t in tags} == {discovery}  # two private subnets and the cluster security group
+    assert len(tags) == 1 and {t["value"] for t in tags} == {discovery}  # the cluster security group (EKS makes it)
+    private = [r["inputs"]["tags"] for r in by_type(resources, "aws:ec2/subnet:Subnet") if "private" in r["name"]]
+    assert len(private) == 2 and all(t["karpenter.sh/discovery"] == discovery for t in private)  # in the subnets' own tags
     (queue,) = by_type(resources, "aws:sqs/queue:Queue")
     (release,) = [r for r in by_type(resources, "kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"].endswith("/karpenter")]
     assert release["inputs"]["values"]["settings"] == {"clusterName": discovery, "interruptionQueue": queue["inputs"]["name"]}

@@ -126,3 +126,22 @@ def test_a_customer_managed_ebs_key_gets_the_csi_driver_its_grants(monkeypatch):
     with pytest.raises(ConfigError) as caught:
         load_stack_config(edited, "staging", source)
     assert caught.value.problems[0].startswith("rdagent:storage.ebs.kmsKeyId"), caught.value.problems
+
+
+def test_karpenters_discovery_tag_lives_in_the_tags_of_the_subnets_we_make():
+    """pulumi-aws: an aws.ec2.Tag on a resource whose `tags` the program also manages is a perpetual
+    diff, and a refresh strips it. Subnets we make carry the tag in their own tags; subnets we are
+    given, and the cluster security group EKS makes, get aws.ec2.Tag resources."""
+    graph = registrations("staging")
+    subnet_urns = {r.urn for r in graph.values() if r.type == "aws:ec2/subnet:Subnet"}
+    private = [r for r in graph.values() if r.type == "aws:ec2/subnet:Subnet" and "private" in r.name]
+    assert len(private) == 2 and all(r.inputs["tags"]["karpenter.sh/discovery"] == "rdagent-staging" for r in private)
+    tags = [r for r in graph.values() if r.type == "aws:ec2/tag:Tag" and r.inputs["key"] == "karpenter.sh/discovery"]
+    assert [r.name for r in tags] == ["rdagent-karpenter-discovery-cluster-sg"] and not subnet_urns & {d for r in tags for d in r.dependencies}
+
+    raw, source = raw_stack_config(ROOT, "staging")
+    edited = copy.deepcopy(raw)
+    edited["cluster"]["eks"].update(existingVpcId="vpc-0abc", existingSubnetIds=["subnet-0aaa", "subnet-0bbb"])
+    config = load_stack_config(edited, "staging", source)
+    given = [r for r in run_program(config, "rdagent-infra", "staging").registrations if r.type == "aws:ec2/tag:Tag"]
+    assert sorted(r.inputs.get("resourceId", "") for r in given if r.inputs.get("resourceId", "").startswith("subnet-")) == ["subnet-0aaa", "subnet-0bbb"]

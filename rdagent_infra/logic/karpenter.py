@@ -15,6 +15,13 @@ NODE_POOL_API = "karpenter.sh/v1"
 NODE_CLASS_API = "karpenter.k8s.aws/v1"
 GPU_NODE_POOL = "gpu"
 DISCOVERY_TAG = "karpenter.sh/discovery"
+
+
+def cluster_name_of(config: StackConfig) -> str:
+    """The EKS cluster's name, also the value of Karpenter's discovery tag."""
+    return f"rdagent-{config.tier.value}"
+
+
 GPU_POOL_LABELS = {"rdagent.io/pool": "gpu", "nvidia.com/gpu.present": "true"}
 # The EC2NodeClass alias family of each node-group AMI type.
 AMI_FAMILIES = {"AL2023_x86_64_NVIDIA": "al2023", "BOTTLEROCKET_x86_64_NVIDIA": "bottlerocket", "AL2_x86_64_GPU": "al2"}
