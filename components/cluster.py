@@ -179,7 +179,7 @@ class Cluster(pulumi.ComponentResource):
         """A VPC with two public subnets (NAT, load balancers) and two private ones (nodes)."""
         cidr = config.cluster.eks.vpcCidr
         prefix = cidr.split(".")[0] + "." + cidr.split(".")[1]
-        zones = [f"{config.aws.region}a", f"{config.aws.region}b"]
+        zones = config.zone_ids()  # zone IDs: a zone name means a different zone in each account
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=cidr, enable_dns_hostnames=True, enable_dns_support=True, opts=child)
         self.vpc_id = vpc.id
         gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
@@ -210,7 +210,7 @@ class Cluster(pulumi.ComponentResource):
         routes = aws.ec2.RouteTable(f"{name}-{kind}-routes", vpc_id=vpc.id, routes=[route], opts=child)
         subnets = []
         for index, (zone, cidr_block) in enumerate(zip(zones, cidrs, strict=True)):
-            subnet = aws.ec2.Subnet(f"{name}-{kind}-{index}", vpc_id=vpc.id, cidr_block=cidr_block, availability_zone=zone, **extra, tags=tags, opts=child)
+            subnet = aws.ec2.Subnet(f"{name}-{kind}-{index}", vpc_id=vpc.id, cidr_block=cidr_block, availability_zone_id=zone, **extra, tags=tags, opts=child)
             aws.ec2.RouteTableAssociation(f"{name}-{kind}-{index}-routes", subnet_id=subnet.id, route_table_id=routes.id, opts=child)
             subnets.append(subnet)
         return subnets

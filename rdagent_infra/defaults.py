@@ -98,6 +98,20 @@ ADDON_KUBE_PROXY = "v1.33.3-eksbuild.6"
 ADDON_METRICS_SERVER = "v0.8.0-eksbuild.2"
 ADDON_EBS_CSI = "v1.49.0-eksbuild.1"
 ADDON_EFS_CSI = "v2.1.1-eksbuild.1"
+# Availability Zone IDs (the same in every account, unlike zone names) for the VPC the program makes,
+# by region; other regions set rdagent:cluster.eks.zoneIds. None is a zone the EKS user guide lists
+# as unable to host control planes (EKS_UNSUPPORTED_ZONE_IDS).
+DEFAULT_ZONE_IDS = {
+    "us-east-1": ("use1-az1", "use1-az2"),
+    "us-east-2": ("use2-az1", "use2-az2"),
+    "us-west-2": ("usw2-az1", "usw2-az2"),
+    "eu-west-1": ("euw1-az1", "euw1-az2"),
+    "eu-central-1": ("euc1-az1", "euc1-az2"),
+    "ap-northeast-1": ("apne1-az1", "apne1-az4"),
+    "ap-southeast-1": ("apse1-az1", "apse1-az2"),
+}
+# The EKS user guide (VPC and subnet requirements): zones where EKS cannot create a control plane.
+EKS_UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
 # Helm charts the program installs on EKS (chart versions, pinned).
 CHART_KARPENTER = {"repository": "oci://public.ecr.aws/karpenter", "chart": "karpenter", "version": "1.9.0", "namespace": "kube-system"}
 CHART_ENVOY_GATEWAY = {

@@ -145,3 +145,35 @@ def test_karpenters_discovery_tag_lives_in_the_tags_of_the_subnets_we_make():
     config = load_stack_config(edited, "staging", source)
     given = [r for r in run_program(config, "rdagent-infra", "staging").registrations if r.type == "aws:ec2/tag:Tag"]
     assert sorted(r.inputs.get("resourceId", "") for r in given if r.inputs.get("resourceId", "").startswith("subnet-")) == ["subnet-0aaa", "subnet-0bbb"]
+
+
+def test_subnets_go_to_zone_ids_eks_supports():
+    """Zone names map to different zones in each account, and EKS refuses a control plane in some
+    zones (the EKS user guide lists use1-az3, usw1-az2 and cac1-az3): subnets are placed by zone ID."""
+    graph = registrations("staging")
+    subnets = {r.name: r.inputs for r in graph.values() if r.type == "aws:ec2/subnet:Subnet"}
+    assert {name: inputs.get("availabilityZoneId") for name, inputs in subnets.items()} == {
+        "rdagent-public-0": "use1-az1",
+        "rdagent-public-1": "use1-az2",
+        "rdagent-private-0": "use1-az1",
+        "rdagent-private-1": "use1-az2",
+    }
+    assert not [inputs for inputs in subnets.values() if "availabilityZone" in inputs]
+
+
+@pytest.mark.parametrize(
+    ("aws", "eks", "message"),
+    [
+        ({}, {"zoneIds": ["use1-az3", "use1-az4"]}, "rdagent:cluster.eks.zoneIds[0]: use1-az3 cannot host an EKS control plane"),
+        ({}, {"zoneIds": ["use1-az1"]}, "rdagent:cluster.eks.zoneIds: list two or more different Availability Zone IDs"),
+        ({"region": "sa-east-1"}, {}, "rdagent:cluster.eks.zoneIds: required in sa-east-1 (no default here)"),
+    ],
+)
+def test_zone_ids_eks_cannot_use_are_refused(aws, eks, message):
+    raw, source = raw_stack_config(ROOT, "staging")
+    edited = copy.deepcopy(raw)
+    edited["aws"] = {**edited.get("aws", {}), **aws}
+    edited["cluster"]["eks"].update(eks)
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(edited, "staging", source)
+    assert any(problem.startswith(message) for problem in caught.value.problems), caught.value.problems

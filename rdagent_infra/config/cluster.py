@@ -8,12 +8,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
+from rdagent_infra import defaults as seed
 from rdagent_infra.config.base import Model, path_error
 
 
 class EksConfig(Model):
     version: Annotated[str, Field(pattern=r"^1\.\d{2}$")] = "1.33"
     vpcCidr: str = "10.40.0.0/16"
+    # The Availability Zone IDs of the VPC the program makes (two or more); unset: DEFAULT_ZONE_IDS of
+    # the region. IDs, not names: a zone name is a different zone in each account.
+    zoneIds: list[Annotated[str, Field(pattern=r"^[a-z]{2,}\d-az\d+$")]] | None = None
     existingVpcId: str | None = None
     existingSubnetIds: list[str] = []
     endpointPublicAccess: bool = False
@@ -31,6 +35,12 @@ class EksConfig(Model):
     def _vpc(self, info: ValidationInfo) -> EksConfig:
         if self.existingVpcId and len(self.existingSubnetIds) < 2:
             raise path_error(["existingSubnetIds"], "an existing VPC needs at least two subnet IDs in two zones")
+        if self.zoneIds is not None:
+            if len(set(self.zoneIds)) < 2 or len(set(self.zoneIds)) != len(self.zoneIds):
+                raise path_error(["zoneIds"], "list two or more different Availability Zone IDs (EKS needs subnets in two zones)")
+            for index, zone in enumerate(self.zoneIds):
+                if zone in seed.EKS_UNSUPPORTED_ZONE_IDS:
+                    raise path_error(["zoneIds", index], f"{zone} cannot host an EKS control plane (the EKS user guide): choose another zone ID")
         if not self.endpointPublicAccess and not self.endpointPrivateAccess:
             raise path_error(["endpointPrivateAccess"], "the API endpoint must be reachable: enable private or public access")
         for index, cidr in enumerate(self.publicAccessCidrs):

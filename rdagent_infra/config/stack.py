@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError, model_validator
 
+from rdagent_infra import defaults as seed
 from rdagent_infra.config.addons import AddonsConfig
 from rdagent_infra.config.app import AppConfig, LlmConfig
 from rdagent_infra.config.base import SEMVER, DnsName, Model, Tier, path_error
@@ -68,6 +69,12 @@ class StackConfig(Model):
             raise path_error(["secrets", "elasticPassword"], "required when logging is enabled (Elasticsearch runs with security on)")
         if any(run.resources.gpus for run in self.workloads.runs) and self.cluster.mode == "eks" and not self.gpu.enabled:
             raise path_error(["gpu", "enabled"], "runs ask for GPUs but the GPU node pool is disabled")
+        if self.cluster.mode == "eks" and not self.cluster.eks.existingVpcId and self.zone_ids() is None:
+            raise path_error(
+                ["cluster", "eks", "zoneIds"],
+                f"required in {self.aws.region} (no default here): list two or more Availability Zone IDs of the region "
+                "(aws ec2 describe-availability-zones --query 'AvailabilityZones[].ZoneId')",
+            )
         version = tuple(int(part) for part in self.cluster.eks.version.split("."))
         if self.cluster.mode == "eks" and self.gpu.amiType == "AL2_x86_64_GPU" and version >= (1, 33):
             raise path_error(
@@ -80,6 +87,12 @@ class StackConfig(Model):
         self._check_shared_storage()
         self._check_ui_access()
         return self
+
+    def zone_ids(self) -> list[str] | None:
+        """The Availability Zone IDs of the VPC the program makes: configured, or the region's default."""
+        configured = self.cluster.eks.zoneIds
+        default = seed.DEFAULT_ZONE_IDS.get(self.aws.region)
+        return list(configured) if configured else list(default) if default else None
 
     def ui_exposed_by(self) -> str | None:
         """Why the UI is reachable from outside the cluster (a route on the Gateway or an Ingress), or None."""
