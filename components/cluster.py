@@ -111,6 +111,7 @@ class Cluster(pulumi.ComponentResource):
 
         eks_cluster = self._control_plane(name, config, aws, child, protected)
         self.cluster_name = eks_cluster.name
+        self._access_entries(name, config, aws, eks_cluster, child)
         self.cluster_security_group_id = eks_cluster.vpc_config.cluster_security_group_id
         issuer = eks_cluster.identities[0].oidcs[0].issuer
         oidc = aws.iam.OpenIdConnectProvider(
@@ -130,6 +131,20 @@ class Cluster(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _access_entries(self, name: str, config: StackConfig, aws, eks_cluster, child: pulumi.ResourceOptions) -> None:
+        """Each configured IAM principal: an access entry and its EKS access policy (cluster or namespaces)."""
+        for index, entry in enumerate(config.cluster.eks.accessEntries):
+            access = aws.eks.AccessEntry(f"{name}-access-{index}", cluster_name=eks_cluster.name, principal_arn=entry.principalArn, type="STANDARD", opts=child)
+            scope = {"type": "namespace", "namespaces": list(entry.namespaces)} if entry.namespaces else {"type": "cluster"}
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-access-{index}-policy",
+                cluster_name=eks_cluster.name,
+                principal_arn=entry.principalArn,
+                policy_arn=f"arn:aws:eks::aws:cluster-access-policy/{entry.policy}",
+                access_scope=scope,
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[access])),
+            )
 
     def _control_plane(self, name: str, config: StackConfig, aws, child: pulumi.ResourceOptions, protected: pulumi.ResourceOptions):
         """The EKS cluster: its role, the KMS key that envelope-encrypts its secrets, its endpoint and logs."""

@@ -64,6 +64,9 @@ class Karpenter(pulumi.ComponentResource):
             f"{name}-controller", cluster, chart.namespace, "karpenter", inline_policy=policy, opts=pulumi.ResourceOptions(parent=self)
         )
         tags = self._discovery_tags(name, cluster, aws, child)
+        if config.gpu.pool.spot and config.gpu.createSpotServiceLinkedRole:
+            # Karpenter's getting-started creates it by hand; Spot launches need it.
+            tags.append(aws.iam.ServiceLinkedRole(f"{name}-spot-role", aws_service_name="spot.amazonaws.com", opts=child))
 
         values = pulumi.Output.all(cluster.cluster_name, queue.name, controller.arn).apply(lambda args: logic.chart_values(args[0], args[1], args[2]))
         # The CRDs from their own chart (Karpenter's upgrade guide): Helm never upgrades the CRDs a

@@ -177,3 +177,44 @@ def test_zone_ids_eks_cannot_use_are_refused(aws, eks, message):
     with pytest.raises(ConfigError) as caught:
         load_stack_config(edited, "staging", source)
     assert any(problem.startswith(message) for problem in caught.value.problems), caught.value.problems
+
+
+def test_ci_and_the_team_get_access_entries_with_their_policies():
+    """EKS gives only the cluster's creator its Kubernetes API: CI's deploy role and people need
+    access entries and access policies (the EKS user guide, "Grant IAM users access to Kubernetes")."""
+    raw, source = raw_stack_config(ROOT, "staging")
+    edited = copy.deepcopy(raw)
+    deploy, viewer = "arn:aws:iam::123456789012:role/rdagent-deploy", "arn:aws:iam::123456789012:role/ml-team"
+    edited["cluster"]["eks"]["accessEntries"] = [{"principalArn": deploy}, {"principalArn": viewer, "policy": "AmazonEKSViewPolicy", "namespaces": ["rdagent"]}]
+    config = load_stack_config(edited, "staging", source)
+    graph = [r for r in run_program(config, "rdagent-infra", "staging").registrations]
+    entries = {r.inputs["principalArn"]: r.inputs["type"] for r in graph if r.type == "aws:eks/accessEntry:AccessEntry" and r.inputs["type"] == "STANDARD"}
+    assert entries == {deploy: "STANDARD", viewer: "STANDARD"}
+    policies = {
+        r.inputs["principalArn"]: (r.inputs["policyArn"], r.inputs["accessScope"])
+        for r in graph
+        if r.type == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+    }
+    assert policies == {
+        deploy: ("arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", {"type": "cluster"}),
+        viewer: ("arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", {"type": "namespace", "namespaces": ["rdagent"]}),
+    }
+    edited["cluster"]["eks"]["accessEntries"] = [{"principalArn": "rdagent-deploy"}]
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(edited, "staging", source)
+    assert any(p.startswith("rdagent:cluster.eks.accessEntries[0].principalArn") for p in caught.value.problems), caught.value.problems
+
+
+def test_the_spot_service_linked_role_is_created_when_asked():
+    """Karpenter's Spot launches need AWSServiceRoleForEC2Spot, which a new account lacks."""
+    raw, source = raw_stack_config(ROOT, "staging")
+
+    def spot_roles(**gpu) -> list:
+        edited = copy.deepcopy(raw)
+        edited["gpu"] = {**edited.get("gpu", {}), **gpu}
+        config = load_stack_config(edited, "staging", source)
+        return [r.inputs for r in run_program(config, "rdagent-infra", "staging").registrations if r.type == "aws:iam/serviceLinkedRole:ServiceLinkedRole"]
+
+    pool = {**raw["gpu"].get("pool", {}), "spot": True}
+    assert spot_roles(pool=pool, createSpotServiceLinkedRole=True) == [{"awsServiceName": "spot.amazonaws.com"}]
+    assert spot_roles(pool=pool) == []  # an account that has it refuses a second

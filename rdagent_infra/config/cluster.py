@@ -12,9 +12,22 @@ from rdagent_infra import defaults as seed
 from rdagent_infra.config.base import Model, path_error
 
 
+class AccessEntryConfig(Model):
+    """Who may use the cluster's Kubernetes API besides its creator: an IAM role or user (a person's
+    SSO role, CI's deploy role) and the EKS access policy it gets, on the whole cluster or on some
+    namespaces."""
+
+    principalArn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/\S+$")]
+    policy: Literal["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy", "AmazonEKSEditPolicy", "AmazonEKSViewPolicy"] = "AmazonEKSClusterAdminPolicy"
+    namespaces: list[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]] = []
+
+
 class EksConfig(Model):
     version: Annotated[str, Field(pattern=r"^1\.\d{2}$")] = "1.33"
     vpcCidr: str = "10.40.0.0/16"
+    # Access entries (authentication mode API_AND_CONFIG_MAP): without them only the IAM identity that
+    # created the cluster can use its Kubernetes API, so list CI's deploy role and the team's roles.
+    accessEntries: list[AccessEntryConfig] = []
     # The Availability Zone IDs of the VPC the program makes (two or more); unset: DEFAULT_ZONE_IDS of
     # the region. IDs, not names: a zone name is a different zone in each account.
     zoneIds: list[Annotated[str, Field(pattern=r"^[a-z]{2,}\d-az\d+$")]] | None = None

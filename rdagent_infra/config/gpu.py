@@ -35,6 +35,11 @@ class GpuConfig(Model):
     pool: NodePoolConfig = NodePoolConfig(instanceTypes=["g5.2xlarge"], diskSizeGb=200, maxSize=4)
     cpuPool: NodePoolConfig = NodePoolConfig(instanceTypes=["m6i.2xlarge"], minSize=2, desiredSize=2, maxSize=6)
     devicePluginImage: str = "nvcr.io/nvidia/k8s-device-plugin:v0.17.1"
+    # Create the EC2 Spot service-linked role (AWSServiceRoleForEC2Spot) with the stack. An account that
+    # never ran Spot lacks it, and Karpenter's Spot launches then fail (ServiceLinkedRoleCreationNotPermitted);
+    # an account that has it refuses a second one, so leave this false there (aws iam get-role
+    # --role-name AWSServiceRoleForEC2Spot tells).
+    createSpotServiceLinkedRole: bool = False
     # Karpenter scales the GPU pool from zero; this caps the GPUs its NodePool runs at once.
     maxGpus: Annotated[int, Field(ge=1, le=1024)] = 8
     # The AMI release Karpenter launches for amiType (an EC2NodeClass alias such as al2023@v20250920); the
