@@ -90,6 +90,9 @@ GPU_RESOURCE = "nvidia.com/gpu"
 APP_UID = 10001
 APP_GID = 10001
 
+# The end of EKS standard support per Kubernetes minor version (the EKS release calendar; 14 months
+# after release). Past it a cluster runs on extended support, billed per cluster hour on top.
+EKS_STANDARD_SUPPORT_END = {"1.32": "2026-03-23", "1.33": "2026-07-29", "1.34": "2026-12-02", "1.35": "2027-03-27"}
 # Cluster add-ons for EKS 1.33, pinned (the versions the EKS user guide lists for 1.33; check with
 # `aws eks describe-addon-versions --kubernetes-version 1.33 --addon-name NAME`).
 ADDON_VPC_CNI = "v1.20.2-eksbuild.1"

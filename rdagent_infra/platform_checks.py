@@ -6,10 +6,12 @@ stack needs. Each returns a preflight Item; the cluster items read the cluster t
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import karpenter
 from rdagent_infra.logic.pods import gpu_scheduling
@@ -26,6 +28,27 @@ class Item:
     name: str
     status: str
     reason: str
+
+
+def check_kubernetes_support(config: StackConfig, today: datetime.date) -> Item:
+    """Is the cluster's Kubernetes version in EKS standard support today."""
+    name = "Kubernetes version support"
+    if config.cluster.mode != "eks":
+        return Item(name, NA, f"cluster.mode {config.cluster.mode}: the cluster's owner chooses its version")
+    version = config.cluster.eks.version
+    end = seed.EKS_STANDARD_SUPPORT_END.get(version)
+    if end is None:
+        return Item(name, FAIL, f"rdagent:cluster.eks.version {version}: no EKS standard support dates known for it (defaults.EKS_STANDARD_SUPPORT_END)")
+    if today > datetime.date.fromisoformat(end):
+        supported = sorted(v for v, day in seed.EKS_STANDARD_SUPPORT_END.items() if datetime.date.fromisoformat(day) >= today)
+        return Item(
+            name,
+            FAIL,
+            f"rdagent:cluster.eks.version {version} left EKS standard support on {end}: the cluster runs on extended support, billed "
+            f"per cluster hour on top; move to {' or '.join(supported) or 'a newer version'} with the add-on versions AWS lists for it "
+            "(aws eks describe-addon-versions --kubernetes-version <version>)",
+        )
+    return Item(name, PASS, f"Kubernetes {version} is in EKS standard support until {end}")
 
 
 def check_account(config: StackConfig) -> Item:

@@ -6,6 +6,7 @@ the policy pack's rules and checkov over the result.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -24,11 +25,12 @@ from rdagent_infra.platform_checks import (
     check_cluster_addons,
     check_endpoint,
     check_gpu_capacity,
+    check_kubernetes_support,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
-PLATFORM_ITEMS = ("AWS account", "API endpoint access", "GPU capacity", "cluster add-ons")
+PLATFORM_ITEMS = ("AWS account", "API endpoint access", "Kubernetes version support", "GPU capacity", "cluster add-ons")
 
 
 def _strict(config: StackConfig) -> bool:
@@ -176,10 +178,12 @@ def live_cluster(config: StackConfig) -> ClusterApi | None:
 def platform_items(config: StackConfig, cluster: ClusterApi | None) -> list[Item]:
     try:
         cluster = cluster if cluster is not None else live_cluster(config)
-        return [check_account(config), check_endpoint(config), check_gpu_capacity(config, cluster), check_cluster_addons(config, cluster)]
+        support = check_kubernetes_support(config, datetime.date.today())
+        return [check_account(config), check_endpoint(config), support, check_gpu_capacity(config, cluster), check_cluster_addons(config, cluster)]
     except Exception as exc:  # the cluster did not answer: every item that reads it fails with why
         reason = f"cannot read the cluster (context {config.cluster.kubeconfigContext}): {exc}"
-        return [check_account(config), check_endpoint(config), Item("GPU capacity", FAIL, reason), Item("cluster add-ons", FAIL, reason)]
+        support = check_kubernetes_support(config, datetime.date.today())
+        return [check_account(config), check_endpoint(config), support, Item("GPU capacity", FAIL, reason), Item("cluster add-ons", FAIL, reason)]
 
 
 def run_checklist(directory: Path, stack: str, scan: bool = True, cluster: ClusterApi | None = None) -> list[Item]:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from rdagent_infra.config import ConfigError, load_stack_config
-from rdagent_infra.platform_checks import FAIL, PASS, check_account, check_cluster_addons, check_endpoint, check_gpu_capacity
+from rdagent_infra.platform_checks import FAIL, NA, PASS, check_account, check_cluster_addons, check_endpoint, check_gpu_capacity
 from rdagent_infra.preflight import run_checklist
 from rdagent_infra.stack_source import raw_stack_config
 from tests.conftest import ROOT
@@ -318,3 +318,19 @@ def test_preflight_says_when_the_cluster_does_not_answer(tmp_path, monkeypatch, 
     items = {i.name: i for i in run_checklist(project, "staging", scan=False)}
     for name in ("GPU capacity", "cluster add-ons"):
         assert items[name].status == FAIL and "cannot read the cluster (context team)" in items[name].reason
+
+
+def test_a_kubernetes_version_past_eks_standard_support_fails_saying_what_to_move_to():
+    """The dates are the EKS release calendar's (defaults.EKS_STANDARD_SUPPORT_END), written here again."""
+    import datetime
+
+    from rdagent_infra.platform_checks import check_kubernetes_support
+
+    staging = config_of("staging", lambda raw: None)
+    assert check_kubernetes_support(staging, datetime.date(2026, 7, 29)).status == PASS
+    late = check_kubernetes_support(staging, datetime.date(2026, 12, 5))
+    assert late.status == FAIL and "1.33 left EKS standard support on 2026-07-29" in late.reason and "move to 1.35 " in late.reason, late
+    assert "move to 1.34 or 1.35 " in check_kubernetes_support(staging, datetime.date(2026, 8, 1)).reason
+    unknown = config_of("staging", lambda raw: raw["cluster"]["eks"].update(version="1.29"))
+    assert check_kubernetes_support(unknown, datetime.date(2026, 12, 5)).status == FAIL
+    assert check_kubernetes_support(existing_cluster_config(), datetime.date(2026, 12, 5)).status == NA
