@@ -112,7 +112,7 @@ class ImageRegistry(pulumi.ComponentResource):
         images = config.images
         repository = aws.ecr.Repository(
             f"{name}-{variant}",
-            name=f"rdagent/{variant}",
+            name=f"{config.images.repositoryPrefix or f'rdagent-{config.tier.value}'}/{variant}",
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "KMS" if images.kmsEncryption else "AES256"}],

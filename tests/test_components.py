@@ -103,7 +103,7 @@ def test_images_are_built_with_pulumi_docker_when_asked():
     assert len(builds) == len(IMAGE_VARIANTS)
     assert builds["rdagent-images-production-gpu-image"]["build"]["dockerfile"].endswith("images/production-gpu.Dockerfile")
     production = builds["rdagent-images-production-image"]
-    assert production["build"]["dockerfile"].endswith("images/production.Dockerfile") and production["imageName"].endswith("rdagent/production:1.4.0")
+    assert production["build"]["dockerfile"].endswith("images/production.Dockerfile") and production["imageName"].endswith("rdagent-staging/production:1.4.0")
     image = manifest(manifests, "Deployment", "rdagent-ui-stable")["spec"]["template"]["spec"]["containers"][0]["image"]
     assert re.search(r"@sha256:[0-9a-f]{64}$", image), "built images are deployed by digest"
 
@@ -197,7 +197,7 @@ def test_gpu_runs_land_on_the_gpu_pool():
     assert {"name": "workspace", "persistentVolumeClaim": {"claimName": "rdagent-run-ds-titanic-workspace"}} in spec["volumes"]
     assert job["spec"]["ttlSecondsAfterFinished"] == 86400
     cpu_job = manifest(manifests, "CronJob", "rdagent-run-model-report-weekly")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    assert cpu_job["containers"][0]["image"].endswith("rdagent/qlib:1.4.0")
+    assert cpu_job["containers"][0]["image"].endswith("rdagent-prod/qlib:1.4.0")
 
 
 # --- Redis, ELK, monitoring (issue 8) --------------------------------------------------------

@@ -218,3 +218,12 @@ def test_the_spot_service_linked_role_is_created_when_asked():
     pool = {**raw["gpu"].get("pool", {}), "spot": True}
     assert spot_roles(pool=pool, createSpotServiceLinkedRole=True) == [{"awsServiceName": "spot.amazonaws.com"}]
     assert spot_roles(pool=pool) == []  # an account that has it refuses a second
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_each_stack_has_repositories_of_its_own_and_the_release_pushes_to_them(synthesized, stack):
+    """Staging and prod in one account: `rdagent/<variant>` would be one repository for both."""
+    names = sorted(r["name"] for r in resources(synthesized, stack, "aws:ecr/repository:Repository").values())
+    assert names and all(name.startswith(f"rdagent-{stack}/") for name in names), names
+    workflow = (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    assert f"'rdagent-{stack}' }}}}/${{{{ matrix.variant }}}}" in workflow

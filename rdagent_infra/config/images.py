@@ -23,6 +23,9 @@ GPU_IMAGE_VARIANTS: dict[str, str] = {"production": "production-gpu"}
 class ImagesConfig(Model):
     registry: Annotated[str, Field(min_length=1)] = "localhost:5000/rdagent"
     ecr: bool = False
+    # The ECR repositories' names are <repositoryPrefix>/<variant>; unset: rdagent-<tier>, so that
+    # staging and prod in one account keep their own repositories (and lifecycles).
+    repositoryPrefix: Annotated[str, Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")] | None = None
     build: bool = False
     version: Annotated[str, Field(min_length=1)] = "0.8.0"
     ui: ImageVariant = "production"
