@@ -78,12 +78,18 @@ def test_every_image_variant_has_a_dockerfile():
 
 
 def test_validators_on_the_eck_variant(tmp_path):
-    """prod with logging.mode eck: the operator's custom resources plus our Job and Service pass too."""
+    """prod with logging.mode eck, on a cluster the team runs with the Elastic operator (on a cluster the
+    stack creates nothing would serve ECK's kinds, and synth refuses it): the operator's custom
+    resources plus our Job and Service pass too."""
     project = tmp_path / "eck"
     project.mkdir()
     (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    document["config"]["rdagent:logging"]["mode"] = "eck"
+    config = document["config"]
+    config["rdagent:logging"]["mode"] = "eck"
+    config["rdagent:cluster"] = {"mode": "kubeconfig", "kubeconfigContext": "team"}
+    config["rdagent:images"]["ecr"] = False
+    config["rdagent:gpu"] = {}
     (project / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document))
     out = project / "out"
     rdagent_infra = str(Path(sys.executable).parent / "rdagent-infra")
