@@ -76,10 +76,10 @@ def test_node_groups_and_their_role():
     groups = {r.name: r.inputs for r in resources(result, "aws:eks/nodeGroup:NodeGroup")}
     # GPU nodes come from Karpenter's NodePool, not from a managed node group nothing would scale.
     assert list(groups) == ["rdagent-nodes-cpu"] and "taints" not in groups["rdagent-nodes-cpu"]
-    (pool,) = [m for m in manifests if m["kind"] == "NodePool"]
+    (pool,) = [m for m in manifests if m["kind"] == "NodePool" and m["metadata"]["name"] == "gpu"]
     requirements = {r["key"]: r["values"] for r in pool["spec"]["template"]["spec"]["requirements"]}
     assert requirements["node.kubernetes.io/instance-type"] == ["g5.2xlarge"] and requirements["karpenter.sh/capacity-type"] == ["spot"]
-    (node_class,) = [m for m in manifests if m["kind"] == "EC2NodeClass"]
+    (node_class,) = [m for m in manifests if m["kind"] == "EC2NodeClass" and m["metadata"]["name"] == "gpu"]
     assert node_class["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "200Gi"
     policies = {r.inputs["policyArn"].rsplit("/", 1)[1] for r in resources(result, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
     assert {"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"} <= policies

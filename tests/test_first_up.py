@@ -70,7 +70,7 @@ def test_prometheus_scrapes_nothing_eks_does_not_expose(synthesized):
 def test_an_expired_gpu_node_is_held_for_a_running_run_at_most_the_longest_deadline(synthesized, stack):
     """Runs carry karpenter.sh/do-not-disrupt; Karpenter v1 waits for such pods until the NodePool's
     terminationGracePeriod. Both stacks' longest GPU run has the default deadline of a day."""
-    (pool,) = resources(synthesized, stack, "kubernetes:karpenter.sh/v1:NodePool").values()
+    pool = resources(synthesized, stack, "kubernetes:karpenter.sh/v1:NodePool")["rdagent-karpenter-gpu-node-pool"]
     spec = pool["spec"]["template"]["spec"]
     assert spec["expireAfter"] == "720h" and spec["terminationGracePeriod"] == "86400s"
 
@@ -227,3 +227,24 @@ def test_each_stack_has_repositories_of_its_own_and_the_release_pushes_to_them(s
     assert names and all(name.startswith(f"rdagent-{stack}/") for name in names), names
     workflow = (ROOT / ".github" / "workflows" / "release.yml").read_text()
     assert f"'rdagent-{stack}' }}}}/${{{{ matrix.variant }}}}" in workflow
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_cpu_runs_that_find_no_room_get_nodes_from_a_cpu_nodepool(synthesized, stack):
+    """Nothing scaled the CPU node group: Karpenter's CPU NodePool (no taint, the CPU pool's instance
+    types, up to gpu.cpuBurstMaxCpu vCPUs) takes every CPU run the node group has no room for."""
+    from rdagent_infra.logic.karpenter import pool_can_serve
+    from tests.manifests import find, load_manifests, pod_spec
+
+    manifests = load_manifests(synthesized(stack))
+    (pool,) = [m for m in find(manifests, "NodePool") if m["metadata"]["name"] == "cpu"]
+    spec = pool["spec"]["template"]["spec"]
+    assert "taints" not in spec and pool["spec"]["limits"] == {"cpu": "64"} and spec["nodeClassRef"]["name"] == "cpu"
+    assert sorted(m["metadata"]["name"] for m in find(manifests, "EC2NodeClass")) == ["cpu", "gpu"]
+    runs = [m for m in find(manifests, "Job") + find(manifests, "CronJob") if "rdagent.io/run" in m["metadata"].get("labels", {})]
+    cpu_runs = [m for m in runs if not pod_spec(m)["containers"][0]["resources"]["limits"].get("nvidia.com/gpu")]
+    # staging's nightly run asks for no GPU; prod's runs all do.
+    assert [m["metadata"]["labels"]["rdagent.io/run"] for m in cpu_runs] == (["ds-nightly"] if stack == "staging" else [])
+    for run in cpu_runs:
+        pod = pod_spec(run)
+        assert pool_can_serve(pool, pod.get("tolerations", []), pod.get("nodeSelector", {}), 0) == [], run["metadata"]["name"]

@@ -40,6 +40,9 @@ class GpuConfig(Model):
     # an account that has it refuses a second one, so leave this false there (aws iam get-role
     # --role-name AWSServiceRoleForEC2Spot tells).
     createSpotServiceLinkedRole: bool = False
+    # CPU capacity beyond the node group: Karpenter's CPU NodePool (cpuPool's instance types, no taint)
+    # adds nodes for pending CPU runs, up to this many vCPUs; 0: only the node group.
+    cpuBurstMaxCpu: Annotated[int, Field(ge=0, le=100000)] = 64
     # Karpenter scales the GPU pool from zero; this caps the GPUs its NodePool runs at once.
     maxGpus: Annotated[int, Field(ge=1, le=1024)] = 8
     # The AMI release Karpenter launches for amiType (an EC2NodeClass alias such as al2023@v20250920); the

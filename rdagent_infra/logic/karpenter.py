@@ -14,6 +14,7 @@ from rdagent_infra.config import StackConfig
 NODE_POOL_API = "karpenter.sh/v1"
 NODE_CLASS_API = "karpenter.k8s.aws/v1"
 GPU_NODE_POOL = "gpu"
+CPU_NODE_POOL = "cpu"
 DISCOVERY_TAG = "karpenter.sh/discovery"
 
 
@@ -60,6 +61,41 @@ def gpu_node_class(config: StackConfig, cluster_name: str, node_role_name: str) 
         "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
         "tags": {"app.kubernetes.io/part-of": "rdagent", "rdagent.io/tier": config.tier.value},
     }
+
+
+def cpu_node_class(config: StackConfig, cluster_name: str, node_role_name: str) -> dict[str, Any]:
+    """The GPU class with the CPU pool's disk: the AMI alias picks the standard variant for CPU instance types."""
+    spec = gpu_node_class(config, cluster_name, node_role_name)
+    spec["blockDeviceMappings"][0]["ebs"]["volumeSize"] = f"{config.gpu.cpuPool.diskSizeGb}Gi"
+    return spec
+
+
+def cpu_node_pool(config: StackConfig) -> dict[str, Any]:
+    """CPU nodes beyond the managed node group, for pending CPU runs, up to `gpu.cpuBurstMaxCpu` vCPUs."""
+    pool = config.gpu.cpuPool
+    return {
+        "template": {
+            "metadata": {"labels": {**pool.labels, "rdagent.io/pool": "cpu"}},
+            "spec": {
+                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": CPU_NODE_POOL},
+                "requirements": [
+                    {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": list(pool.instanceTypes)},
+                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot" if pool.spot else "on-demand"]},
+                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                ],
+                "expireAfter": "720h",
+                "terminationGracePeriod": f"{longest_cpu_deadline(config)}s",
+            },
+        },
+        "limits": {"cpu": str(config.gpu.cpuBurstMaxCpu)},
+        # Runs are long batch jobs: only empty nodes go.
+        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
+    }
+
+
+def longest_cpu_deadline(config: StackConfig) -> int:
+    """Seconds the longest CPU run may last; a day without CPU runs."""
+    return max((run.deadlineSeconds for run in config.workloads.runs if not run.resources.gpus), default=86400)
 
 
 def longest_gpu_deadline(config: StackConfig) -> int:
