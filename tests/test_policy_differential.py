@@ -1,0 +1,154 @@
+"""The pack's Pod Security rules against Kubernetes' own verdict (issue 29): generated pods are judged
+by our rules and by the real API server's PodSecurity admission at `restricted` (a dry-run create in
+a namespace that enforces it). Where our verdict differs, the test fails with every differing pod.
+
+The pods vary what the restricted profile reads, at the pod and at the container level (which wins
+is part of what is compared): runAsNonRoot and runAsUser, allowPrivilegeEscalation, capabilities
+dropped and added, the seccomp profile, host namespaces, hostPath volumes and host ports. Not
+varied (left for a later round): `privileged` (the API server refuses it by validation before
+admission, so admission never judges it) and the rest of baseline that our pod-security-baseline rule
+reads (AppArmor, SELinux, /proc mount, sysctls, Windows HostProcess).
+
+The negative control, run by hand when this was written: without the seccomp rule in PSS_RULES,
+15 of the 383 pods are judged differently and the test names them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+from rdagent_policies import rules
+
+from tests.cluster import wait_for
+
+pytestmark = pytest.mark.cluster
+NAMESPACE = "pss-differential"
+PSS_RULES = (
+    "run-as-non-root",
+    "no-privilege-escalation",
+    "drop-all-capabilities",
+    "seccomp-runtime-default",
+    "no-host-namespaces",
+    "no-host-path-volumes",
+    "no-host-ports",
+    "pod-security-baseline",
+)
+POLICIES = {p.name: p for p in rules.RESOURCE_POLICIES}
+UNSET = object()
+
+# Each dimension: its values (UNSET leaves the field out).
+DIMENSIONS = {
+    "pod_non_root": (UNSET, True, False),
+    "container_non_root": (UNSET, True, False),
+    "container_user": (UNSET, 0, 1000),
+    "escalation": (UNSET, False, True),
+    "drop": (UNSET, ["ALL"], ["NET_RAW"]),
+    "add": (UNSET, ["NET_BIND_SERVICE"], ["NET_ADMIN"]),
+    "pod_seccomp": (UNSET, "RuntimeDefault", "Unconfined"),
+    "container_seccomp": (UNSET, "RuntimeDefault", "Unconfined"),
+    "host_network": (False, True),
+    "host_path": (False, True),
+    "host_port": (False, True),
+}
+
+
+def build(choice: dict) -> dict:
+    container: dict = {"name": "app", "image": "registry.example.com/app:1.2.3", "ports": [{"containerPort": 8080}]}
+    security: dict = {}
+    if choice["container_non_root"] is not UNSET:
+        security["runAsNonRoot"] = choice["container_non_root"]
+    if choice["container_user"] is not UNSET:
+        security["runAsUser"] = choice["container_user"]
+    if choice["escalation"] is not UNSET:
+        security["allowPrivilegeEscalation"] = choice["escalation"]
+    capabilities = {}
+    if choice["drop"] is not UNSET:
+        capabilities["drop"] = choice["drop"]
+    if choice["add"] is not UNSET:
+        capabilities["add"] = choice["add"]
+    if capabilities:
+        security["capabilities"] = capabilities
+    if choice["container_seccomp"] is not UNSET:
+        security["seccompProfile"] = {"type": choice["container_seccomp"]}
+    if security:
+        container["securityContext"] = security
+    if choice["host_port"]:
+        container["ports"][0]["hostPort"] = 8080
+    pod_security: dict = {}
+    if choice["pod_non_root"] is not UNSET:
+        pod_security["runAsNonRoot"] = choice["pod_non_root"]
+    if choice["pod_seccomp"] is not UNSET:
+        pod_security["seccompProfile"] = {"type": choice["pod_seccomp"]}
+    spec: dict = {"containers": [container], "securityContext": pod_security}
+    if choice["host_network"]:
+        spec["hostNetwork"] = True
+    if choice["host_path"]:
+        spec["volumes"] = [{"name": "host", "hostPath": {"path": "/var/log"}}]
+        container["volumeMounts"] = [{"name": "host", "mountPath": "/host"}]
+    return spec
+
+
+def choices() -> list[dict]:
+    """Every single change from a compliant pod, every pair of changes, and a seeded sample of combinations."""
+    names = list(DIMENSIONS)
+    compliant = {
+        "pod_non_root": True,
+        "container_non_root": UNSET,
+        "container_user": UNSET,
+        "escalation": False,
+        "drop": ["ALL"],
+        "add": UNSET,
+        "pod_seccomp": "RuntimeDefault",
+        "container_seccomp": UNSET,
+        "host_network": False,
+        "host_path": False,
+        "host_port": False,
+    }
+    changes = [(name, value) for name in names for value in DIMENSIONS[name] if value is not compliant[name] and value != compliant[name]]
+    found = [compliant, *({**compliant, name: value} for name, value in changes)]
+    # Every pair of changes (a container setting against the pod's is among them: which one wins).
+    found += [{**compliant, a: x, b: y} for (a, x), (b, y) in itertools.combinations(changes, 2) if a != b]
+    every = list(itertools.product(*(DIMENSIONS[n] for n in names)))
+    found += [dict(zip(names, values, strict=True)) for values in random.Random(29).sample(every, 200)]
+    return found
+
+
+def ours(spec: dict) -> list[str]:
+    props = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}
+    return [name for name in PSS_RULES if rules.evaluate(POLICIES[name], "kubernetes:core/v1:Pod", props)]
+
+
+@pytest.fixture(scope="module")
+def api(control_plane):
+    api = control_plane.api
+    labels = {"pod-security.kubernetes.io/enforce": "restricted"}
+    api.apply("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": labels}})
+    wait_for(lambda: api.exists(f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/default"), 60, "the namespace's default ServiceAccount")
+    return api
+
+
+def kubernetes(api, spec: dict, index: int) -> tuple[bool, str]:
+    """(refused by PodSecurity, the message) for a dry-run create of the pod."""
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{index}"}, "spec": spec}
+    response = api.http.post(f"/api/v1/namespaces/{NAMESPACE}/pods", json=body, params={"dryRun": "All"})
+    message = response.json().get("message", "") if response.status_code >= 400 else ""
+    assert response.status_code in (201, 403), (response.status_code, message, spec)
+    return response.status_code == 403 and "violates PodSecurity" in message, message
+
+
+def test_our_pod_security_verdicts_are_kubernetes_own(api):
+    cases = choices()
+    assert len(cases) > 350
+    differing = []
+    refused = 0
+    for index, choice in enumerate(cases):
+        spec = build(choice)
+        flagged = ours(spec)
+        rejected, message = kubernetes(api, spec, index)
+        refused += rejected
+        if bool(flagged) != rejected:
+            differing.append({"pod": spec, "ours": flagged, "kubernetes": message or "admitted"})
+    assert 0 < refused < len(cases), refused  # both verdicts occur
+    assert differing == [], f"{len(differing)} of {len(cases)} pods judged differently; the first: {differing[:3]}"
