@@ -152,3 +152,85 @@ def test_our_pod_security_verdicts_are_kubernetes_own(api):
             differing.append({"pod": spec, "ours": flagged, "kubernetes": message or "admitted"})
     assert 0 < refused < len(cases), refused  # both verdicts occur
     assert differing == [], f"{len(differing)} of {len(cases)} pods judged differently; the first: {differing[:3]}"
+
+
+# --- the API server's defaulting -------------------------------------------------------------------
+
+WORKLOAD_PATHS = {
+    "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
+    "StatefulSet": "/apis/apps/v1/namespaces/{ns}/statefulsets",
+    "DaemonSet": "/apis/apps/v1/namespaces/{ns}/daemonsets",
+    "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
+    "CronJob": "/apis/batch/v1/namespaces/{ns}/cronjobs",
+}
+
+
+def workloads(folder) -> list[dict]:
+    import yaml
+
+    objects = [d for path in sorted(folder.glob("*.yaml")) for d in yaml.safe_load_all(path.read_text()) if d]
+    return [o for o in objects if o["kind"] in WORKLOAD_PATHS]
+
+
+def flagged(obj: dict) -> set[str]:
+    """The rules that find something in `obj` (the verdict; messages may quote defaulted values)."""
+    return {name for name, found in verdicts(obj).items() if found}
+
+
+def verdicts(obj: dict) -> dict[str, list[str]]:
+    token = f"kubernetes:{obj['apiVersion'] if '/' in obj['apiVersion'] else 'core/' + obj['apiVersion']}:{obj['kind']}"
+    return {p.name: rules.evaluate(p, token, obj) for p in rules.WORKLOAD_POLICIES}
+
+
+@pytest.mark.parametrize("stack", ["dev", "test", "e2e", "staging", "prod"])
+def test_the_api_servers_defaults_change_no_verdict_on_our_workloads(control_plane, synthesized, stack):
+    """Every workload a stack renders, as written and as the API server stores it after defaulting (a
+    dry-run create, read back): our rules judge both alike."""
+    api = control_plane.api
+    differing = {}
+    objects = workloads(synthesized(stack))
+    assert objects
+    for obj in objects:
+        namespace = obj["metadata"]["namespace"]
+        api.apply("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        response = api.http.post(WORKLOAD_PATHS[obj["kind"]].format(ns=namespace), json=obj, params={"dryRun": "All"})
+        assert response.status_code == 201, (obj["kind"], obj["metadata"]["name"], response.text[:500])
+        stored = response.json()
+        if flagged(obj) != flagged(stored):
+            differing[f"{obj['kind']}/{obj['metadata']['name']}"] = sorted(flagged(obj) ^ flagged(stored))
+    assert differing == {}
+
+
+RESOURCES = {
+    "both": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+    "limits only": {"limits": {"cpu": "1", "memory": "1Gi"}},  # the API server copies them into requests
+    "requests only": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+    "none": {},
+}
+KIND_PATHS = {**WORKLOAD_PATHS, "Pod": "/api/v1/namespaces/{ns}/pods", "ReplicaSet": "/apis/apps/v1/namespaces/{ns}/replicasets"}
+
+
+@pytest.mark.parametrize("kind", ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"])
+def test_the_api_servers_defaults_change_no_verdict_on_generated_workloads(control_plane, kind):
+    """Generated workloads of every kind, compliant or not (the pods above, each with requests and
+    limits, limits only, requests only or none), judged as written and as the API server stores them."""
+    from rdagent_policies.examples import wrap
+
+    api = control_plane.api
+    namespace = "policy-defaulting"
+    api.apply("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    differing = []
+    cases = choices()[:60]
+    for index, (choice, (label, resources)) in enumerate(itertools.product(cases, RESOURCES.items())):
+        spec = build(choice)
+        spec["containers"][0]["resources"] = resources
+        if kind in ("Job", "CronJob"):
+            spec["restartPolicy"] = "Never"  # required of a Job's pods (Always is the pod default)
+        _, obj = wrap(kind, spec)
+        obj["metadata"] = {"name": f"w{index}", "namespace": namespace}
+        response = api.http.post(KIND_PATHS[kind].format(ns=namespace), json=obj, params={"dryRun": "All"})
+        assert response.status_code == 201, (kind, response.text[:500])
+        before, after = flagged(obj), flagged(response.json())
+        if before != after:
+            differing.append((label, sorted(before ^ after), spec))
+    assert differing == [], f"{len(differing)} differ; the first: {differing[:2]}"
