@@ -27,6 +27,7 @@ import random
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -231,6 +232,50 @@ def test_an_update_killed_part_way_recovers_to_the_uninterrupted_state(written, 
     assert "cancel" in steps, steps
     assert urns(project) == reference_urns
     assert_objects(project, reference_objects)
+    assert "pending_operations" not in json.loads(project.pulumi("stack", "export").stdout)["deployment"]
+
+
+def creating(events: Path) -> list[str]:
+    """URNs of Kubernetes objects whose step began (resourcePreEvent) and has not ended."""
+    started, ended = [], set()
+    if events.exists():
+        for line in events.read_text().splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # the line being written
+            pre = (event.get("resourcePreEvent") or {}).get("metadata", {})
+            if pre.get("op") == "create" and pre.get("urn", "").split("::")[-2].split("$")[-1].startswith("kubernetes:apps/v1:Deployment"):
+                started.append(pre["urn"])
+            done = (event.get("resOutputsEvent") or {}).get("metadata", {}).get("urn")
+            if done:
+                ended.add(done)
+    return [urn for urn in started if urn not in ended]
+
+
+def checkpoint(project: Project) -> dict:
+    """The stack's state file as the file backend holds it (read directly: after a kill the engine may refuse it)."""
+    stacks = Path(project.env["PULUMI_BACKEND_URL"][len("file://") :]) / ".pulumi" / "stacks"
+    (path,) = stacks.glob(f"*/{STACK}.json")
+    return json.loads(path.read_text())["checkpoint"]["latest"]
+
+
+def test_a_kill_during_a_create_leaves_it_pending_and_the_recovery_clears_it(control_plane, engine, tmp_path):
+    """The state right after a kill says what was under way: a Deployment whose create had begun (the
+    provider awaits its rollout) is a pending `creating` operation; the runbook's recovery clears it."""
+    project = faults_project(tmp_path, control_plane, "rdagent-faults-pending")
+    events = tmp_path / "events.jsonl"
+    update = start_update(project, events)
+    try:
+        wait_for(lambda: creating(events) or update.poll() is not None, 240, "a Deployment's create under way", interval=0.05)
+        assert update.poll() is None, "the update ended before a Deployment was created"
+        under_way = creating(events)
+        time.sleep(0.5)  # the engine records the pending operation when the step begins
+    finally:
+        kill_everything(update, project)
+    pending = {(op["resource"]["urn"], op["type"]) for op in checkpoint(project).get("pending_operations", [])}
+    assert {(urn, "creating") for urn in under_way} & pending, (under_way, pending)
+    recover(project)
     assert "pending_operations" not in json.loads(project.pulumi("stack", "export").stdout)["deployment"]
 
 
