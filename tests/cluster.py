@@ -42,6 +42,7 @@ from cryptography.x509.oid import NameOID
 
 from components.gpu_node_pool import GPU_POOL_LABEL
 from rdagent_infra import defaults as seed
+from tests.conftest import budget
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".tools" / "controlplane"
@@ -88,7 +89,9 @@ def free_port() -> int:
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
-    """Polls check() until it returns something truthy; fails after `timeout` seconds naming `what`."""
+    """Polls check() until it returns something truthy; fails after `timeout` seconds (scaled by
+    RDAGENT_TEST_TIME_SCALE, tests/conftest.py) naming `what`."""
+    timeout = budget(timeout)
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:

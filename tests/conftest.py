@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from functools import cache
@@ -13,9 +14,26 @@ ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "test", "staging", "prod")
 CLI = [sys.executable, "-m", "rdagent_infra.cli"]
 
+# One factor for every time budget of the suite: RDAGENT_TEST_TIME_SCALE (default 1). A slow or busy
+# machine sets it (say 2) rather than editing timeouts: the waits for a condition (tests/cluster.py
+# `wait_for`, tests/pod_sandbox.py `wait_until`), a sandboxed pod's run, the CLI's subprocesses and
+# pytest-timeout's limit per test all scale with it. Nothing is measured against a budget.
+_SCALE_TEXT = os.environ.get("RDAGENT_TEST_TIME_SCALE", "1")
+try:
+    TIME_SCALE = float(_SCALE_TEXT)
+except ValueError:
+    TIME_SCALE = 0.0
+if not 0.1 <= TIME_SCALE <= 20:
+    raise pytest.UsageError(f"RDAGENT_TEST_TIME_SCALE must be a number from 0.1 to 20, got {_SCALE_TEXT!r}")
+
+
+def budget(seconds: float) -> float:
+    """`seconds` scaled by RDAGENT_TEST_TIME_SCALE."""
+    return seconds * TIME_SCALE
+
 
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=budget(300))
 
 
 @cache
@@ -85,7 +103,11 @@ DERIVED_MARKERS = {"control_plane": "cluster", "engine": "engine", "real_prometh
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects
 def pytest_collection_modifyitems(config, items):
+    # pytest-timeout's limit per test (pyproject.toml), scaled like every other budget.
+    limit = config.getini("timeout")
     for item in items:
+        if limit and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(budget(float(limit))))
         for fixture, marker in DERIVED_MARKERS.items():
             if fixture in item.fixturenames and item.get_closest_marker(marker) is None:
                 item.add_marker(marker)

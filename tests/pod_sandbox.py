@@ -36,6 +36,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.conftest import budget
+
 ROOT = Path(__file__).resolve().parent.parent
 RDAGENT_VENV = ROOT / ".tools" / "rdagent"
 IMAGES = ROOT / "images"
@@ -240,6 +242,7 @@ class Pod:
         return self.log.read_text(errors="replace")
 
     def wait(self, timeout: float) -> int:
+        timeout = budget(timeout)
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -383,6 +386,8 @@ def terminate(process: subprocess.Popen, grace: float = 10) -> None:
 
 
 def wait_until(check, timeout: float, what: str, interval: float = 0.5):
+    """Polls check() until it is truthy, for `timeout` seconds scaled by RDAGENT_TEST_TIME_SCALE."""
+    timeout = budget(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()

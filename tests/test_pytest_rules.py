@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -64,3 +65,33 @@ def test_a_test_gets_the_marker_of_the_fixtures_it_uses(tmp_path):
     assert collected("engine") == ["test_through_the_engine"]
     assert collected("prometheus") == ["test_with_prometheus"]
     assert collected("app") == ["test_in_a_pod"]
+
+
+def test_one_factor_scales_every_time_budget(tmp_path):
+    """RDAGENT_TEST_TIME_SCALE scales the waits and pytest-timeout's limit; a bad value is refused."""
+    probe = (
+        "import time\n"
+        "from tests.cluster import ClusterError, wait_for\n"
+        "started = time.monotonic()\n"
+        "try:\n    wait_for(lambda: False, 0.2, 'nothing', interval=0.02)\nexcept ClusterError:\n    pass\n"
+        "print(time.monotonic() - started)\n"
+    )
+
+    def waited(scale: str) -> float:
+        env = {**os.environ, "RDAGENT_TEST_TIME_SCALE": scale}
+        result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return float(result.stdout.strip())
+
+    assert waited("5") >= 1.0  # 0.2 s scaled by 5: a wait never ends before its budget
+    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntimeout = 1\n")
+    (tmp_path / "test_hangs.py").write_text("import time\n\ndef test_sleeps():\n    time.sleep(2)\n")
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)]
+
+    def run(scale: str) -> subprocess.CompletedProcess:
+        return subprocess.run(command, cwd=tmp_path, env={**os.environ, "RDAGENT_TEST_TIME_SCALE": scale}, capture_output=True, text=True, timeout=60)
+
+    assert run("1").returncode == 1 and run("3").returncode == 0  # a 1 s limit stops a 2 s test; scaled by 3 it does not
+    refused = run("fast")
+    assert refused.returncode != 0 and "RDAGENT_TEST_TIME_SCALE must be a number from 0.1 to 20, got 'fast'" in refused.stdout + refused.stderr
