@@ -105,27 +105,30 @@ class Karpenter(pulumi.ComponentResource):
             opts=after_chart,
         )
         if config.gpu.cpuBurstMaxCpu:
-            # CPU capacity that scales: the managed node group keeps the system pods (Karpenter itself
-            # among them); this NodePool adds nodes for CPU runs that find no room.
-            cpu_class = pulumi.Output.all(cluster.cluster_name, node_role.name).apply(lambda args: logic.cpu_node_class(config, args[0], args[1]))
-            k8s.apiextensions.CustomResource(
-                f"{name}-cpu-node-class",
-                api_version=logic.NODE_CLASS_API,
-                kind="EC2NodeClass",
-                metadata={"name": logic.CPU_NODE_POOL},
-                spec=cpu_class,
-                opts=after_chart,
-            )
-            k8s.apiextensions.CustomResource(
-                f"{name}-cpu-node-pool",
-                api_version=logic.NODE_POOL_API,
-                kind="NodePool",
-                metadata={"name": logic.CPU_NODE_POOL, "labels": {"app.kubernetes.io/part-of": "rdagent"}},
-                spec=logic.cpu_node_pool(config),
-                opts=after_chart,
-            )
+            self._cpu_pool(name, config, cluster, node_role, after_chart)
         self.node_pool = logic.GPU_NODE_POOL
         self.register_outputs({"node_role_arn": self.node_role_arn, "queue_name": self.queue_name, "node_pool": self.node_pool})
+
+    def _cpu_pool(self, name: str, config: StackConfig, cluster: Cluster, node_role, after_chart: pulumi.ResourceOptions) -> None:
+        """CPU capacity that scales: the managed node group keeps the system pods (Karpenter itself among
+        them); this NodePool adds nodes for CPU runs that find no room."""
+        cpu_class = pulumi.Output.all(cluster.cluster_name, node_role.name).apply(lambda args: logic.cpu_node_class(config, args[0], args[1]))
+        k8s.apiextensions.CustomResource(
+            f"{name}-cpu-node-class",
+            api_version=logic.NODE_CLASS_API,
+            kind="EC2NodeClass",
+            metadata={"name": logic.CPU_NODE_POOL},
+            spec=cpu_class,
+            opts=after_chart,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-cpu-node-pool",
+            api_version=logic.NODE_POOL_API,
+            kind="NodePool",
+            metadata={"name": logic.CPU_NODE_POOL, "labels": {"app.kubernetes.io/part-of": "rdagent"}},
+            spec=logic.cpu_node_pool(config),
+            opts=after_chart,
+        )
 
     def _interruption_queue(self, name: str, config: StackConfig, aws, child: pulumi.ResourceOptions):
         queue = aws.sqs.Queue(
