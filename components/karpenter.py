@@ -87,47 +87,27 @@ class Karpenter(pulumi.ComponentResource):
             skip_crds=True,
         )
         after_chart = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=[release])
-        node_class = pulumi.Output.all(cluster.cluster_name, node_role.name).apply(lambda args: logic.gpu_node_class(config, args[0], args[1]))
-        k8s.apiextensions.CustomResource(
-            f"{name}-gpu-node-class",
-            api_version=logic.NODE_CLASS_API,
-            kind="EC2NodeClass",
-            metadata={"name": logic.GPU_NODE_POOL},
-            spec=node_class,
-            opts=after_chart,
-        )
-        k8s.apiextensions.CustomResource(
-            f"{name}-gpu-node-pool",
-            api_version=logic.NODE_POOL_API,
-            kind="NodePool",
-            metadata={"name": logic.GPU_NODE_POOL, "labels": {"app.kubernetes.io/part-of": "rdagent"}},
-            spec=logic.gpu_node_pool(config),
-            opts=after_chart,
-        )
+        self._pool(name, logic.GPU_NODE_POOL, cluster, node_role, logic.gpu_node_class, logic.gpu_node_pool(config), config, after_chart)
         if config.gpu.cpuBurstMaxCpu:
-            self._cpu_pool(name, config, cluster, node_role, after_chart)
+            # CPU capacity that scales: the managed node group keeps the system pods (Karpenter itself
+            # among them); this NodePool adds nodes for CPU runs that find no room.
+            self._pool(name, logic.CPU_NODE_POOL, cluster, node_role, logic.cpu_node_class, logic.cpu_node_pool(config), config, after_chart)
         self.node_pool = logic.GPU_NODE_POOL
         self.register_outputs({"node_role_arn": self.node_role_arn, "queue_name": self.queue_name, "node_pool": self.node_pool})
 
-    def _cpu_pool(self, name: str, config: StackConfig, cluster: Cluster, node_role, after_chart: pulumi.ResourceOptions) -> None:
-        """CPU capacity that scales: the managed node group keeps the system pods (Karpenter itself among
-        them); this NodePool adds nodes for CPU runs that find no room."""
-        cpu_class = pulumi.Output.all(cluster.cluster_name, node_role.name).apply(lambda args: logic.cpu_node_class(config, args[0], args[1]))
+    def _pool(self, name: str, pool: str, cluster: Cluster, node_role, class_spec, pool_spec: dict, config: StackConfig, opts) -> None:
+        """An EC2NodeClass and the NodePool named `pool` that launches with it."""
+        node_class = pulumi.Output.all(cluster.cluster_name, node_role.name).apply(lambda args: class_spec(config, args[0], args[1]))
         k8s.apiextensions.CustomResource(
-            f"{name}-cpu-node-class",
-            api_version=logic.NODE_CLASS_API,
-            kind="EC2NodeClass",
-            metadata={"name": logic.CPU_NODE_POOL},
-            spec=cpu_class,
-            opts=after_chart,
+            f"{name}-{pool}-node-class", api_version=logic.NODE_CLASS_API, kind="EC2NodeClass", metadata={"name": pool}, spec=node_class, opts=opts
         )
         k8s.apiextensions.CustomResource(
-            f"{name}-cpu-node-pool",
+            f"{name}-{pool}-node-pool",
             api_version=logic.NODE_POOL_API,
             kind="NodePool",
-            metadata={"name": logic.CPU_NODE_POOL, "labels": {"app.kubernetes.io/part-of": "rdagent"}},
-            spec=logic.cpu_node_pool(config),
-            opts=after_chart,
+            metadata={"name": pool, "labels": {"app.kubernetes.io/part-of": "rdagent"}},
+            spec=pool_spec,
+            opts=opts,
         )
 
     def _interruption_queue(self, name: str, config: StackConfig, aws, child: pulumi.ResourceOptions):

@@ -73,24 +73,8 @@ def cpu_node_class(config: StackConfig, cluster_name: str, node_role_name: str) 
 def cpu_node_pool(config: StackConfig) -> dict[str, Any]:
     """CPU nodes beyond the managed node group, for pending CPU runs, up to `gpu.cpuBurstMaxCpu` vCPUs."""
     pool = config.gpu.cpuPool
-    return {
-        "template": {
-            "metadata": {"labels": {**pool.labels, "rdagent.io/pool": "cpu"}},
-            "spec": {
-                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": CPU_NODE_POOL},
-                "requirements": [
-                    {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": list(pool.instanceTypes)},
-                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot" if pool.spot else "on-demand"]},
-                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
-                ],
-                "expireAfter": "720h",
-                "terminationGracePeriod": f"{longest_cpu_deadline(config)}s",
-            },
-        },
-        "limits": {"cpu": str(config.gpu.cpuBurstMaxCpu)},
-        # Runs are long batch jobs: only empty nodes go.
-        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
-    }
+    labels = {**pool.labels, "rdagent.io/pool": "cpu"}
+    return _node_pool(pool, CPU_NODE_POOL, labels, [], {"cpu": str(config.gpu.cpuBurstMaxCpu)}, longest_cpu_deadline(config))
 
 
 def longest_cpu_deadline(config: StackConfig) -> int:
@@ -106,25 +90,31 @@ def longest_gpu_deadline(config: StackConfig) -> int:
 def gpu_node_pool(config: StackConfig) -> dict[str, Any]:
     """GPU nodes from zero up to `gpu.maxGpus` GPUs; a node is removed once no pod runs on it."""
     pool = config.gpu.pool
+    limits = {seed.GPU_RESOURCE: str(config.gpu.maxGpus)}
+    return _node_pool(pool, GPU_NODE_POOL, {**pool.labels, **GPU_POOL_LABELS}, [gpu_taint()], limits, longest_gpu_deadline(config))
+
+
+def _node_pool(pool, node_class: str, labels: dict, taints: list, limits: dict, deadline: int) -> dict[str, Any]:
+    template_spec: dict[str, Any] = {"nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": node_class}}
+    if taints:
+        template_spec["taints"] = taints
+    template_spec.update(
+        {
+            "requirements": [
+                {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": list(pool.instanceTypes)},
+                {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot" if pool.spot else "on-demand"]},
+                {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+            ],
+            "expireAfter": "720h",
+            # An expired node is drained, but a run's pod carries karpenter.sh/do-not-disrupt:
+            # without a bound the node would outlive its expiry as long as a run is on it; with
+            # it the run keeps its node up to the longest run deadline of its kind, then the node goes.
+            "terminationGracePeriod": f"{deadline}s",
+        }
+    )
     return {
-        "template": {
-            "metadata": {"labels": {**pool.labels, **GPU_POOL_LABELS}},
-            "spec": {
-                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": GPU_NODE_POOL},
-                "taints": [gpu_taint()],
-                "requirements": [
-                    {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": list(pool.instanceTypes)},
-                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot" if pool.spot else "on-demand"]},
-                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
-                ],
-                "expireAfter": "720h",
-                # An expired node is drained, but a run's pod carries karpenter.sh/do-not-disrupt:
-                # without a bound the node would outlive its expiry as long as a run is on it; with
-                # it the run keeps its node up to the longest run deadline, then the node goes.
-                "terminationGracePeriod": f"{longest_gpu_deadline(config)}s",
-            },
-        },
-        "limits": {seed.GPU_RESOURCE: str(config.gpu.maxGpus)},
+        "template": {"metadata": {"labels": labels}, "spec": template_spec},
+        "limits": limits,
         # Runs are long batch jobs: only empty nodes go, never a busy one to pack pods tighter.
         "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
     }
