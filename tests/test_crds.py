@@ -24,6 +24,7 @@ EXPECTED = {
     "prod": {"Gateway", "GatewayClass", "HTTPRoute", "EC2NodeClass", "NodePool", "PrometheusRule", "ServiceMonitor"},
 }
 CUSTOM_GROUPS = {group for group, *_ in crds.ALL + crds.SECRETS_STORE}
+CHECK_NAMESPACE = "crd-check"
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +42,16 @@ def custom_resources(folder) -> list[dict]:
 
 
 def collection(api, obj: dict) -> str:
-    """The object's collection path, from its upstream CRD (plural, scope); its namespace made to exist."""
+    """The object's collection path, from its upstream CRD (plural, scope); a namespaced object is moved
+    to CHECK_NAMESPACE, made to exist."""
     group, version = obj["apiVersion"].split("/")
     (definition,) = [crds.crd(*d) for d in crds.UPSTREAM_KINDS if d[0] == group and d[2] == obj["kind"]]
     plural = definition["spec"]["names"]["plural"]
     if definition["spec"]["scope"] == "Cluster":
         return f"/apis/{group}/{version}/{plural}"
-    namespace = obj["metadata"]["namespace"]
+    # A namespace of this test's own: the stacks' namespaces belong to the tests that deploy them on
+    # this control plane (the e2e stack creates rdagent-e2e itself).
+    namespace = obj["metadata"]["namespace"] = CHECK_NAMESPACE
     api.apply("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     return f"/apis/{group}/{version}/namespaces/{namespace}/{plural}"
 
