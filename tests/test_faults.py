@@ -235,9 +235,9 @@ def test_an_update_killed_part_way_recovers_to_the_uninterrupted_state(written, 
     assert "pending_operations" not in json.loads(project.pulumi("stack", "export").stdout)["deployment"]
 
 
-def creating(events: Path) -> list[str]:
-    """URNs of Kubernetes objects whose step began (resourcePreEvent) and has not ended."""
-    started, ended = [], set()
+def steps(events: Path) -> tuple[list[str], set[str]]:
+    """From the engine's event log: the URNs whose create began (resourcePreEvent), and those that ended."""
+    began, ended = [], set()
     if events.exists():
         for line in events.read_text().splitlines():
             try:
@@ -245,12 +245,17 @@ def creating(events: Path) -> list[str]:
             except ValueError:
                 continue  # the line being written
             pre = (event.get("resourcePreEvent") or {}).get("metadata", {})
-            if pre.get("op") == "create" and pre.get("urn", "").split("::")[-2].split("$")[-1].startswith("kubernetes:apps/v1:Deployment"):
-                started.append(pre["urn"])
+            if pre.get("op") == "create":
+                began.append(pre["urn"])
             done = (event.get("resOutputsEvent") or {}).get("metadata", {}).get("urn")
             if done:
                 ended.add(done)
-    return [urn for urn in started if urn not in ended]
+    return began, ended
+
+
+def deployment_under_way(events: Path) -> bool:
+    began, ended = steps(events)
+    return any(urn.split("::")[-2].endswith("kubernetes:apps/v1:Deployment") and urn not in ended for urn in began)
 
 
 def checkpoint(project: Project) -> dict:
@@ -261,21 +266,25 @@ def checkpoint(project: Project) -> dict:
 
 
 def test_a_kill_during_a_create_leaves_it_pending_and_the_recovery_clears_it(control_plane, engine, tmp_path):
-    """The state right after a kill says what was under way: a Deployment whose create had begun (the
-    provider awaits its rollout) is a pending `creating` operation; the runbook's recovery clears it."""
+    """The state right after a kill says what was under way: killed while a Deployment's create had
+    begun (the provider awaits its rollout), the state holds `creating` operations, none for a
+    create the event log shows ended, each for a resource the finished stack has; the runbook's
+    recovery clears them."""
     project = faults_project(tmp_path, control_plane, "rdagent-faults-pending")
     events = tmp_path / "events.jsonl"
     update = start_update(project, events)
     try:
-        wait_for(lambda: creating(events) or update.poll() is not None, 240, "a Deployment's create under way", interval=0.05)
+        wait_for(lambda: deployment_under_way(events) or update.poll() is not None, 240, "a Deployment's create under way", interval=0.05)
         assert update.poll() is None, "the update ended before a Deployment was created"
-        under_way = creating(events)
-        time.sleep(0.5)  # the engine records the pending operation when the step begins
+        time.sleep(0.5)  # the engine records a pending operation when its step begins
     finally:
         kill_everything(update, project)
-    pending = {(op["resource"]["urn"], op["type"]) for op in checkpoint(project).get("pending_operations", [])}
-    assert {(urn, "creating") for urn in under_way} & pending, (under_way, pending)
+    pending = [(op["resource"]["urn"], op["type"]) for op in checkpoint(project).get("pending_operations", [])]
+    _, ended = steps(events)
+    assert pending and {kind for _, kind in pending} == {"creating"}, pending
+    assert not [urn for urn, _ in pending if urn in ended], "a create the engine finished is still pending"
     recover(project)
+    assert {urn for urn, _ in pending} <= set(urns(project)), "a pending create names a resource the stack does not have"
     assert "pending_operations" not in json.loads(project.pulumi("stack", "export").stdout)["deployment"]
 
 
