@@ -25,7 +25,6 @@ import ipaddress
 import os
 import secrets
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -80,12 +79,6 @@ class ClusterError(RuntimeError):
 
 def missing_binaries() -> list[str]:
     return [name for name in BINARIES if not os.access(BIN / name, os.X_OK)] + ([] if STAGES.is_dir() else ["kwok stages"])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
@@ -294,11 +287,14 @@ def node_manifest(name: str, labels: dict[str, str], capacity: dict[str, str], t
 class ControlPlane:
     """start() brings the cluster up (or raises with the failing component's log); stop() always tears down."""
 
-    def __init__(self, folder: Path):
+    PORTS = ("etcd", "etcd-peer", "apiserver")
+
+    def __init__(self, folder: Path, ports: list[int]):
+        """`ports`: free loopback ports for PORTS (tests/ports.py)."""
         self.folder = folder
         self.processes: list[Process] = []
         self.token = secrets.token_hex(16)
-        self.ports = {name: free_port() for name in ("etcd", "etcd-peer", "apiserver")}
+        self.ports = dict(zip(self.PORTS, ports, strict=True))
         self.url = f"https://127.0.0.1:{self.ports['apiserver']}"
         self.kubeconfig = folder / "kubeconfig"
         self.api: Api | None = None

@@ -59,15 +59,27 @@ def synthesized(synth_base):
 def control_plane(tmp_path_factory):
     """One real control plane per session (tests/cluster.py), torn down however the session ends.
 
-    Fails (never skips) when the binaries are not built."""
+    Fails (never skips) when the binaries are not built; started again on new ports when another
+    process took one of its ports first (tests/ports.py)."""
     from tests.cluster import ClusterError, ControlPlane
+    from tests.ports import PortTaken, bind_failed, on_free_ports
 
-    plane = ControlPlane(tmp_path_factory.mktemp("controlplane"))
-    try:
+    def start(ports: list[int]) -> ControlPlane:
+        plane = ControlPlane(tmp_path_factory.mktemp("controlplane"), ports)
         try:
-            plane.start()
+            return plane.start()
         except ClusterError as error:
-            pytest.fail(f"the test control plane did not start: {error}\n{plane.logs()}", pytrace=False)
+            logs = plane.logs()
+            plane.stop()
+            if bind_failed(f"{error}\n{logs}"):
+                raise PortTaken(f"{error}") from None
+            pytest.fail(f"the test control plane did not start: {error}\n{logs}", pytrace=False)
+        except BaseException:
+            plane.stop()
+            raise
+
+    plane = on_free_ports(len(ControlPlane.PORTS), start)
+    try:
         yield plane
     finally:
         plane.stop()

@@ -34,6 +34,9 @@ class Project:
         (folder / "state").mkdir()
         self.logs = folder / "logs"
         self.logs.mkdir()
+        # The Kubernetes provider writes the kubeconfig it is given to a temporary file it never
+        # removes: kept in the test's folder, not left in /tmp by every update.
+        (folder / "tmp").mkdir()
         self.runs = 0
         self.plane = plane
         self.env = {
@@ -41,6 +44,7 @@ class Project:
             "PULUMI_BACKEND_URL": f"file://{folder / 'state'}",
             "PULUMI_CONFIG_PASSPHRASE": "rdagent-local",
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            "TMPDIR": str(folder / "tmp"),
         }
 
     def run(self, command: list[str], check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:

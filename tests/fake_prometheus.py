@@ -54,9 +54,6 @@ def vector(value: float) -> tuple[int, dict]:
 
 def closed_port_url() -> str:
     """A loopback URL nothing listens on."""
-    import socket
+    from tests.ports import free_port
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"

@@ -5,7 +5,6 @@ and/or scrape targets the test drives."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,15 +12,11 @@ from pathlib import Path
 import httpx
 import yaml
 
+from tests.ports import PortTaken, bind_failed, on_free_ports
+
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 START_TIMEOUT_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def backfill(openmetrics: str, data_dir: Path) -> None:
@@ -65,26 +60,30 @@ class PrometheusServer:
         if self.openmetrics is not None:
             backfill(self.openmetrics, self.data_dir)
         config = self._config()
-        for _attempt in range(3):  # another test may take the port between probe and bind
-            port = free_port()
-            log = (self.base / "prometheus.log").open("w")
-            self.process = subprocess.Popen(
-                [
-                    PROMETHEUS,
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={self.data_dir}",
-                    "--storage.tsdb.retention.time=30d",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--web.enable-lifecycle",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            self.url = f"http://127.0.0.1:{port}"
-            if self._wait_ready():
-                return self
-            self.stop()
-        raise AssertionError(f"Prometheus did not become ready:\n{(self.base / 'prometheus.log').read_text()[-3000:]}")
+        return on_free_ports(1, lambda ports: self._start_on(config, ports[0]))
+
+    def _start_on(self, config: Path, port: int) -> PrometheusServer:
+        log = (self.base / "prometheus.log").open("w")
+        self.process = subprocess.Popen(
+            [
+                PROMETHEUS,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.data_dir}",
+                "--storage.tsdb.retention.time=30d",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--web.enable-lifecycle",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        if self._wait_ready():
+            return self
+        self.stop()
+        said = (self.base / "prometheus.log").read_text()
+        if bind_failed(said):
+            raise PortTaken(said[-500:])
+        raise AssertionError(f"Prometheus did not become ready:\n{said[-3000:]}")
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

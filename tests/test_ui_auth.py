@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.error
@@ -31,6 +30,7 @@ from rdagent_infra.logic.ui_auth import oauth2_proxy_args
 from rdagent_infra.stack_source import raw_stack_config
 from tests.conftest import ROOT
 from tests.loopback_http import LoopbackServer
+from tests.ports import PortTaken, bind_failed, on_free_ports
 from tests.test_components import manifest, synth
 
 OAUTH2_PROXY = ROOT / ".tools" / "bin" / "oauth2-proxy"
@@ -289,12 +289,6 @@ def test_blue_green_weights_apply_to_the_proxies():
 # --- the real oauth2-proxy -----------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Issuer:
     """An OIDC issuer on loopback: the discovery document and an empty key set (enough to start)."""
 
@@ -344,10 +338,15 @@ def issuer():
     server.close()
 
 
-def start_proxy(issuer: Issuer, upstream_url: str, cookie_secret: str) -> tuple[subprocess.Popen, int]:
+def start_proxy(issuer: Issuer, upstream_url: str, cookie_secret: str) -> tuple[subprocess.Popen, int, str | None]:
+    """The real oauth2-proxy with the program's arguments, on a free port: (the process, its port,
+    None once it answers, or what it said when it stopped without answering)."""
     assert OAUTH2_PROXY.exists(), "oauth2-proxy is not built: run make oauth2-proxy (scripts/oauth2-proxy-toolchain.sh)"
+    return on_free_ports(1, lambda ports: _start_proxy_on(ports[0], issuer, upstream_url, cookie_secret))
+
+
+def _start_proxy_on(port: int, issuer: Issuer, upstream_url: str, cookie_secret: str) -> tuple[subprocess.Popen, int, str | None]:
     config = load("prod")
-    port = free_port()
     args = []
     for argument in oauth2_proxy_args(config, "rdagent-ui-active"):
         flag = argument.split("=", 1)[0]
@@ -356,7 +355,12 @@ def start_proxy(issuer: Issuer, upstream_url: str, cookie_secret: str) -> tuple[
         args.append(f"{flag}={replaced[flag]}" if flag in replaced else argument)
     env = {"PATH": os.environ.get("PATH", ""), "OAUTH2_PROXY_CLIENT_SECRET": "client-secret", "OAUTH2_PROXY_COOKIE_SECRET": cookie_secret}
     process = subprocess.Popen([str(OAUTH2_PROXY), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return process, port
+    if wait_ready(process, port):
+        return process, port, None
+    said = stop(process)
+    if bind_failed(said):
+        raise PortTaken(said[-500:])
+    return process, port, said
 
 
 def wait_ready(process: subprocess.Popen, port: int) -> bool:
@@ -371,6 +375,8 @@ def wait_ready(process: subprocess.Popen, port: int) -> bool:
 
 
 def stop(process: subprocess.Popen) -> str:
+    if process.stdout.closed:
+        return ""  # stopped and read before
     if process.poll() is None:
         process.terminate()
     output, _ = process.communicate(timeout=10)
@@ -379,9 +385,9 @@ def stop(process: subprocess.Popen) -> str:
 
 def test_real_oauth2_proxy_runs_our_arguments_and_lets_no_one_through_unsigned(issuer):
     upstream = LoopbackServer(lambda path, number: 200)
-    process, port = start_proxy(issuer, f"http://127.0.0.1:{upstream.port}/", "c" * 32)
+    process, port, refused = start_proxy(issuer, f"http://127.0.0.1:{upstream.port}/", "c" * 32)
     try:
-        assert wait_ready(process, port), stop(process)
+        assert refused is None, refused
         assert get(f"http://127.0.0.1:{port}/ready")[0] == 200
         status, headers = get(f"http://127.0.0.1:{port}/")
         assert status == 302, (status, headers)
@@ -405,9 +411,9 @@ def test_real_oauth2_proxy_runs_our_arguments_and_lets_no_one_through_unsigned(i
 )
 def test_the_cookie_secret_rule_agrees_with_oauth2_proxy(issuer, secret):
     """What the config refuses is exactly what oauth2-proxy refuses to start with."""
-    process, port = start_proxy(issuer, "http://127.0.0.1:9/", secret)
-    started = wait_ready(process, port)
-    output = stop(process)
+    process, _, refused = start_proxy(issuer, "http://127.0.0.1:9/", secret)
+    started = refused is None
+    output = stop(process) if started else refused
     assert started == (cookie_secret_problem(secret) is None), output
     if not started:
         # Refused for its cookie secret, not for anything else that stops a start.
