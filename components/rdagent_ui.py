@@ -18,6 +18,7 @@ from components.ui_auth import UiAuthProxy
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import envoy_sidecar as envoy
+from rdagent_infra.logic import route_schema
 from rdagent_infra.logic.load_hook import LOAD_LABELS, load_job
 from rdagent_infra.logic.network import allow_to, network_policy
 from rdagent_infra.logic.pods import (
@@ -192,7 +193,7 @@ class RdAgentUi(pulumi.ComponentResource):
         workload_service_account(f"{name}-account", APP, namespace, labels(APP, "ui"), child, settings.account_annotations(APP))
         deployments = self._deployments(name, config, plan, image_for, settings, child)
         self.deployment_names = [track.deployment for track in plan.tracks]
-        self._services(name, namespace, plan, sidecar, child)
+        self._services(name, config, plan, sidecar, child)
         self.service_name = plan.primary_service
         self._disruption_and_scaling(name, config, plan, child)
         # Traffic moves only once every track it may send to is available (the engine awaits each
@@ -264,7 +265,11 @@ class RdAgentUi(pulumi.ComponentResource):
             deployments.append(deployment)
         return deployments
 
-    def _services(self, name: str, namespace: str, plan: RolloutPlan, sidecar: bool, child: pulumi.ResourceOptions) -> None:
+    def _services(self, name: str, config: StackConfig, plan: RolloutPlan, sidecar: bool, child: pulumi.ResourceOptions) -> None:
+        namespace = config.namespace
+        # Behind a sign-in proxy, the Gateway's session cookie keeps a user on one proxy pod; the
+        # proxy's connections then stay on one UI pod (kube-proxy's client-IP affinity).
+        sticky = set(proxied_services(config, plan)) if config.workloads.ui.ingress.sessionPersistence else set()
         for service in plan.services:
             k8s.core.v1.Service(
                 f"{name}-svc-{service.name}",
@@ -276,6 +281,7 @@ class RdAgentUi(pulumi.ComponentResource):
                 },
                 spec={
                     "type": "ClusterIP",
+                    **({"sessionAffinity": "ClientIP"} if service.name in sticky else {}),
                     "selector": {**selector(APP, "ui"), **service.selector},
                     "ports": [
                         {"name": "http", "port": 80, "targetPort": "proxy" if sidecar else "http", "protocol": "TCP"},
@@ -357,6 +363,7 @@ class RdAgentUi(pulumi.ComponentResource):
                         {
                             "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
                             "backendRefs": [{"name": service, "port": 80, "weight": weight} for service, weight in route_backends(config, plan).items()],
+                            **route_schema.session_persistence(ingress.sessionPersistence),
                         }
                     ],
                 },

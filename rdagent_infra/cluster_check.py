@@ -11,6 +11,7 @@ from __future__ import annotations
 import urllib3
 
 from rdagent_infra.config import StackConfig
+from rdagent_infra.logic import route_schema
 from rdagent_infra.logic.cluster_apis import ApiNeed
 
 
@@ -44,13 +45,36 @@ def served_resources(context: str, group_versions: list[str]) -> set[str]:
     return served
 
 
+def served_route_rule_fields(context: str) -> set[str]:
+    """The fields of an HTTPRoute rule in the schema the cluster publishes (OpenAPI v3, which every
+    authenticated user may read)."""
+    from rdagent_infra.kube_api import KubeApi, KubeApiError
+
+    api = KubeApi.from_context(context)
+    with api.client:
+        try:
+            document = api.get("/openapi/v3/apis/gateway.networking.k8s.io/v1") or {}
+        except (KubeApiError, OSError, urllib3.exceptions.HTTPError) as error:
+            raise ClusterUnreachable(f"the cluster (context {context!r}) did not give the HTTPRoute schema: {error}") from error
+    return route_schema.rule_fields(document.get("components", {}).get("schemas", {}).get(route_schema.ROUTE_SCHEMA, {}))
+
+
 def missing_apis(config: StackConfig, needs: list[ApiNeed]) -> list[str]:
-    """A message for each needed API the cluster does not serve; none outside kubeconfig mode."""
+    """A message for each needed API the cluster does not serve, and for a served HTTPRoute without
+    the sessionPersistence the route asks for; none outside kubeconfig mode."""
     if config.cluster.mode != "kubeconfig" or not needs:
         return []
     context = config.cluster.kubeconfigContext or ""
     served = served_resources(context, sorted({need.group_version for need in needs}))
-    return [need.message(context) for need in needs if f"{need.plural}.{need.group_version}" not in served]
+    problems = [need.message(context) for need in needs if f"{need.plural}.{need.group_version}" not in served]
+    route = next((need for need in needs if need.kind == "HTTPRoute" and f"{need.plural}.{need.group_version}" in served), None)
+    if route and config.workloads.ui.ingress.sessionPersistence and "sessionPersistence" not in served_route_rule_fields(context):
+        problems.append(
+            f"the cluster (kubeconfig context {context!r}) serves HTTPRoute without a rule's sessionPersistence (the Gateway API's "
+            "standard channel), which rdagent:workloads.ui.ingress.sessionPersistence needs: install the experimental channel's "
+            "CRDs (Envoy Gateway's chart does), or set rdagent:workloads.ui.ingress.sessionPersistence to false"
+        )
+    return problems
 
 
 def problems_before_deploy(config: StackConfig) -> list[str]:

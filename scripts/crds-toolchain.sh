@@ -4,8 +4,11 @@
 # test control plane (tests/crds.py) and create every custom resource of every stack under strict
 # field validation (tests/test_crds.py).
 #
-#   Gateway API   sigs.k8s.io/gateway-api v1.3.0, standard channel: the release Envoy Gateway v1.5.0
-#                 (CHART_ENVOY_GATEWAY) is built against (its go.mod: v1.3.1-0.2025..., v1.3.0's fixes)
+#   Gateway API   sigs.k8s.io/gateway-api v1.3.0, experimental channel: the release and channel Envoy
+#                 Gateway v1.5.0 (CHART_ENVOY_GATEWAY) installs with its chart (its tools/make/kube.mk
+#                 copies experimental-gatewayapi-crds.yaml into charts/gateway-helm/crds); the
+#                 standard channel's HTTPRoute too, in standard/ (a cluster that has only it lacks
+#                 the route's sessionPersistence: tests/test_cluster_stack.py shows the refusal)
 #   Prometheus    github.com/prometheus-operator/prometheus-operator v0.85.0 (the oldest release the
 #   Operator      module proxy serves; kube-prometheus-stack 76.5.1 runs v0.84: ServiceMonitor and
 #                 PrometheusRule are monitoring.coreos.com/v1 in both)
@@ -19,9 +22,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEST="$ROOT/.tools/crds"
-# module@version  folder in the module  files (a shell pattern)
+# module@version  folder in the module  files (a shell pattern)  [a subfolder of .tools/crds]
 SOURCES=(
-  "sigs.k8s.io/gateway-api@v1.3.0 config/crd/standard gateway.networking.k8s.io_{gatewayclasses,gateways,httproutes,referencegrants}.yaml"
+  "sigs.k8s.io/gateway-api@v1.3.0 config/crd/experimental gateway.networking.k8s.io_{gatewayclasses,gateways,httproutes,referencegrants}.yaml"
+  "sigs.k8s.io/gateway-api@v1.3.0 config/crd/standard gateway.networking.k8s.io_httproutes.yaml standard"
   "github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd monitoring.coreos.com_{servicemonitors,prometheusrules}.yaml"
   "sigs.k8s.io/karpenter@v1.9.0 pkg/apis/crds karpenter.sh_{nodepools,nodeclaims}.yaml"
   "github.com/aws/karpenter-provider-aws@v1.9.3 pkg/apis/crds karpenter.k8s.aws_ec2nodeclasses.yaml"
@@ -46,7 +50,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/rdagent-crds.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/out"
 for source in "${SOURCES[@]}"; do
-  read -r module folder pattern <<<"$source"
+  read -r module folder pattern subfolder <<<"$source"
+  mkdir -p "$work/out/${subfolder:-.}"
   toolchain=local
   case "$module" in github.com/aws/karpenter-provider-aws@*) toolchain=$TOOLCHAIN_FOR_AWS_PROVIDER ;; esac
   dir=$(cd "$work" && GOTOOLCHAIN=$toolchain GOFLAGS=-mod=mod go mod download -json "$module" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
@@ -60,7 +65,7 @@ for source in "${SOURCES[@]}"; do
       exit 1
     fi
     # Each file says where it came from: the module and version.
-    { printf '# From %s, %s/%s (unchanged below this line).\n' "$module" "$folder" "$file"; cat "$dir/$folder/$file"; } >"$work/out/$file"
+    { printf '# From %s, %s/%s (unchanged below this line).\n' "$module" "$folder" "$file"; cat "$dir/$folder/$file"; } >"$work/out/${subfolder:-.}/$file"
   done
 done
 rm -rf "$DEST"

@@ -2,7 +2,8 @@
 
 Every custom resource kind the stacks render gets its upstream CRD, taken pinned from the Go module
 that ships it by scripts/crds-toolchain.sh (`make cluster-tools`) into .tools/crds/: the Gateway
-API (standard channel), the Prometheus Operator, Karpenter and cert-manager. The API server then
+API (the experimental channel, which Envoy Gateway's chart installs; the standard channel's HTTPRoute
+for a cluster that has only that), the Prometheus Operator, Karpenter and cert-manager. The API server then
 checks our objects against the real schemas (types, enums, CEL rules, and unknown fields under
 `fieldValidation=Strict`: tests/test_crds.py). No controller acts on them.
 
@@ -89,9 +90,9 @@ SECRET_PROVIDER_CLASS_SCHEMA = {
 SCHEMAS = {"secretproviderclasses.secrets-store.csi.x-k8s.io": SECRET_PROVIDER_CLASS_SCHEMA}
 
 
-def upstream(group: str, plural: str) -> dict:
+def upstream(group: str, plural: str, folder=UPSTREAM) -> dict:
     """The upstream CRD of `plural.group`, as scripts/crds-toolchain.sh copied it."""
-    path = UPSTREAM / f"{group}_{plural}.yaml"
+    path = folder / f"{group}_{plural}.yaml"
     if not path.exists():
         raise AssertionError(f"{path} is missing: run make cluster-tools (scripts/crds-toolchain.sh)")
     (definition,) = [d for d in yaml.safe_load_all(path.read_text()) if d]
@@ -139,6 +140,23 @@ def register(api: Api, definitions=ALL) -> None:
     for group, version, _, plural in definitions:
         wait_for(lambda g=group, p=plural: established(api, f"{p}.{g}"), 60, f"the CRD {plural}.{group} to be established")
         wait_for(lambda g=group, v=version: api.exists(f"/apis/{g}/{v}"), 60, f"discovery to serve {group}/{version}")
+
+
+def set_route_channel(api: Api, channel: str) -> None:
+    """Replaces the HTTPRoute CRD with the Gateway API channel's (`experimental`, or `standard`:
+    without a rule's sessionPersistence) and waits until the API server publishes that schema."""
+    from rdagent_infra.logic.route_schema import ROUTE_SCHEMA, rule_fields
+
+    definition = upstream("gateway.networking.k8s.io", "httproutes", UPSTREAM if channel == "experimental" else UPSTREAM / channel)
+    path = f"{CRD_PATH}/{definition['metadata']['name']}"
+    definition["metadata"]["resourceVersion"] = api.get(path)["metadata"]["resourceVersion"]
+    api.request("PUT", path, definition)
+
+    def published() -> bool:
+        schemas = api.get("/openapi/v3/apis/gateway.networking.k8s.io/v1")["components"]["schemas"]
+        return ("sessionPersistence" in rule_fields(schemas.get(ROUTE_SCHEMA, {}))) == (channel == "experimental")
+
+    wait_for(published, 60, f"the API server to publish the {channel} channel's HTTPRoute")
 
 
 def unregister(api: Api, definitions) -> None:

@@ -97,7 +97,8 @@ def _check_plan(project: Project) -> None:
 
 
 def test_without_the_gateway_api_the_program_and_rollout_refuse_upfront(project):
-    """Finding 4: an HTTPRoute on a cluster without the Gateway API CRDs used to fail after a minute of retries."""
+    """Finding 4: an HTTPRoute on a cluster without the Gateway API CRDs used to fail after a minute of
+    retries; a cluster with the standard channel's HTTPRoute lacks the route's sessionPersistence."""
     api = project.plane.api
     crds.register(api, crds.PROMETHEUS_OPERATOR)
     crds.unregister(api, crds.GATEWAY_API)
@@ -116,7 +117,18 @@ def test_without_the_gateway_api_the_program_and_rollout_refuse_upfront(project)
     assert "rollout: no change made" in started.stderr
     assert (project.dir / f"Pulumi.{STACK}.yaml").read_text() == before, "a refused rollout start changed the stack config"
     project.edit_config(lambda c: c["rdagent:workloads"]["ui"]["ingress"].update(enabled=True))
+
     crds.register(api, crds.ALL)
+
+    # The standard channel's HTTPRoute has no sessionPersistence: refused upfront too, naming the way out.
+    crds.set_route_channel(api, "standard")
+    preview = project.pulumi("preview", check=False)
+    output = preview.stdout + preview.stderr
+    assert preview.returncode != 0, output
+    assert "serves HTTPRoute without a rule's sessionPersistence (the Gateway API's standard channel)" in output, output
+    assert "or set rdagent:workloads.ui.ingress.sessionPersistence to false" in output and "Traceback" not in output
+    assert not api.exists(f"/api/v1/namespaces/{NAMESPACE}"), "the refused preview created the namespace"
+    crds.set_route_channel(api, "experimental")
 
 
 def test_up_creates_every_object_and_each_becomes_ready(project):

@@ -78,12 +78,12 @@ def test_rest_and_rolling_plans():
     assert [t.deployment for t in at_rest.tracks] == ["rdagent-ui-stable"]
 
 
-def synth_at(rollout: dict, ingress_kind: str = "gatewayApi") -> list[dict]:
-    """The prod stack's objects with this rollout, from the program run in this process (the
-    command's own output is tested in tests/test_synth_cli.py)."""
+def synth_at(rollout: dict, ingress_kind: str = "gatewayApi", **ingress) -> list[dict]:
+    """The prod stack's objects with this rollout (and `ingress` settings), from the program run in
+    this process (the command's own output is tested in tests/test_synth_cli.py)."""
     raw, source = raw_stack_config(ROOT, "prod")
     raw["rollout"] = rollout
-    raw["workloads"]["ui"]["ingress"]["kind"] = ingress_kind
+    raw["workloads"]["ui"]["ingress"].update(kind=ingress_kind, **ingress)
     result = run_program(load_stack_config(raw, "prod", source), "rdagent-infra", "prod")
     return [m for m in (kubernetes_object(r) for r in result.registrations) if m]
 

@@ -45,6 +45,11 @@ class IngressConfig(Model):
     certManager: CertManagerConfig | None = None
     # Sign-in in front of the UI (oauth2-proxy); required in staging and prod when the UI is exposed.
     auth: UiAuthConfig = UiAuthConfig()
+    # gatewayApi: a user's requests stay on the pod (and so the track) they landed on, through every
+    # rollout step, until that pod leaves the route: a session cookie at the Gateway (HTTPRoute
+    # sessionPersistence, in the Gateway API's experimental channel, which Envoy Gateway's chart
+    # installs). Streamlit keeps each session's state and media in its pod's memory.
+    sessionPersistence: bool = True
 
 
 class UiConfig(Model):

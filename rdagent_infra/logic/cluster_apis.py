@@ -36,7 +36,7 @@ class ApiNeed:
         )
 
 
-GATEWAY_API = "the Gateway API CRDs (standard channel)"
+GATEWAY_API = "the Gateway API CRDs (the experimental channel Envoy Gateway installs, or the standard one)"
 
 
 def _route(why: str) -> ApiNeed:
