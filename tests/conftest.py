@@ -113,6 +113,13 @@ def pod_network(tmp_path):
 DERIVED_MARKERS = {"control_plane": "cluster", "engine": "engine", "real_prometheus": "prometheus", "pod_network": "app"}
 
 
+# The files of few, long tests go first (make test runs `--dist loadfile --no-loadscope-reorder`, so
+# workers take files in this order): the fault tests, which mostly wait on the engine and the control
+# plane, beside the app's sandboxed runs, which mostly compute; then the cluster stack and `rollout
+# run`; the many short files after them even out the two workers' ends.
+FIRST_FILES = ("test_faults.py", "test_app.py", "test_cluster_stack.py", "test_rollout_run.py", "test_ui_sign_in.py", "test_engine.py")
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects
 def pytest_collection_modifyitems(config, items):
     # pytest-timeout's limit per test (pyproject.toml), scaled like every other budget.
@@ -123,6 +130,7 @@ def pytest_collection_modifyitems(config, items):
         for fixture, marker in DERIVED_MARKERS.items():
             if fixture in item.fixturenames and item.get_closest_marker(marker) is None:
                 item.add_marker(marker)
+    items.sort(key=lambda item: FIRST_FILES.index(item.path.name) if item.path.name in FIRST_FILES else len(FIRST_FILES))
 
 
 @pytest.fixture(scope="session")

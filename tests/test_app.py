@@ -265,24 +265,6 @@ def ui_in_sandbox(tmp_path: Path, network: PodNetwork) -> tuple[Sandbox, dict, d
     return Sandbox(objects, tmp_path / "sandbox", network, sentinels(objects)), ui, pod_spec(ui)["containers"][0]
 
 
-def test_the_ui_starts_on_an_empty_traces_volume_and_answers_its_probe(tmp_path, pod_network):
-    network, llm = pod_network
-    sandbox, ui, container = ui_in_sandbox(tmp_path, network)
-    port = container["ports"][0]["containerPort"]
-    probe_path = container["readinessProbe"]["httpGet"]["path"]
-    assert probe_path == "/_stcore/health"
-    pod = sandbox.start(ui, "ui", "rdagent-ui-stable-5d9c8-abcde")
-    try:
-        wait_until(lambda: health(network, port) == "ok" or pod.process.poll() is not None, UI_START_SECONDS, "the UI's health answer")
-        assert pod.process.poll() is None, pod.output()[-4000:]
-    finally:
-        pod.kill()
-    out = pod.output()
-    assert "Traceback" not in out and "Read-only file system" not in out, out[-4000:]
-    assert not (sandbox.claims / "rdagent-traces").exists() or not any((sandbox.claims / "rdagent-traces").iterdir()), "the UI wrote to the traces volume"
-    assert llm.requests() == [], "the UI asked the LLM"
-
-
 READ_TRACE = """
 import json, sys
 from rdagent.core.serialization import UntrustedArtifactError
@@ -337,19 +319,35 @@ def stop_seconds(pod, network: PodNetwork, port: int, patience: float) -> float 
     return time.monotonic() - started
 
 
-def test_the_ui_stops_on_sigterm_well_within_its_grace_period(tmp_path, pod_network):
-    """The image's tini is PID 1 and passes SIGTERM to rdagent and Streamlit; the negative control
-    runs the same container with rdagent as PID 1 (a `command` bypasses the ENTRYPOINT), which
-    ignores SIGTERM until the grace period ends in SIGKILL."""
-    network, _ = pod_network
+def test_the_ui_starts_on_an_empty_traces_volume_answers_its_probe_and_stops_on_sigterm(tmp_path, pod_network):
+    """The UI container as rendered: it answers its readiness probe on an empty traces volume,
+    writes nothing there, asks no LLM, and stops well within its grace period: the image's tini is
+    PID 1 and passes SIGTERM to rdagent and Streamlit."""
+    network, llm = pod_network
     sandbox, ui, container = ui_in_sandbox(tmp_path, network)
     port = container["ports"][0]["containerPort"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/_stcore/health"
     grace = pod_spec(ui)["terminationGracePeriodSeconds"]
     assert "command" not in container and container["args"][:2] == ["rdagent", "ui"], "the image's ENTRYPOINT must stay"
-    seconds = stop_seconds(sandbox.start(ui, "ui", "rdagent-ui-tini"), network, port, grace)
+    pod = sandbox.start(ui, "ui", "rdagent-ui-stable-5d9c8-abcde")
+    try:
+        seconds = stop_seconds(pod, network, port, grace)  # after the health answer
+    finally:
+        pod.kill()
     assert seconds is not None and seconds < grace / 3, f"stopped after {seconds} s of a {grace} s grace period"
+    out = pod.output()
+    assert "Traceback" not in out and "Read-only file system" not in out, out[-4000:]
+    assert not (sandbox.claims / "rdagent-traces").exists() or not any((sandbox.claims / "rdagent-traces").iterdir()), "the UI wrote to the traces volume"
+    assert llm.requests() == [], "the UI asked the LLM"
+
+
+def test_rdagent_as_pid_1_ignores_sigterm(tmp_path, pod_network):
+    """The negative control of the stop above: the same container with rdagent as PID 1 (a
+    `command` bypasses the ENTRYPOINT) ignores SIGTERM until the grace period ends in SIGKILL."""
+    network, _ = pod_network
+    sandbox, ui, container = ui_in_sandbox(tmp_path, network)
     bare = sandbox.start(ui, "ui", "rdagent-ui-bare-pid1", command=container["args"])
-    assert stop_seconds(bare, network, port, 8) is None, "rdagent as PID 1 stopped on SIGTERM: the negative control no longer holds"
+    assert stop_seconds(bare, network, container["ports"][0]["containerPort"], 5) is None, "rdagent as PID 1 stopped on SIGTERM: the control no longer holds"
 
 
 def test_a_run_reaches_an_azure_openai_deployment_with_its_endpoint_version_and_key(tmp_path, pod_network):

@@ -13,6 +13,7 @@ subset both engines read alike.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -52,7 +53,9 @@ step()
 def rdagent_output(tmp_path_factory) -> list[str]:
     assert RDAGENT_PYTHON.exists(), "the rdagent package is not installed: run make rdagent-venv"
     cwd = tmp_path_factory.mktemp("rdagent-run")
-    result = subprocess.run([str(RDAGENT_PYTHON), "-c", RDAGENT_SCRIPT], capture_output=True, text=True, timeout=300, cwd=cwd)
+    # LiteLLM's cost map from the package (as the pods have it), not fetched over the network at import.
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    result = subprocess.run([str(RDAGENT_PYTHON), "-c", RDAGENT_SCRIPT], capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 

@@ -8,6 +8,7 @@ reads, loguru's and LiteLLM's variables, OpenMP's, and the options of every `rda
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 
@@ -31,7 +32,9 @@ WORKLOAD_KINDS = {"Deployment", "Job", "CronJob"}
 @pytest.fixture(scope="session")
 def reads() -> dict:
     assert RDAGENT_PYTHON.exists(), "the rdagent package is not installed: run make rdagent-venv"
-    result = subprocess.run([str(RDAGENT_PYTHON), str(PROBE)], capture_output=True, text=True, timeout=900)
+    # LiteLLM's cost map from the package (as the pods have it), not fetched over the network at import.
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    result = subprocess.run([str(RDAGENT_PYTHON), str(PROBE)], capture_output=True, text=True, timeout=900, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
 
