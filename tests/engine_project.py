@@ -19,6 +19,8 @@ from tests.conftest import ROOT
 
 PULUMI = ROOT / "scripts" / "pulumi"
 RDAGENT_INFRA = ROOT / ".venv" / "bin" / "rdagent-infra"
+# `pulumi up` as the tests run it: no preview, the test tier's policy pack.
+UP = ("up", "--yes", "--skip-preview", "--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(ROOT / "policies/config/policy-config.test.json"))
 
 
 class Project:
@@ -69,12 +71,39 @@ class Project:
             assert result.returncode == 0, f"{' '.join(command[:3])} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
         return result
 
+    def start(self, *args: str) -> subprocess.Popen:
+        """`pulumi ARGS` started, not awaited (its own process group); its output goes to
+        logs/<n>-started.log (`finish` reads it)."""
+        self.runs += 1
+        log = self.logs / f"{self.runs:03d}-started.log"
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                [str(PULUMI), *args, "--stack", self.stack, "--non-interactive"],
+                cwd=self.dir,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        process.log = log
+        return process
+
+    def finish(self, process: subprocess.Popen, timeout: float = 600) -> None:
+        """Waits for a started command; fails with its output's end unless it succeeded."""
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        said = process.log.read_text()
+        assert process.returncode == 0, f"pulumi failed ({process.returncode}):\n{said[-6000:]}"
+
     def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.run([str(PULUMI), *args, "--stack", self.stack, "--non-interactive"], check=check)
 
     def up(self, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
-        policy = ["--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(ROOT / "policies/config/policy-config.test.json")]
-        return self.pulumi("up", "--yes", "--skip-preview", *policy, *extra, check=check)
+        return self.pulumi(*UP, *extra, check=check)
 
     def rollout(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.run([str(RDAGENT_INFRA), "rollout", *args, "--stack", self.stack], check=check)
