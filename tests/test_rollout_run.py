@@ -99,10 +99,10 @@ def read_until(process: subprocess.Popen, marker: str, timeout: float = 300) -> 
     raise AssertionError(f"{marker!r} not seen:\n" + "\n".join(lines))
 
 
-# Step 1 must outlast its own update for the run to be caught waiting: 15 min x 0.03 = 27 s; the last
-# stage is cut to one minute (1.8 s); an analysis every 40 x 0.03 = 1.2 s.
+# Step 1 must outlast its own update (about 5 s here) for the run to be caught waiting: 15 min x 0.02
+# = 18 s; the last stage is cut to one minute (1.2 s); an analysis every 40 x 0.02 = 0.8 s.
 SLOWER = {
-    "durationScale": 0.03,
+    "durationScale": 0.02,
     "analysis": {"intervalSeconds": 40},
     "canary": {
         "stages": [
