@@ -80,15 +80,15 @@ def kinds_in_state(state_urns: list[str]) -> list[tuple[str, str]]:
     return sorted(kinds)
 
 
-def listing_path(api, api_version: str, kind: str, namespace: str) -> str:
-    """Where the API server lists `kind` in the namespace, from its own discovery."""
+def listing(api, api_version: str, kind: str, namespace: str) -> tuple[str, dict[str, str]]:
+    """Where the API server lists `kind` in the namespace, from its own discovery: (path, query)."""
     base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
     for resource in api.get(base)["resources"]:
         if resource["kind"] == kind and "/" not in resource["name"]:
             if kind == "Namespace":
-                return f"{base}/{resource['name']}?fieldSelector=metadata.name={namespace}"
+                return f"{base}/{resource['name']}", {"fieldSelector": f"metadata.name={namespace}"}
             assert resource["namespaced"], f"{kind} is cluster-scoped: the faults stack is meant to have none but its Namespace"
-            return f"{base}/namespaces/{namespace}/{resource['name']}"
+            return f"{base}/namespaces/{namespace}/{resource['name']}", {}
     raise AssertionError(f"the API server does not serve {kind} in {api_version}")
 
 
@@ -98,13 +98,12 @@ def cluster_objects(project: Project, kinds: list[tuple[str, str]]) -> dict[str,
     api = project.plane.api.fresh()
     found = []
     for api_version, kind in kinds:
-        path, _, query = listing_path(api, api_version, kind, project.namespace).partition("?")
-        params = dict([query.split("=", 1)]) if query else {}
+        path, params = listing(api, api_version, kind, project.namespace)
         found += [{**obj, "kind": kind, "apiVersion": api_version} for obj in api.items(path, **params)]
     return cluster_objects_module.keyed(found, project.namespace, GENERATED)
 
 
-def workloads_ready(objects: dict[str, dict], project: Project) -> bool:
+def workloads_ready(project: Project) -> bool:
     """Every Deployment and StatefulSet of the namespace has all its replicas ready."""
     api = project.plane.api.fresh()
     for plural in ("deployments", "statefulsets"):
@@ -124,7 +123,7 @@ def settled_objects(project: Project, kinds: list[tuple[str, str]], within: floa
         now = cluster_objects(project, kinds)
         same = now == last[0]
         last[0] = now
-        return same and workloads_ready(now, project)
+        return same and workloads_ready(project)
 
     wait_for(settled, within, "the controllers to settle", interval=1)
     return last[0]
