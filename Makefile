@@ -14,8 +14,12 @@ CHECKOV_STAMP := .tools/checkov/.installed
 # it what RD-Agent reads. requirements-rdagent.txt pins its whole resolved tree.
 RDAGENT_VENV := .tools/rdagent
 RDAGENT_STAMP := $(RDAGENT_VENV)/.installed
+# The real LiteLLM proxy (the version images/llm-gateway.Dockerfile installs) in its own virtualenv:
+# tests run the gateway with the config the program writes. requirements-litellm.txt pins its whole tree.
+LITELLM_VENV := .tools/litellm
+LITELLM_STAMP := $(LITELLM_VENV)/.installed
 
-.PHONY: up test setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators sandbox-tools rdagent-venv lint synth-all bench clean
+.PHONY: up test setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators sandbox-tools rdagent-venv litellm-venv lint synth-all bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml policies/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "rdagent-infra needs Python 3.11 (found " + sys.version.split()[0] + ")")'
@@ -75,6 +79,13 @@ $(RDAGENT_STAMP): requirements-rdagent.txt
 
 rdagent-venv: $(RDAGENT_STAMP)
 
+$(LITELLM_STAMP): requirements-litellm.txt
+	test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-litellm.txt
+	touch $(LITELLM_STAMP)
+
+litellm-venv: $(LITELLM_STAMP)
+
 validators: $(CHECKOV_STAMP)
 	@command -v promtool >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
@@ -85,10 +96,11 @@ validators: $(CHECKOV_STAMP)
 
 # The pod sandbox of the app tests (tests/pod_sandbox.py): bubblewrap, and iproute2 for its network
 # namespace, tini (the images' PID 1), chromium (the headless browser of tests/test_ui_sign_in.py); LuaJIT
-# runs the log shipper's redaction script (tests/test_log_shipper.py).
-SANDBOX_PACKAGES := bubblewrap chromium iproute2 luajit tini
+# runs the log shipper's redaction script (tests/test_log_shipper.py); redis-server is the LLM gateway's
+# response cache in the gateway tests.
+SANDBOX_PACKAGES := bubblewrap chromium iproute2 luajit redis-server tini
 sandbox-tools:
-	@command -v bwrap >/dev/null && command -v chromium >/dev/null && command -v ip >/dev/null && command -v luajit >/dev/null && command -v tini >/dev/null || { \
+	@command -v bwrap >/dev/null && command -v chromium >/dev/null && command -v ip >/dev/null && command -v luajit >/dev/null && command -v redis-server >/dev/null && command -v tini >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $(SANDBOX_PACKAGES) >/dev/null; \
 		else echo "install Debian's $(SANDBOX_PACKAGES) packages (sudo apt-get install $(SANDBOX_PACKAGES))" >&2; exit 1; fi; }
 
@@ -101,7 +113,7 @@ lint: setup
 # pytest's exit status 5 (no test collected) is a failure here too (tests/conftest.py turns it into 1).
 # The report is build/test-results/junit.xml; failed tests leave their temporary folders in build/pytest-tmp.
 # Files are taken in the order tests/conftest.py gives them (FIRST_FILES), not by their number of tests.
-test: setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators sandbox-tools rdagent-venv lint
+test: setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators sandbox-tools rdagent-venv litellm-venv lint
 	mkdir -p build
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25 \
 		--junitxml=build/test-results/junit.xml --basetemp=$(CURDIR)/build/pytest-tmp

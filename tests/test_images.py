@@ -108,13 +108,16 @@ def test_every_base_image_is_pinned(path):
 def test_the_seed_settings(path):
     final = stages(path)[-1]
     env = final_env(path)
-    assert env.get("PYTHONPATH") == "/app", f"{path.name}: PYTHONPATH is {env.get('PYTHONPATH')!r}, the seed's is /app"
+    gateway = path.name == "llm-gateway.Dockerfile"  # the LiteLLM proxy's image: no RD-Agent, no /app
+    assert gateway or env.get("PYTHONPATH") == "/app", f"{path.name}: PYTHONPATH is {env.get('PYTHONPATH')!r}, the seed's is /app"
     assert env.get("PYTHONUNBUFFERED") == "1", f"{path.name}: PYTHONUNBUFFERED is not 1"
     (healthcheck,) = [" ".join(value.split()) for value in values(final, "HEALTHCHECK")]
     assert healthcheck.startswith(SEED_HEALTHCHECK + " CMD ["), f"{path.name}: HEALTHCHECK {healthcheck!r} is not the seed's {SEED_HEALTHCHECK}"
     assert values(final, "USER")[-1] == f"{seed.APP_UID}:{seed.APP_GID}", f"{path.name}: the last USER is not the pods' {seed.APP_UID}:{seed.APP_GID}"
     serves_ui = any('"ui"' in command for command in values(final, "CMD"))
-    if serves_ui:
+    if gateway:
+        assert values(final, "EXPOSE") == ["4000"] and "127.0.0.1:4000/health/liveliness" in healthcheck, f"{path.name}: the proxy's port and health"
+    elif serves_ui:
         assert values(final, "EXPOSE") == [str(seed.UI_PORT)], f"{path.name}: serves the UI but does not expose {seed.UI_PORT}"
         assert f"127.0.0.1:{seed.UI_PORT}{seed.UI_HEALTH_PATH}" in healthcheck, f"{path.name}: the health check does not ask the UI"
     else:
@@ -205,6 +208,8 @@ def expected_users(variant: str) -> set[str]:
     from tests.conftest import STACKS
 
     users = {f"UI ({stack})" for stack in STACKS if load_from_files(ROOT, stack)[0].images.ui == variant}
+    if variant == "llm-gateway":
+        users.add("LLM gateway")
     for scenario in sorted(set(get_args(Scenario)) - QLIB_SCENARIOS):  # the Qlib scenarios are refused: no image runs them
         cpu, gpu = (RunConfig(name="r", scenario=scenario, resources=gpu_resources(n), **SCENARIO_ARGUMENTS.get(scenario, {})).image_variant for n in (0, 1))
         if cpu == gpu == variant:
