@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.signing_key import ArtifactSigningKey
 from rdagent_infra.config import StackConfig
-from rdagent_infra.logic import secrets_store
+from rdagent_infra.logic import llm_gateway, secrets_store
 from rdagent_infra.logic.app_files import content_hash, render_json
 from rdagent_infra.logic.pods import labels
 from rdagent_infra.logic.rdagent_env import (
@@ -51,29 +51,28 @@ class AppSettings(pulumi.ComponentResource):
         namespace = config.namespace
         secrets = config.secrets
 
-        from_store = dict(config.secretsStore.arns())
+        # With the LLM gateway, it alone holds the provider keys (components/llm_gateway.py): the runs
+        # send the gateway key, and read nothing from Secrets Manager.
+        gateway = config.llm.gateway.enabled
+        store = dict(config.secretsStore.arns())
+        from_store = {} if gateway else store
         string_data, secret_keys = self._run_secrets(config, from_store)
-        k8s.core.v1.Secret(f"{name}-secret", metadata={"name": SECRET_NAME, "namespace": namespace}, type="Opaque", string_data=string_data, opts=child)
+        if gateway:
+            secret_keys = [(llm_gateway.KEY_SECRET, llm_gateway.KEY_SECRET_KEY, "OPENAI_API_KEY")]
+        if string_data:  # keys the runs read themselves: a Kaggle token, the LLM keys when there is no gateway
+            k8s.core.v1.Secret(f"{name}-secret", metadata={"name": SECRET_NAME, "namespace": namespace}, type="Opaque", string_data=string_data, opts=child)
         self._signing_secret(name, config, child)
         self._secrets_roles = secrets_roles or {}
-        self.secret_volumes: list[dict] = []
-        self.secret_mounts: list[dict] = []
-        if from_store:
-            store_keys = [(key, from_store[field]) for key, _, field in LLM_SECRET_ENV if field in from_store]
-            body = secrets_store.provider_class(namespace, config.secretsStore.region(), store_keys)
-            k8s.apiextensions.CustomResource(
-                f"{name}-secrets-manager", api_version=body["apiVersion"], kind=body["kind"], metadata=body["metadata"], spec=body["spec"], opts=child
-            )
-            self.secret_volumes = [secrets_store.pod_volume()]
-            self.secret_mounts = [secrets_store.container_mount()]
+        self._secrets_store(name, config, store, runs_read_it=bool(from_store), child=child)
 
         llm = config.llm
+        direct = not gateway
         common = common_env(
             backend=llm.backend,
-            chat_model=llm.chatModel,
-            embedding_model=llm.embeddingModel,
-            openai_api_base=llm.openaiApiBase,
-            azure=(llm.azureApiBase, llm.azureApiVersion) if llm.azureApiBase and llm.azureApiVersion else None,
+            chat_model=llm.chatModel if direct else llm_gateway.client_model(llm.chatModel),
+            embedding_model=llm.embeddingModel if direct else llm_gateway.client_model(llm.embeddingModel),
+            openai_api_base=llm.openaiApiBase if direct else llm_gateway.service_url(namespace),
+            azure=(llm.azureApiBase, llm.azureApiVersion) if direct and llm.azureApiBase and llm.azureApiVersion else None,
             log_level=config.app.logLevel,
             log_chat_content=config.log_llm_chat_content(),
             cache_path=config.cache.l3.path,
@@ -114,7 +113,7 @@ class AppSettings(pulumi.ComponentResource):
         """The runs' Secret data, and (Kubernetes Secret, key, variable) of each LLM key that is set; sets `kaggle_env`."""
         string_data: dict[str, pulumi.Input[str]] = {}
         secret_keys: list[tuple[str, str, str]] = []
-        for key, variable, field in LLM_SECRET_ENV:
+        for key, variable, field in () if config.llm.gateway.enabled else LLM_SECRET_ENV:
             value = getattr(config.secrets, field)
             if value is not None:
                 string_data[key] = pulumi.Output.secret(value.value)
@@ -127,6 +126,21 @@ class AppSettings(pulumi.ComponentResource):
             string_data[key] = pulumi.Output.secret(config.secrets.kaggleApiToken.value)
             self.kaggle_env = [{"name": variable, "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": key}}}]
         return string_data, secret_keys
+
+    def _secrets_store(self, name: str, config: StackConfig, store: dict[str, str], *, runs_read_it: bool, child: pulumi.ResourceOptions) -> None:
+        """The SecretProviderClass of the keys in Secrets Manager (mounted by the LLM gateway, or by the
+        runs when there is none); sets the runs' `secret_volumes` and `secret_mounts`."""
+        self.secret_volumes: list[dict] = []
+        self.secret_mounts: list[dict] = []
+        if store:
+            store_keys = [(key, store[field]) for key, _, field in LLM_SECRET_ENV if field in store]
+            body = secrets_store.provider_class(config.namespace, config.secretsStore.region(), store_keys)
+            k8s.apiextensions.CustomResource(
+                f"{name}-secrets-manager", api_version=body["apiVersion"], kind=body["kind"], metadata=body["metadata"], spec=body["spec"], opts=child
+            )
+        if runs_read_it:
+            self.secret_volumes = [secrets_store.pod_volume()]
+            self.secret_mounts = [secrets_store.container_mount()]
 
     def _signing_secret(self, name: str, config: StackConfig, child: pulumi.ResourceOptions) -> None:
         """One signing key for the UI and every run: a trace is readable only under the key that signed it."""

@@ -20,9 +20,13 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
 KEY_BYTES = 32  # RD-Agent refuses keys shorter than 32 bytes
 
 
-class _SigningKeyProvider(ResourceProvider):
+class RandomKeyProvider(ResourceProvider):
+    """Draws a key once, on create: KEY_BYTES random bytes as hex, after the `prefix` input if one is
+    given (`kind` names the id)."""
+
     def create(self, props: dict) -> CreateResult:
-        return CreateResult(id_=f"signing-key-{secrets.token_hex(4)}", outs={"key": secrets.token_hex(KEY_BYTES)})
+        prefix = props.get("prefix") or ""
+        return CreateResult(id_=f"{props.get('kind') or 'signing-key'}-{secrets.token_hex(4)}", outs={"key": prefix + secrets.token_hex(KEY_BYTES)})
 
     def diff(self, _id: str, _olds: dict, _news: dict) -> DiffResult:
         return DiffResult(changes=False)  # made once: nothing in the program changes it
@@ -35,4 +39,4 @@ class ArtifactSigningKey(pulumi.dynamic.Resource):
 
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
         secret = pulumi.ResourceOptions(additional_secret_outputs=["key"])
-        super().__init__(_SigningKeyProvider(), name, {"key": None}, pulumi.ResourceOptions.merge(opts, secret))
+        super().__init__(RandomKeyProvider(), name, {"key": None}, pulumi.ResourceOptions.merge(opts, secret))

@@ -18,6 +18,7 @@ from components.eks_addons import EksAddons
 from components.gateway import GatewayController
 from components.gpu_node_pool import GpuNodePool
 from components.karpenter import Karpenter
+from components.llm_gateway import LlmGateway
 from components.log_shipper import LogShipper
 from components.logging import ElkLogging
 from components.monitoring import Monitoring
@@ -29,7 +30,8 @@ from components.registry import ImageRegistry
 from components.secrets_store import SecretsStore
 from components.storage import Storage
 from rdagent_infra import defaults as seed
-from rdagent_infra.config import StackConfig
+from rdagent_infra.config import GATEWAY_IMAGE_VARIANT, StackConfig
+from rdagent_infra.logic.llm_gateway import ACCOUNT as GATEWAY_ACCOUNT
 from rdagent_infra.logic.network import app_egress
 from rdagent_infra.logic.rollout import plan_rollout
 from rdagent_infra.logic.runs import APP as RUN_ACCOUNT
@@ -59,8 +61,10 @@ def cluster_platform(config: StackConfig, cluster: Cluster) -> tuple[Any, list, 
         ready.append(PrometheusStack("rdagent-prometheus", config, cluster.provider, pools.nodes))
     roles: dict = {}
     if config.secretsStore.enabled:
-        # Only the runs read LLM keys: the UI reads traces and asks no LLM.
-        store = SecretsStore("rdagent-secrets-store", config, cluster, (RUN_ACCOUNT,), pools.nodes)
+        # Only the LLM gateway reads the provider keys (without one, the runs do): the UI reads traces
+        # and asks no LLM.
+        reader = GATEWAY_ACCOUNT if config.llm.gateway.enabled else RUN_ACCOUNT
+        store = SecretsStore("rdagent-secrets-store", config, cluster, (reader,), pools.nodes)
         ready.append(store.release)
         roles = store.roles
     return pools.node_role_arn, ready, roles
@@ -95,9 +99,15 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
         )
     settings = AppSettings("rdagent-settings", config, provider, secrets_roles, opts=in_namespace)
     egress = app_egress(config)
+    runs_opts = in_namespace
+    if config.llm.gateway.enabled:
+        image = registry.image_for(GATEWAY_IMAGE_VARIANT)
+        gateway = LlmGateway("rdagent-llm-gateway", config, provider, image, redis.host, settings.account_annotations(GATEWAY_ACCOUNT), opts=in_namespace)
+        # A run's first request goes to the gateway: it starts once the gateway is ready.
+        runs_opts = pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[gateway.deployment]))
     plan = plan_rollout(config.rollout, config.workloads.ui.replicas)
     ui = RdAgentUi("rdagent-ui", config, provider, plan, registry.image_for, settings, egress, opts=in_namespace)
-    runs = BatchRuns("rdagent-runs", config, provider, registry.image_for, settings, egress, opts=in_namespace)
+    runs = BatchRuns("rdagent-runs", config, provider, registry.image_for, settings, egress, opts=runs_opts)
     if config.monitoring.enabled:
         Monitoring("rdagent-monitoring", config, provider, opts=in_namespace)
 

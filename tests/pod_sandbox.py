@@ -16,7 +16,9 @@ What differs from a real pod, and why:
   the files the Dockerfile copies from images/: the images cannot be built here (no Docker daemon),
   so a tool an image installs and this machine lacks (a conda environment) is missing;
 - secret values the synth output redacts (`[secret]`) are supplied by the test;
-- no cgroup limits (resources are not enforced), no probes run by a kubelet (the test asks).
+- no cgroup limits (resources are not enforced), no probes run by a kubelet (the test asks);
+- every rendered Service's DNS name resolves to loopback (its /etc/hosts), where the test starts
+  what serves it (the LLM gateway's pod, Debian's redis-server for Redis).
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from tests.conftest import budget
 
 ROOT = Path(__file__).resolve().parent.parent
 RDAGENT_VENV = ROOT / ".tools" / "rdagent"
+# The image variants whose /opt/venv is another virtualenv than rdagent's: the LLM gateway's LiteLLM
+# proxy (`make litellm-venv`, requirements-litellm.txt).
+VENVS = {"llm-gateway": ROOT / ".tools" / "litellm"}
 IMAGES = ROOT / "images"
 VENV_IN_IMAGE = "/opt/venv"
 # What a root file system has that the sandbox takes from this machine, read-only.
@@ -319,7 +324,15 @@ class Sandbox:
             elif path.is_dir():
                 command += ["--ro-bind", "/" + link, "/" + link]
         command += ["--dev", "/dev", "--proc", "/proc"]
-        command += ["--ro-bind", str(RDAGENT_VENV), VENV_IN_IMAGE]
+        # The cluster's DNS names of the rendered Services, each on loopback (the kubelet writes a
+        # pod's /etc/hosts too); a Service's port is its pods' port in every stack we render.
+        hosts = pod_dir / "hosts"
+        hosts.write_text(self.hosts())
+        command += ["--ro-bind", str(hosts), "/etc/hosts"]
+        venv = VENVS.get(image.variant, RDAGENT_VENV)
+        if not (venv / "bin" / "python").exists():
+            raise SandboxError(f"the virtualenv of the {image.variant} image is missing: run make test's install steps (make litellm-venv)")
+        command += ["--ro-bind", str(venv), VENV_IN_IMAGE]
         for target, source in image.copies.items():
             command += ["--ro-bind", str(source), target]
         if Path("/root/.pyenv").exists():  # the virtualenv's interpreter lives there on this kind of machine
@@ -344,7 +357,7 @@ class Sandbox:
             command += ["--ro-bind" if mount.get("readOnly") else "--bind", str(source), mount["mountPath"]]
         # The virtualenv's scripts name their interpreter by its path on this machine: it is there too,
         # after the volumes, so that a pod's own /tmp does not hide a checkout under /tmp.
-        command += ["--ro-bind", str(RDAGENT_VENV), str(RDAGENT_VENV)]
+        command += ["--ro-bind", str(venv), str(venv)]
         workdir = container.get("workingDir") or image.workdir
         command += ["--dir", workdir] if not any(workdir == p or workdir.startswith(p + "/") for p in mounted) else []
         command += ["--remount-ro", "/", "--chdir", workdir, "--clearenv"]
@@ -359,6 +372,14 @@ class Sandbox:
             )
         (pod_dir / "command.txt").write_text(shlex.join(command))
         return Pod(pod_name, process, mounted, log, words, env)
+
+    def hosts(self) -> str:
+        lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost"]
+        for obj in self.objects:
+            if obj["kind"] == "Service":
+                name, namespace = obj["metadata"]["name"], obj["metadata"].get("namespace", "default")
+                lines.append(f"127.0.0.1 {name}.{namespace}.svc.cluster.local {name}.{namespace}.svc {name}.{namespace}")
+        return "\n".join(lines) + "\n"
 
     def _files(self, folder: Path, volume: dict) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -438,3 +459,97 @@ class LlmStandIn:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+
+
+REDIS_PORT = 6379  # the rendered Redis Service's port, in the test's own network namespace
+
+
+class RedisServer:
+    """Debian's redis-server in a pod network, on the Redis Service's port, with the stack's password:
+    what the rendered `redis` Service reaches in the cluster."""
+
+    def __init__(self, network: PodNetwork, folder: Path, password: str):
+        folder.mkdir(parents=True, exist_ok=True)
+        server = shutil.which("redis-server")
+        if not server:
+            raise SandboxError("redis-server is not installed: make test installs Debian's redis-server package")
+        self.network, self.password = network, password
+        self.process = subprocess.Popen(
+            [*network.prefix(), server, "--bind", "127.0.0.1", "--port", str(REDIS_PORT), "--requirepass", password]
+            + ["--save", "", "--appendonly", "no", "--dir", str(folder)],
+            stdout=(folder / "redis.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(lambda: self.command("PING") == ["PONG"], 20, "redis-server answering PING", interval=0.1)
+
+    def command(self, *words: str) -> list[str]:
+        """A redis-cli command's output lines (empty if it failed)."""
+        result = self.network.run(
+            ["redis-cli", "-h", "127.0.0.1", "-p", str(REDIS_PORT), "--no-auth-warning", "-a", self.password, *words],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        return result.stdout.split() if result.returncode == 0 else []
+
+    def scan(self) -> list[str]:
+        return sorted(self.command("--scan"))
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+def http_status(network: PodNetwork, url: str, timeout: float = 5) -> int:
+    """The status of a GET from inside the pod network (0 if nothing answered)."""
+    probe = (
+        "import sys, urllib.request, urllib.error\n"
+        "try:\n    print(urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])).status)\n"
+        "except urllib.error.HTTPError as e:\n    print(e.code)\nexcept Exception:\n    print(0)\n"
+    )
+    result = network.run([str(ROOT / ".venv" / "bin" / "python"), "-c", probe, url, str(timeout)], capture_output=True, text=True, timeout=timeout + 20)
+    return int(result.stdout.strip() or 0)
+
+
+def start_ready(sandbox: Sandbox, obj: dict, container_name: str, pod_name: str, timeout: float = 120) -> Pod:
+    """A Deployment's container started as rendered, once its readiness probe (an httpGet on a named or
+    numbered port) answers 200, as the kubelet would mark it ready."""
+    container = next(c for c in pod_spec(obj)["containers"] if c["name"] == container_name)
+    probe = container["readinessProbe"]["httpGet"]
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", []) if "name" in p}
+    port = ports.get(probe["port"], probe["port"])
+    pod = sandbox.start(obj, container_name, pod_name)
+
+    def ready() -> bool:
+        if pod.process.poll() is not None:
+            raise AssertionError(f"{pod_name} exited with {pod.process.returncode} before it was ready:\n{pod.output()[-4000:]}")
+        return http_status(sandbox.network, f"http://127.0.0.1:{port}{probe['path']}") == 200
+
+    try:
+        wait_until(ready, timeout, f"{pod_name}'s readiness probe", interval=0.5)
+    except AssertionError:
+        pod.kill()
+        raise
+    return pod
+
+
+GATEWAY = "rdagent-llm-gateway"
+
+
+@contextlib.contextmanager
+def running_gateway(sandbox: Sandbox, supplied: dict[tuple[str, str], str], folder: Path, pod_name: str = f"{GATEWAY}-6f9d8-k2x7q"):
+    """The stack's LLM gateway as rendered (its Deployment's LiteLLM container, its config file from
+    its ConfigMap, its keys from its Secrets), ready, with the stack's Redis behind it; yields the
+    gateway's pod and the Redis server."""
+    redis = RedisServer(sandbox.network, folder / "redis", supplied[("redis-auth", "password")])
+    try:
+        deployment = _find(sandbox.objects, "Deployment", GATEWAY)
+        pod = start_ready(sandbox, deployment, "litellm", pod_name)
+        try:
+            yield pod, redis
+        finally:
+            pod.kill()
+    finally:
+        redis.close()

@@ -4,7 +4,9 @@ network namespace of loopback only, against the LLM stand-in of tests/llm_standi
 
 Each stack is synthesized from a copy of its stack file whose `rdagent:llm.openaiApiBase` points at
 the stand-in (the one change); the secret values synth redacts are supplied as sentinels, so that
-the requests show which key a pod sent. What the stand-in's answers make RD-Agent do is not a claim
+the requests show which key a pod sent. Runs reach the stand-in through the stack's LLM gateway,
+started from its rendered Deployment in the same sandbox, with Debian's redis-server as its cache
+(tests/pod_sandbox.py, running_gateway). What the stand-in's answers make RD-Agent do is not a claim
 about any real model: a run "ends on its own" here because the stand-in writes no usable code.
 """
 
@@ -22,12 +24,13 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, run_cli
-from tests.pod_sandbox import STANDIN_PORT, PodNetwork, Sandbox, load_objects, pod_spec, wait_until
+from tests.pod_sandbox import STANDIN_PORT, PodNetwork, Sandbox, load_objects, pod_spec, running_gateway, wait_until
 from tests.test_log_shipper import shipped_and_redacted
 
 pytestmark = pytest.mark.app
 STANDIN_BASE = f"http://127.0.0.1:{STANDIN_PORT}/v1"
 SIGNING_KEY = "s" * 64
+GATEWAY_KEY = "sk-" + "g" * 64  # as the program makes it: LiteLLM takes master keys that start with sk-
 RUN_SECONDS = 420  # a run of general_model against the stand-in takes about a minute here
 UI_START_SECONDS = 120
 
@@ -56,6 +59,7 @@ def sentinels(objects: list[dict]) -> dict[tuple[str, str], str]:
             for key in {**(obj.get("stringData") or {}), **(obj.get("data") or {})}:
                 supplied[(obj["metadata"]["name"], key)] = f"sentinel-{obj['metadata']['name']}-{key}-0123456789abcdef"
     supplied[("rdagent-artifact-signing", "artifact-signing-key")] = SIGNING_KEY
+    supplied[("rdagent-llm-gateway-key", "gateway-key")] = GATEWAY_KEY
     return supplied
 
 
@@ -127,8 +131,10 @@ def test_a_general_model_run_starts_from_its_pod_spec_and_ends_on_its_own(stack,
     job = run_object(objects, run)
     seed_data(sandbox, objects, job)
     pod_name = f"rdagent-run-{run}-x7k2p"
-    pod = sandbox.start(job, "rdagent", pod_name)
-    status = pod.wait(RUN_SECONDS)
+    with running_gateway(sandbox, supplied, tmp_path) as (_, redis):
+        pod = sandbox.start(job, "rdagent", pod_name)
+        status = pod.wait(RUN_SECONDS)
+        cached = redis.scan()
     out = pod.output()
 
     assert "Read-only file system" not in out, out[-4000:]
@@ -138,18 +144,21 @@ def test_a_general_model_run_starts_from_its_pod_spec_and_ends_on_its_own(stack,
     trace = sandbox.claims / "rdagent-traces" / pod_name
     assert list(trace.rglob("*.pkl")), f"no trace under {trace}"
     assert (trace / "load_experiment").is_dir(), sorted(p.name for p in trace.iterdir())
-    # Its requests: the configured model, with the key of the stack's Secret.
+    # Its requests, through the stack's LLM gateway: the configured model, sent by the gateway with
+    # the provider key only the gateway holds; the run held the gateway key and no provider key.
     requests = llm.requests()
-    assert requests, "the run sent no request to the LLM endpoint it was given"
+    assert requests, "no request reached the LLM endpoint through the gateway"
     chat = [r for r in requests if r["path"].endswith("/chat/completions")]
     assert chat, [r["path"] for r in requests]
     model = (config.get("rdagent:llm") or {}).get("chatModel", "gpt-4o")
     assert {r["body"]["model"] for r in chat} == {model}
-    key = next(value for (secret, name), value in supplied.items() if (secret, name) == ("rdagent-secrets", "openai-api-key"))
-    assert {r["authorization"] for r in chat} == {f"Bearer {key}"}
+    provider_key = supplied[("rdagent-llm-providers", "openai-api-key")]
+    assert {r["authorization"] for r in chat} == {f"Bearer {provider_key}"}
+    assert pod.env["OPENAI_API_KEY"] == GATEWAY_KEY and provider_key not in pod.env.values()
+    assert cached, "the gateway cached no answer in Redis"
     # Its stdout, as the node's log shipper parses and redacts it, holds no secret of the stack
-    # (RD-Agent prints the LLM key in its settings line as it starts: the key is in the raw output).
-    assert key in out, "the run no longer prints its key: this check lost its subject"
+    # (RD-Agent prints its LLM key, the gateway key, in its settings line as it starts).
+    assert GATEWAY_KEY in out, "the run no longer prints its key: this check lost its subject"
     shipped = json.dumps(shipped_and_redacted(out.splitlines(), tmp_path))
     assert [name for name, value in supplied.items() if value in shipped] == []
     # general_model is no loop: it extracts the report's models, codes them, and stops. The stand-in
@@ -181,7 +190,8 @@ def test_a_data_science_run_finds_its_data_and_reaches_its_runtime_check(stack, 
     job = run_object(objects, run)
     seed_data(sandbox, objects, job)
     pod_name = f"rdagent-run-{run}-d3s9x"
-    status = sandbox.start(job, "rdagent", pod_name).wait(RUN_SECONDS)
+    with running_gateway(sandbox, supplied, tmp_path):
+        status = sandbox.start(job, "rdagent", pod_name).wait(RUN_SECONDS)
     out = (tmp_path / "sandbox" / "pods" / pod_name / "output.log").read_text()
     assert "Read-only file system" not in out and "KaggleError" not in out and "kaggle competitions download" not in out, out[-3000:]
     assert (sandbox.claims / f"rdagent-run-{run}-workspace" / "RD-Agent_workspace").is_dir()
@@ -197,7 +207,7 @@ def test_a_data_science_run_finds_its_data_and_reaches_its_runtime_check(stack, 
         chat = [r for r in requests if r["path"].endswith("/chat/completions")]
         assert chat, out[-3000:]
         assert {r["body"]["model"] for r in chat} == {(config.get("rdagent:llm") or {}).get("chatModel", "gpt-4o")}
-        assert {r["authorization"] for r in chat} == {f"Bearer {supplied[('rdagent-secrets', 'openai-api-key')]}"}
+        assert {r["authorization"] for r in chat} == {f"Bearer {supplied[('rdagent-llm-providers', 'openai-api-key')]}"}
 
 
 def test_the_sandbox_refuses_a_write_outside_the_pods_volumes(tmp_path, pod_network):
@@ -287,7 +297,8 @@ def test_the_ui_opens_the_trace_a_run_wrote_and_a_ui_with_another_key_cannot(tmp
     job = run_object(objects, "model-report-smoke")
     seed_data(sandbox, objects, job)
     run_pod = "rdagent-run-model-report-smoke-q8w4z"
-    sandbox.start(job, "rdagent", run_pod).wait(RUN_SECONDS)
+    with running_gateway(sandbox, supplied, tmp_path):
+        sandbox.start(job, "rdagent", run_pod).wait(RUN_SECONDS)
 
     ui = ui_deployment(objects)
     assert sandbox.start(ui, "traces-placeholder", "rdagent-ui-init").wait(60) == 0
@@ -351,8 +362,9 @@ def test_rdagent_as_pid_1_ignores_sigterm(tmp_path, pod_network):
 
 
 def test_a_run_reaches_an_azure_openai_deployment_with_its_endpoint_version_and_key(tmp_path, pod_network):
-    """rdagent:llm with an Azure deployment: LiteLLM in the run sends Azure's request (deployment in
-    the path, the API version in the query, the key in `api-key`) to the configured endpoint."""
+    """rdagent:llm with an Azure deployment: the run asks the stack's LLM gateway for the deployment by
+    its configured name, and the gateway sends Azure's request (deployment in the path, the API
+    version in the query, the Azure key only the gateway holds in `api-key`) to the configured endpoint."""
     network, llm = pod_network
 
     def azure(config):
@@ -364,12 +376,13 @@ def test_a_run_reaches_an_azure_openai_deployment_with_its_endpoint_version_and_
     sandbox = Sandbox(objects, tmp_path / "sandbox", network, supplied)
     job = run_object(objects, "model-report-smoke")
     seed_data(sandbox, objects, job)
-    pod = sandbox.start(job, "rdagent", "rdagent-run-azure-p2k9d")
-    pod.wait(RUN_SECONDS)
+    with running_gateway(sandbox, supplied, tmp_path):
+        pod = sandbox.start(job, "rdagent", "rdagent-run-azure-p2k9d")
+        pod.wait(RUN_SECONDS)
     chat = [r for r in llm.requests() if "/chat/completions" in r["path"]]
     assert chat, pod.output()[-3000:]
     assert {r["path"] for r in chat} == {"/openai/deployments/rdagent-gpt-4o/chat/completions?api-version=2024-10-21"}
-    assert {r["api_key"] for r in chat} == {supplied[("rdagent-secrets", "azure-openai-api-key")]}
+    assert {r["api_key"] for r in chat} == {supplied[("rdagent-llm-providers", "azure-openai-api-key")]}
 
 
 def test_a_data_science_run_without_its_archive_downloads_with_the_stacks_kaggle_token(tmp_path, pod_network):

@@ -74,7 +74,35 @@ def _host_port(pod):
     pod["containers"][0]["ports"] = [{"containerPort": 80, "hostPort": 80}]
 
 
+def _env(entry):
+    def mutate(pod):
+        pod["containers"][0]["env"] = [entry]
+
+    return mutate
+
+
+def _env_from_secret(pod):
+    pod["containers"][0]["envFrom"] = [{"secretRef": {"name": "rdagent-llm-providers"}}]
+
+
+def _secret_volume(pod):
+    pod["volumes"] = [{"name": "keys", "secret": {"secretName": "rdagent-secrets-manager"}}]
+
+
+def _secret_ref(variable, secret, key):
+    return {"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
 CASES = [
+    ("llm-provider-keys-in-gateway-only", _env({"name": "OPENAI_API_KEY", "value": "sk-x"}), "OPENAI_API_KEY gets an LLM provider key from a literal value"),
+    (
+        "llm-provider-keys-in-gateway-only",
+        _env(_secret_ref("ANTHROPIC_API_KEY", "team-keys", "k")),
+        "ANTHROPIC_API_KEY gets an LLM provider key from the Secret 'team-keys'",
+    ),
+    ("llm-provider-keys-in-gateway-only", _env(_secret_ref("MY_KEY", "rdagent-llm-providers", "openai-api-key")), "reads the Secret 'rdagent-llm-providers'"),
+    ("llm-provider-keys-in-gateway-only", _env_from_secret, "envFrom[0] takes every key of the Secret 'rdagent-llm-providers'"),
+    ("llm-provider-keys-in-gateway-only", _secret_volume, "volumes[0] mounts the Secret 'rdagent-secrets-manager'"),
     ("run-as-non-root", root_pod, "containers[0]"),
     ("resource-requests-limits", _resources("limits", "memory", None), "resources.limits.memory is not set"),
     ("resource-requests-limits", _resources("limits", "cpu", None), "resources.limits.cpu is not set"),
@@ -113,6 +141,19 @@ def test_each_violation_is_caught_in_every_workload_type(kind, policy, mutate, f
     assert any(fragment in message for message in found), f"no message mentions {fragment!r}: {found}"
     other = [name for name in POLICIES if name != policy and violations(name, kind, pod)]
     assert other == [], f"unrelated policies fired: {other}"
+
+
+def test_the_gateway_holds_provider_keys_and_others_the_gateway_key():
+    """What the rule lets through: the gateway key as OPENAI_API_KEY anywhere, provider keys in the
+    gateway's pods (told apart by their component label) only."""
+    pod = good_pod_spec()
+    pod["containers"][0]["env"] = [_secret_ref("OPENAI_API_KEY", "rdagent-llm-gateway-key", "gateway-key")]
+    assert violations("llm-provider-keys-in-gateway-only", "Deployment", pod) == []
+    pod["containers"][0]["env"] = [_secret_ref("OPENAI_API_KEY", "rdagent-llm-providers", "openai-api-key")]
+    token, props = wrap("Deployment", pod)
+    assert rules.evaluate(POLICIES["llm-provider-keys-in-gateway-only"], token, props)
+    props["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] = "llm-gateway"
+    assert rules.evaluate(POLICIES["llm-provider-keys-in-gateway-only"], token, props) == []
 
 
 def test_container_setting_overrides_pod_setting():

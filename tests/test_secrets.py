@@ -76,7 +76,7 @@ def test_the_scan_finds_a_secret_that_a_component_forgot_to_mark(tmp_path, monke
     out, _, _ = render_prod(tmp_path)
     found = plain_secrets(out)
     assert ("redisPassword", "Secret__rdagent__redis-auth.yaml") in found, found
-    assert ("openaiApiKey", "Secret__rdagent__rdagent-secrets.yaml") in found, found
+    assert ("openaiApiKey", "Secret__rdagent__rdagent-llm-providers.yaml") in found, found
     assert ("oauth2CookieSecret", "Secret__rdagent__rdagent-ui-auth.yaml") in found, found
 
 
@@ -107,7 +107,9 @@ def test_secret_env_only_through_secret_key_refs(rendered):
 def test_secret_objects_keep_their_keys(rendered):
     out, _, _ = rendered
     secrets = {m["metadata"]["name"]: m for m in load_manifests(out) if m["kind"] == "Secret"}
-    assert set(secrets["rdagent-secrets"]["stringData"]) == {"openai-api-key"}
+    # The LLM gateway alone holds the provider keys; the runs' Secret holds none (nor exists, without a Kaggle token).
+    assert set(secrets["rdagent-llm-providers"]["stringData"]) == {"openai-api-key"}
+    assert "rdagent-secrets" not in secrets
     assert set(secrets["rdagent-ui-ingress-tls"]["stringData"]) == {"tls.crt", "tls.key"}
     assert all(value == "[secret]" for secret in secrets.values() for value in secret["stringData"].values())
 

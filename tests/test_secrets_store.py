@@ -24,8 +24,9 @@ from tests.test_components import manifest, resources, synth
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rdagent/prod/deepseek-AbC123"
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRET = SecretValue("s3cr3t")
-# Only the runs ask an LLM: the UI reads traces and gets no key, no volume, no role.
-READERS = ("rdagent-run",)
+# Only the LLM gateway holds provider keys: the runs send it the gateway key, the UI reads traces and
+# asks no LLM; neither gets a key, the volume or a role.
+READERS = ("rdagent-llm-gateway",)
 IAM_RULE = {p.name: p for p in rules.RESOURCE_POLICIES}["no-wildcard-iam"]
 
 
@@ -35,16 +36,16 @@ def prod():
 
 
 def workload_pods(manifests) -> list[tuple[str, dict]]:
-    """(name, pod spec) of every UI Deployment and run Job."""
+    """(name, pod spec) of every UI and LLM gateway Deployment and run Job."""
     found = [
         (m["metadata"]["name"], m["spec"]["template"]["spec"])
         for m in manifests
-        if m["kind"] == "Deployment" and m["metadata"]["name"].startswith("rdagent-ui")
+        if m["kind"] == "Deployment" and m["metadata"]["name"].startswith(("rdagent-ui", "rdagent-llm-gateway"))
     ]
     found += [
         (m["metadata"]["name"], m["spec"]["template"]["spec"]) for m in manifests if m["kind"] == "Job" and m["metadata"]["name"].startswith("rdagent-run")
     ]
-    return [(name, spec) for name, spec in found if spec.get("serviceAccountName") in READERS]
+    return found
 
 
 def env_ref(container: dict, variable: str) -> dict:
@@ -62,30 +63,31 @@ def test_the_provider_class_fetches_each_key_by_its_arn_and_syncs_the_secret_the
     assert spc["spec"]["secretObjects"] == [
         {"secretName": secrets_store.SYNCED_SECRET, "type": "Opaque", "data": [{"objectName": "deepseek-api-key", "key": "deepseek-api-key"}]}
     ]
-    # The program's own Secret keeps the keys set as stack secrets, and not this one.
-    assert "deepseek-api-key" not in manifest(manifests, "Secret", SECRET_NAME).get("stringData", {})
+    # The gateway's own Secret keeps the keys set as stack secrets, and not this one; the runs' Secret
+    # (a Kaggle token, or the keys of a stack without a gateway) is not made.
+    assert set(manifest(manifests, "Secret", "rdagent-llm-providers").get("stringData", {})) == {"openai-api-key"}
+    assert not [m for m in manifests if m["kind"] == "Secret" and m["metadata"]["name"] == SECRET_NAME]
 
 
-def test_every_ui_and_run_pod_mounts_the_volume_and_reads_each_key_from_its_source(prod):
+def test_the_gateway_pod_mounts_the_volume_and_reads_each_key_from_its_source_and_no_other_pod_does(prod):
     _, _, manifests = prod
     pods = workload_pods(manifests)
-    assert {spec["serviceAccountName"] for _, spec in pods} == set(READERS), [name for name, _ in pods]
-    for name, spec in pods:
+    readers = [(name, spec) for name, spec in pods if spec.get("serviceAccountName") in READERS]
+    assert [name for name, _ in readers] == ["rdagent-llm-gateway"]
+    for name, spec in readers:
         assert secrets_store.pod_volume() in spec["volumes"], name
         assert spec["automountServiceAccountToken"] is False, f"{name}: the driver requests the token, the pod mounts none"
         main = spec["containers"][0]
         assert {"name": "secrets-store", "mountPath": "/mnt/secrets-store", "readOnly": True} in main["volumeMounts"], name
         assert env_ref(main, "DEEPSEEK_API_KEY") == {"name": secrets_store.SYNCED_SECRET, "key": "deepseek-api-key"}, name
-        assert env_ref(main, "OPENAI_API_KEY") == {"name": SECRET_NAME, "key": "openai-api-key"}, name
-        # Sidecars (the Envoy proxy) get neither the volume nor the keys.
-        for sidecar in spec["containers"][1:]:
-            assert not any(m["name"] == "secrets-store" for m in sidecar.get("volumeMounts", [])), name
-    ui_pods = [m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"].startswith("rdagent-ui-")]
-    assert ui_pods, "no UI Deployment rendered"
-    for ui in ui_pods:
-        spec = ui["spec"]["template"]["spec"]
-        assert secrets_store.pod_volume() not in spec.get("volumes", []), ui["metadata"]["name"]
-        assert not [e for c in spec["containers"] for e in c.get("env", []) if e["name"].endswith("_API_KEY")], ui["metadata"]["name"]
+        assert env_ref(main, "OPENAI_API_KEY") == {"name": "rdagent-llm-providers", "key": "openai-api-key"}, name
+    others = [(name, spec) for name, spec in pods if spec.get("serviceAccountName") not in READERS]
+    assert {name.split("-")[1] for name, _ in others} == {"ui", "run"}, [name for name, _ in others]
+    for name, spec in others:
+        assert secrets_store.pod_volume() not in spec.get("volumes", []), name
+        keys = {e["name"]: e["valueFrom"]["secretKeyRef"] for c in spec["containers"] for e in c.get("env", []) if e["name"].endswith("_API_KEY")}
+        # A run holds the gateway key only (as OPENAI_API_KEY, which its LiteLLM client sends); the UI none.
+        assert keys in ({}, {"OPENAI_API_KEY": {"name": "rdagent-llm-gateway-key", "key": "gateway-key"}}), (name, keys)
 
 
 def test_each_reading_account_assumes_its_own_role_that_reads_exactly_those_secrets(prod):
@@ -134,7 +136,7 @@ def test_without_the_store_nothing_of_it_is_made():
     assert not [m for m in manifests if m["kind"] == "SecretProviderClass"]
     assert not [r for r in resources(result, "kubernetes:helm.sh/v3:Release") if r.name == "rdagent-secrets-store-csi"]
     for name, spec in workload_pods(manifests):
-        assert not any("csi" in v for v in spec["volumes"]), name
+        assert not any("csi" in v for v in spec.get("volumes", [])), name
     assert not [m for m in manifests if m["kind"] == "ServiceAccount" and m["metadata"].get("annotations")]
 
 
@@ -211,7 +213,7 @@ def test_synth_refuses_a_partial_arn_with_exit_2_and_writes_nothing(tmp_path):
 
 
 @pytest.mark.cluster
-def test_the_api_server_takes_the_provider_class_and_admits_a_run_pod_mounting_it(control_plane, prod):
+def test_the_api_server_takes_the_provider_class_and_admits_a_gateway_pod_mounting_it(control_plane, prod):
     """The SecretProviderClass against the driver CRD's field types, with unknown fields refused; a
     run pod as synth makes it (claims swapped for emptyDir: kwok provisions no EBS or EFS) in a
     namespace enforcing the restricted Pod Security profile, which admits CSI inline volumes."""
@@ -237,18 +239,18 @@ def test_the_api_server_takes_the_provider_class_and_admits_a_run_pod_mounting_i
     with pytest.raises(Exception, match='unknown field "spec.secretObject"'):
         api.request("POST", path, broken, params={"fieldValidation": "Strict"})
 
-    account = copy.deepcopy(manifest(manifests, "ServiceAccount", "rdagent-run"))
+    account = copy.deepcopy(manifest(manifests, "ServiceAccount", READERS[0]))
     account["metadata"]["namespace"] = namespace
     api.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts", account, params={"fieldValidation": "Strict"})
-    job = next(m for m in manifests if m["kind"] == "Job" and m["spec"]["template"]["spec"]["serviceAccountName"] == "rdagent-run")
-    spec = copy.deepcopy(job["spec"]["template"]["spec"])
+    gateway = manifest(manifests, "Deployment", READERS[0])
+    spec = copy.deepcopy(gateway["spec"]["template"]["spec"])
     spec["volumes"] = [{"name": v["name"], "emptyDir": {}} if "persistentVolumeClaim" in v else v for v in spec["volumes"]]
     spec.pop("nodeSelector", None)
     for container in spec["containers"]:
         container["resources"] = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "run-reading-secrets-manager", "namespace": namespace}, "spec": spec}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "gateway-reading-secrets-manager", "namespace": namespace}, "spec": spec}
     api.request("POST", f"/api/v1/namespaces/{namespace}/pods", pod, params={"fieldValidation": "Strict"})
-    created = api.get(f"/api/v1/namespaces/{namespace}/pods/run-reading-secrets-manager")
+    created = api.get(f"/api/v1/namespaces/{namespace}/pods/gateway-reading-secrets-manager")
     assert secrets_store.pod_volume() in created["spec"]["volumes"]
-    wait_for(lambda: api.get(f"/api/v1/namespaces/{namespace}/pods/run-reading-secrets-manager")["spec"].get("nodeName"), 60, "the pod to be scheduled")
+    wait_for(lambda: api.get(f"/api/v1/namespaces/{namespace}/pods/gateway-reading-secrets-manager")["spec"].get("nodeName"), 60, "the pod to be scheduled")
     api.delete(f"/api/v1/namespaces/{namespace}")

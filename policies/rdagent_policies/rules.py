@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdagent_policies import identity
+from rdagent_policies import identity, llm_keys
 from rdagent_policies import pod_security as pss
 from rdagent_policies.workloads import WORKLOAD_TYPES, PodSpec, pod_spec_of
 
@@ -198,6 +198,13 @@ WORKLOAD_POLICIES = (
         pss.pod_security_baseline,
     ),
     Policy("restricted-volume-types", "Pods use only the volume types Pod Security restricted allows.", "mandatory", pss.restricted_volume_types),
+    Policy(
+        "llm-provider-keys-in-gateway-only",
+        "Only the LLM gateway's pods get LLM provider keys; other workloads send to the gateway with its key.",
+        "mandatory",
+        llm_keys.provider_keys_in_gateway_only,
+        config_schema=llm_keys.CONFIG_SCHEMA,
+    ),
     Policy(
         "service-account-token-reason",
         f"Pods mount no ServiceAccount token unless their template says why ({identity.TOKEN_REASON_ANNOTATION}).",

@@ -17,7 +17,15 @@ from rdagent_infra.config.cluster import AwsConfig, ClusterConfig, EksConfig
 from rdagent_infra.config.data import CacheConfig, CacheTier, DiskCacheTier, ElastiCacheConfig, RedisConfig
 from rdagent_infra.config.errors import ConfigError, format_errors
 from rdagent_infra.config.gpu import GpuConfig, NodePoolConfig
-from rdagent_infra.config.images import CUDA_IMAGE_VARIANTS, GPU_IMAGE_VARIANTS, IMAGE_VARIANTS, ImagesConfig, ImageVariant
+from rdagent_infra.config.images import (
+    CUDA_IMAGE_VARIANTS,
+    GATEWAY_IMAGE_VARIANT,
+    GPU_IMAGE_VARIANTS,
+    IMAGE_VARIANTS,
+    ImagesConfig,
+    ImageVariant,
+    RdAgentVariant,
+)
 from rdagent_infra.config.logging import ElasticsearchConfig, LoggingConfig
 from rdagent_infra.config.monitoring import AlertsConfig, MonitoringConfig
 from rdagent_infra.config.resources import ResourceAmounts, Resources, gpu_resources
@@ -73,6 +81,8 @@ __all__ = [
     "GpuConfig",
     "HelmChartConfig",
     "ImageVariant",
+    "RdAgentVariant",
+    "GATEWAY_IMAGE_VARIANT",
     "ImagesConfig",
     "IngressConfig",
     "LlmConfig",

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from rdagent_infra.config.base import Model, path_error
+from rdagent_infra.config.resources import ResourceAmounts, Resources
 from rdagent_infra.logic import rdagent_reads
 from rdagent_infra.logic.rdagent_env import MANAGED
 
@@ -58,6 +59,21 @@ class AppConfig(Model):
         return settings
 
 
+class LlmGatewayConfig(Model):
+    """One LiteLLM proxy per stack in front of the LLM providers (components/llm_gateway.py): it alone
+    holds the provider keys; runs and the UI send to it with a gateway key the program generates."""
+
+    # Off: every run holds the provider keys itself and sends to the providers directly.
+    enabled: bool = True
+    replicas: Annotated[int, Field(ge=1, le=20)] = 2
+    # Identical requests answered from Redis (the L2 tier, for rdagent:cache.l2.ttlSeconds), not paid for again.
+    cache: bool = True
+    resources: Resources = Resources(
+        requests=ResourceAmounts(cpu="250m", memory="512Mi"),
+        limits=ResourceAmounts(cpu="1", memory="1Gi"),
+    )
+
+
 class LlmConfig(Model):
     backend: Annotated[str, Field(min_length=1)] = "rdagent.oai.backend.LiteLLMAPIBackend"
     chatModel: Annotated[str, Field(min_length=1)] = "gpt-4o"
@@ -68,6 +84,7 @@ class LlmConfig(Model):
     azureApiBase: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
     azureApiVersion: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?$")] | None = None
     egressCidrs: Annotated[list[str], Field(min_length=1)] = ["0.0.0.0/0"]
+    gateway: LlmGatewayConfig = LlmGatewayConfig()
 
     @model_validator(mode="after")
     def _azure(self) -> LlmConfig:

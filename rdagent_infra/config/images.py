@@ -12,8 +12,12 @@ from rdagent_policies.rules import image_tag_problem
 from rdagent_infra.config.base import SEMVER, Model, Tier, path_error
 
 # The image matrix (images/README.md): one Dockerfile per variant, images/<variant>.Dockerfile.
-ImageVariant = Literal["development", "testing", "production", "production-gpu", "kaggle-gpu", "kaggle", "qlib", "data-science"]
-IMAGE_VARIANTS: tuple[str, ...] = get_args(ImageVariant)
+# RdAgentVariant: the images that run RD-Agent (the UI's, the runs'); llm-gateway runs the LLM gateway's
+# LiteLLM proxy (components/llm_gateway.py).
+RdAgentVariant = Literal["development", "testing", "production", "production-gpu", "kaggle-gpu", "kaggle", "qlib", "data-science"]
+ImageVariant = Literal[RdAgentVariant, "llm-gateway"]
+IMAGE_VARIANTS: tuple[str, ...] = (*get_args(RdAgentVariant), "llm-gateway")
+GATEWAY_IMAGE_VARIANT = "llm-gateway"
 # The variants built on a CUDA runtime, and the CUDA counterpart of those that are not: a run with
 # GPUs whose scenario image has no CUDA runtime gets the counterpart instead.
 CUDA_IMAGE_VARIANTS = frozenset({"production-gpu", "kaggle-gpu", "kaggle", "qlib", "data-science"})
@@ -28,7 +32,7 @@ class ImagesConfig(Model):
     repositoryPrefix: Annotated[str, Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")] | None = None
     build: bool = False
     version: Annotated[str, Field(min_length=1)] = "0.8.0"
-    ui: ImageVariant = "production"
+    ui: RdAgentVariant = "production"
     references: dict[ImageVariant, Annotated[str, Field(min_length=1)]] = {}
     keepReleaseTags: Annotated[int, Field(ge=1, le=1000)] = 30
     untaggedExpiryDays: Annotated[int, Field(ge=1, le=3650)] = 7

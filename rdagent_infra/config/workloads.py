@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from rdagent_infra import defaults as seed
 from rdagent_infra.config.base import DnsName, Model, Port, Quantity, Tier, path_error
-from rdagent_infra.config.images import CUDA_IMAGE_VARIANTS, GPU_IMAGE_VARIANTS, ImageVariant
+from rdagent_infra.config.images import CUDA_IMAGE_VARIANTS, GPU_IMAGE_VARIANTS, RdAgentVariant
 from rdagent_infra.config.resources import Resources, gpu_resources
 from rdagent_infra.config.ui_access import CertManagerConfig, UiAuthConfig
 from rdagent_infra.logic import rdagent_reads
@@ -111,7 +111,7 @@ class RunConfig(Model):
     competition: str | None = None
     args: list[str] = []
     schedule: str | None = None
-    image: ImageVariant | None = None
+    image: RdAgentVariant | None = None
     resources: Resources = gpu_resources(seed.GPUS_PER_RUN)
     deadlineSeconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 86400
     backoffLimit: Annotated[int, Field(ge=0, le=10)] = 1

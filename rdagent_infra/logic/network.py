@@ -4,8 +4,13 @@ the flows it needs with these."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import StackConfig
+from rdagent_infra.logic.llm_gateway import APP as GATEWAY_APP
+from rdagent_infra.logic.llm_gateway import COMPONENT as GATEWAY_COMPONENT
+from rdagent_infra.logic.llm_gateway import PORT as GATEWAY_PORT
 from rdagent_infra.logic.pods import selector
 
 DATABASE_PORT = 5432
@@ -41,7 +46,8 @@ DNS_EGRESS = {
 
 
 def app_egress(config: StackConfig) -> list[dict]:
-    """Where RD-Agent's pods may connect: DNS, Redis, Logstash, and the LLM and database endpoints."""
+    """Where RD-Agent's pods may connect: DNS, Redis, Logstash, the LLM gateway, and the LLM (without a gateway), Kaggle's and
+    database endpoints."""
     rules = [DNS_EGRESS]
     if config.redis.mode == "inCluster":
         rules.append(allow_to(selector("redis", "cache"), seed.REDIS_PORT))
@@ -49,6 +55,18 @@ def app_egress(config: StackConfig) -> list[dict]:
         rules.append({"to": [{"ipBlock": {"cidr": config.cluster.eks.vpcCidr}}], "ports": [{"protocol": "TCP", "port": seed.REDIS_PORT}]})
     if config.logging.enabled:
         rules.append(allow_to(selector("logstash", "logging"), seed.LOGSTASH_PORT))
+    if config.llm.gateway.enabled:
+        rules.append(allow_to(selector(GATEWAY_APP, GATEWAY_COMPONENT), GATEWAY_PORT))
     external = [{"ipBlock": {"cidr": cidr}} for cidr in config.llm.egressCidrs]
     rules.append({"to": external, "ports": [{"protocol": "TCP", "port": HTTPS_PORT}, {"protocol": "TCP", "port": DATABASE_PORT}]})
     return rules
+
+
+def gateway_rules(*, redis_rule: dict[str, Any], provider_cidrs: list[str], provider_ports: list[int], scraped_from: dict[str, Any] | None) -> dict[str, list]:
+    """Who reaches the proxy (RD-Agent's pods, and Prometheus where it scrapes), and what it reaches:
+    DNS, Redis and the providers."""
+    ingress = [allow_from({"app.kubernetes.io/part-of": "rdagent"}, GATEWAY_PORT)]
+    if scraped_from is not None:
+        ingress.append({"from": [scraped_from], "ports": [{"protocol": "TCP", "port": GATEWAY_PORT}]})
+    providers = {"to": [{"ipBlock": {"cidr": cidr}} for cidr in provider_cidrs], "ports": [{"protocol": "TCP", "port": port} for port in provider_ports]}
+    return {"ingress": ingress, "egress": [DNS_EGRESS, redis_rule, providers]}

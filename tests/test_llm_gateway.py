@@ -1,0 +1,145 @@
+"""The LLM gateway (issue 31): the real LiteLLM proxy (requirements-litellm.txt) started from the
+LLM gateway Deployment the program renders for the test stack (its config file from its ConfigMap,
+its keys from its Secrets, read-only root, its user) in the pod sandbox of tests/pod_sandbox.py,
+with Debian's redis-server on the rendered password as its cache, in front of the OpenAI-compatible
+stand-in of tests/llm_standin.py, all on the loopback of one network namespace.
+
+What this shows is our side: the config file we render is one the proxy runs, answers and caches
+with, and the key we generate is the one it asks for. The stand-in's answers say nothing of a real
+provider's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.pod_sandbox import PodNetwork, Sandbox, running_gateway
+from tests.test_app import GATEWAY_KEY, sentinels, synth_for_app
+
+pytestmark = pytest.mark.app
+GATEWAY = "http://127.0.0.1:4000"
+
+ASK = r"""
+import json, sys, urllib.request, urllib.error
+url, key, body = sys.argv[1], sys.argv[2], sys.argv[3]
+headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
+try:
+    with urllib.request.urlopen(request, timeout=60) as response:
+        print(json.dumps({"status": response.status, "body": response.read().decode()}))
+except urllib.error.HTTPError as error:
+    print(json.dumps({"status": error.code, "body": error.read().decode()}))
+"""
+
+
+def ask(network: PodNetwork, path: str, key: str | None, body: dict) -> tuple[int, dict | str]:
+    """A POST from inside the pod network, as a run's LiteLLM client sends it: (status, JSON body or text)."""
+    from tests.conftest import ROOT
+
+    result = network.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", ASK, GATEWAY + path, key or "", json.dumps(body)], capture_output=True, text=True, timeout=120
+    )
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    try:
+        return answer["status"], json.loads(answer["body"])
+    except json.JSONDecodeError:
+        return answer["status"], answer["body"]
+
+
+CHAT = {"model": "openai-placeholder", "messages": [{"role": "user", "content": "Name one linear model."}]}
+
+
+def chat_body(model: str) -> dict:
+    return {**CHAT, "model": model}
+
+
+def cache_keys(redis) -> list[str]:
+    """LiteLLM's response cache entries: bare 64-hex keys (its rate limiter keeps its counters in Redis too)."""
+    return [key for key in redis.scan() if re.fullmatch(r"[0-9a-f]{64}", key)]
+
+
+def asked(llm) -> list[dict]:
+    """The completions and embeddings the provider was asked for."""
+    return [r for r in llm.requests() if r["method"] == "POST"]
+
+
+def standin_calls(llm, suffix: str) -> list[dict]:
+    return [r for r in llm.requests() if r["path"].endswith(suffix)]
+
+
+@pytest.fixture
+def gateway_of(tmp_path, pod_network):
+    """Starts the test stack's gateway, its config edited by `edit`: (network, stand-in, supplied, redis)."""
+    network, llm = pod_network
+    started = []
+
+    def start(edit=None):
+        objects, _ = synth_for_app("test", tmp_path / f"synth{len(started)}", edit)
+        supplied = sentinels(objects)
+        sandbox = Sandbox(objects, tmp_path / f"sandbox{len(started)}", network, supplied)
+        context = running_gateway(sandbox, supplied, tmp_path / f"gateway{len(started)}")
+        started.append(context)
+        _, redis = context.__enter__()
+        return network, llm, supplied, redis
+
+    yield start
+    for context in reversed(started):
+        context.__exit__(None, None, None)
+
+
+def test_the_rendered_gateway_answers_with_the_gateway_key_and_serves_a_repeat_from_redis(gateway_of):
+    network, llm, supplied, redis = gateway_of()
+    assert cache_keys(redis) == []
+    first = ask(network, "/v1/chat/completions", GATEWAY_KEY, chat_body("gpt-4o"))
+    assert first[0] == 200 and first[1]["choices"][0]["message"]["content"], first
+    calls = standin_calls(llm, "/chat/completions")
+    # The gateway sent the configured model with the provider key it alone holds.
+    assert [(c["body"]["model"], c["authorization"]) for c in calls] == [("gpt-4o", f"Bearer {supplied[('rdagent-llm-providers', 'openai-api-key')]}")]
+    cached = cache_keys(redis)
+    assert len(cached) == 1, redis.scan()
+    ttl = int(redis.command("TTL", cached[0])[0])
+    assert 3500 < ttl <= 3600, f"the answer is cached for {ttl} s, not rdagent:cache.l2.ttlSeconds (3600)"
+
+    second = ask(network, "/v1/chat/completions", GATEWAY_KEY, chat_body("gpt-4o"))
+    assert second[0] == 200 and second[1]["choices"] == first[1]["choices"], second
+    assert len(standin_calls(llm, "/chat/completions")) == 1, "the repeated request reached the provider: it was not served from Redis"
+
+    embedding = {"model": "text-embedding-3-small", "input": ["a linear model"]}
+    for _ in range(2):
+        status, body = ask(network, "/v1/embeddings", GATEWAY_KEY, embedding)
+        assert status == 200 and body["data"][0]["embedding"], body
+    assert len(standin_calls(llm, "/embeddings")) == 1
+    assert len(cache_keys(redis)) == 2
+
+
+def test_without_the_cache_every_request_reaches_the_provider(gateway_of):
+    """The negative control of the cache above: the same stack with llm.gateway.cache off."""
+    network, llm, _, redis = gateway_of(lambda config: config.setdefault("rdagent:llm", {}).setdefault("gateway", {}).update(cache=False))
+    for _ in range(2):
+        assert ask(network, "/v1/chat/completions", GATEWAY_KEY, chat_body("gpt-4o"))[0] == 200
+    assert len(standin_calls(llm, "/chat/completions")) == 2
+    assert cache_keys(redis) == []
+
+
+@pytest.mark.parametrize("key", [None, "sk-" + "w" * 64], ids=["no-key", "wrong-key"])
+def test_a_request_without_the_gateway_key_is_refused_cleanly(gateway_of, key):
+    network, llm, supplied, _ = gateway_of()
+    status, body = ask(network, "/v1/chat/completions", key, chat_body("gpt-4o"))
+    assert status == 401, (status, body)
+    assert isinstance(body, dict) and body["error"]["type"] == "auth_error", body
+    assert "Traceback" not in json.dumps(body)
+    # Nothing is asked of the provider (the proxy lists the provider's models as it starts: GETs), nor
+    # does the provider key leak into the refusal.
+    assert asked(llm) == []
+    assert supplied[("rdagent-llm-providers", "openai-api-key")] not in json.dumps(body)
+
+
+def test_an_unknown_model_is_refused_with_the_proxys_error(gateway_of):
+    network, llm, _, _ = gateway_of()
+    status, body = ask(network, "/v1/chat/completions", GATEWAY_KEY, chat_body("gpt-unknown-9"))
+    assert status == 400, (status, body)
+    assert "gpt-unknown-9" in body["error"]["message"], body
+    assert asked(llm) == []
