@@ -71,7 +71,7 @@ class AppSettings(pulumi.ComponentResource):
             backend=llm.backend,
             chat_model=llm.chatModel if direct else llm_gateway.client_model(llm.chatModel),
             embedding_model=llm.embeddingModel if direct else llm_gateway.client_model(llm.embeddingModel),
-            openai_api_base=llm.openaiApiBase if direct else llm_gateway.service_url(namespace),
+            openai_api_base=llm.openaiApiBase if direct else llm_gateway.service_url(),
             azure=(llm.azureApiBase, llm.azureApiVersion) if direct and llm.azureApiBase and llm.azureApiVersion else None,
             log_level=config.app.logLevel,
             log_chat_content=config.log_llm_chat_content(),

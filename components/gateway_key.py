@@ -1,8 +1,8 @@
 """The stack's LLM gateway key: what runs send the gateway, and the key its LiteLLM proxy accepts
 (its master key). Made once, like the artifact signing key (components/signing_key.py, whose
 provider draws it), as `sk-` and 64 hex characters: LiteLLM refuses master keys without `sk-`.
-Replacing the resource (`pulumi up --replace <urn>`) rotates it; the gateway and the runs' pods
-are restarted with the new one by the same update."""
+Replacing the resource (`pulumi up --replace <urn>`) rotates it in its Secret; pods read it as
+they start, so the gateway is then restarted (docs/security.md)."""
 
 from __future__ import annotations
 

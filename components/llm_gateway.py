@@ -92,7 +92,7 @@ class LlmGateway(pulumi.ComponentResource):
         rules = gateway_rules(redis_rule=redis_rule, provider_cidrs=config.llm.egressCidrs, provider_ports=[HTTPS_PORT], scraped_from=None)
         policy = network_policy(gw.APP, namespace, match, **rules)
         k8s.networking.v1.NetworkPolicy(f"{name}-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
-        self.url = gw.service_url(namespace)
+        self.url = gw.service_url()
         self.register_outputs({"url": self.url})
 
     def _provider_keys(self, name: str, config: StackConfig, meta: dict, child: pulumi.ResourceOptions) -> tuple[list[tuple[str, str, str]], list, list]:

@@ -17,7 +17,7 @@ from rdagent_infra.logic.storage import with_classes
 
 
 class Redis(pulumi.ComponentResource):
-    """Outputs: `url` (a secret), `host`, `port`."""
+    """Outputs: `url` (a secret), `host`, `port`; `service_host`, the host pods of the app namespace use."""
 
     def __init__(self, name: str, config: StackConfig, provider: k8s.Provider, cluster=None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rdagent:index:Redis", name, None, opts)
@@ -66,6 +66,8 @@ class Redis(pulumi.ComponentResource):
         )
         k8s.networking.v1.NetworkPolicy(f"{name}-ingress", metadata=policy["metadata"], spec=policy["spec"], opts=child)
         self.host = f"{SERVICE}.{namespace}.svc.cluster.local"
+        # What the app namespace's own pods reach it by: the Service's name, resolved in their namespace.
+        self.service_host = SERVICE
         self.url = password.apply(lambda secret: redis_url(self.host, secret))
 
     def _elasticache(self, name: str, config: StackConfig, cluster) -> None:
@@ -101,6 +103,7 @@ class Redis(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=config.protect, additional_secret_outputs=["authToken"])),
         )
         self.host = replication.primary_endpoint_address
+        self.service_host = self.host
         self.url = pulumi.Output.all(replication.primary_endpoint_address, pulumi.Output.secret(token.value)).apply(
             lambda args: redis_url(args[0], args[1], tls=True)
         )

@@ -102,7 +102,9 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
     runs_opts = in_namespace
     if config.llm.gateway.enabled:
         image = registry.image_for(GATEWAY_IMAGE_VARIANT)
-        gateway = LlmGateway("rdagent-llm-gateway", config, provider, image, redis.host, settings.account_annotations(GATEWAY_ACCOUNT), opts=in_namespace)
+        gateway = LlmGateway(
+            "rdagent-llm-gateway", config, provider, image, redis.service_host, settings.account_annotations(GATEWAY_ACCOUNT), opts=in_namespace
+        )
         # A run's first request goes to the gateway: it starts once the gateway is ready.
         runs_opts = pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[gateway.deployment]))
     plan = plan_rollout(config.rollout, config.workloads.ui.replicas)

@@ -378,7 +378,7 @@ class Sandbox:
         for obj in self.objects:
             if obj["kind"] == "Service":
                 name, namespace = obj["metadata"]["name"], obj["metadata"].get("namespace", "default")
-                lines.append(f"127.0.0.1 {name}.{namespace}.svc.cluster.local {name}.{namespace}.svc {name}.{namespace}")
+                lines.append(f"127.0.0.1 {name}.{namespace}.svc.cluster.local {name}.{namespace}.svc {name}.{namespace} {name}")
         return "\n".join(lines) + "\n"
 
     def _files(self, folder: Path, volume: dict) -> Path:

@@ -197,7 +197,7 @@ def test_a_data_science_run_finds_its_data_and_reaches_its_runtime_check(stack, 
     assert (sandbox.claims / f"rdagent-run-{run}-workspace" / "RD-Agent_workspace").is_dir()
     assert (sandbox.claims / "rdagent-traces" / pod_name / "competition").is_dir(), "the run logged no competition to its trace"
     assert status == 1, out[-3000:]
-    requests = llm.requests()
+    requests = [r for r in llm.requests() if r["method"] == "POST"]  # the gateway lists the provider's models (GET) as it starts
     if "RuntimeError: `coverage` module not found or not runnable in the target environment." in " ".join(out.split()):
         assert requests == []
     else:

@@ -47,7 +47,7 @@ pytestmark = pytest.mark.faults
 STACK = "faults"
 THIRDS = ("first-third", "middle-third", "last-third")
 # Made anew by every deployment (the engine generates the artifact signing key; rdagent_infra/logic/rdagent_env.py).
-GENERATED = frozenset({("rdagent-artifact-signing", "artifact-signing-key")})
+GENERATED = frozenset({("rdagent-artifact-signing", "artifact-signing-key"), ("rdagent-llm-gateway-key", "gateway-key")})
 
 
 def faults_project(folder: Path, plane, namespace: str) -> Project:

@@ -39,7 +39,7 @@ def key_problems(objects: list[dict], namespace: str) -> list[str]:
                 found.append(f"{where}: {name} from {ref}")
         if container["name"] in ("rdagent", "ui"):
             base = (env.get("OPENAI_API_BASE") or {}).get("value")
-            if base != f"http://rdagent-llm-gateway.{namespace}.svc.cluster.local:4000":
+            if base != "http://rdagent-llm-gateway:4000":
                 found.append(f"{where}: OPENAI_API_BASE {base}")
     return found
 
@@ -94,7 +94,7 @@ def test_the_gateway_config_names_each_model_with_its_provider_key_and_redis_as_
             "cache": True,
             "cache_params": {
                 "type": "redis",
-                "host": "redis.rdagent.svc.cluster.local",
+                "host": "redis",
                 "port": 6379,
                 "password": "os.environ/REDIS_PASSWORD",
                 "ttl": 3600,

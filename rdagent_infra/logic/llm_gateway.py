@@ -51,9 +51,11 @@ PROVIDER_KEY_FIELD = {"azure": "azureOpenaiApiKey", "deepseek": "deepseekApiKey"
 DEFAULT_KEY_FIELD = "openaiApiKey"
 
 
-def service_url(namespace: str) -> str:
-    """The OpenAI API base runs and the UI are given: the gateway's Service, in-cluster DNS."""
-    return f"http://{SERVICE}.{namespace}.svc.cluster.local:{PORT}"
+def service_url() -> str:
+    """The OpenAI API base runs and the UI are given: the gateway's Service by its name, which the
+    cluster's DNS resolves in the pod's own namespace (the gateway is in the app namespace too), so
+    that the rendered objects do not depend on the namespace."""
+    return f"http://{SERVICE}:{PORT}"
 
 
 def client_model(model: str) -> str:
