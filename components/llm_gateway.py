@@ -89,7 +89,12 @@ class LlmGateway(pulumi.ComponentResource):
             if in_cluster
             else {"to": [{"ipBlock": {"cidr": config.cluster.eks.vpcCidr}}], "ports": [{"protocol": "TCP", "port": seed.REDIS_PORT}]}
         )
-        rules = gateway_rules(redis_rule=redis_rule, provider_cidrs=config.llm.egressCidrs, provider_ports=[HTTPS_PORT], scraped_from=None)
+        rules = gateway_rules(
+            redis_rule=redis_rule,
+            provider_cidrs=config.llm.egressCidrs,
+            provider_ports=[HTTPS_PORT],
+            scraped_from=gw.PROMETHEUS_PEER if config.monitoring.enabled else None,
+        )
         policy = network_policy(gw.APP, namespace, match, **rules)
         k8s.networking.v1.NetworkPolicy(f"{name}-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
         self.url = gw.service_url()
@@ -126,5 +131,5 @@ class LlmGateway(pulumi.ComponentResource):
             azure=(llm.azureApiBase, llm.azureApiVersion) if llm.azureApiBase and llm.azureApiVersion else None,
             redis=(redis_host, seed.REDIS_PORT, config.redis.mode != "inCluster") if llm.gateway.cache else None,
             cache_ttl_seconds=config.cache.l2.ttlSeconds,
-            metrics=False,
+            metrics=config.monitoring.enabled,
         )

@@ -14,6 +14,7 @@ import yaml
 from components.rdagent_ui import SCRAPE_LABEL, has_sidecar
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import alerts as alert_logic
+from rdagent_infra.logic import llm_gateway
 from rdagent_infra.logic.pods import labels, selector
 from rdagent_infra.logic.rollout import TRACK_LABEL
 from rdagent_infra.logic.traffic_metrics import application_panels
@@ -47,8 +48,9 @@ def dashboard(uid: str, title: str, panels: list[tuple[str, str, str]]) -> dict:
     }
 
 
-def dashboards(namespace: str, provider: str = "gatewayApi") -> dict[str, dict]:
-    """The seed's three dashboards: system overview, application metrics, business metrics."""
+def dashboards(namespace: str, provider: str = "gatewayApi", gateway: bool = False) -> dict[str, dict]:
+    """The seed's three dashboards: system overview, application metrics (with the LLM gateway's
+    requests, latency and cache hits when the stack has one), business metrics."""
     ns = f'namespace="{namespace}"'
     return {
         "system-overview": dashboard(
@@ -68,7 +70,7 @@ def dashboards(namespace: str, provider: str = "gatewayApi") -> dict[str, dict]:
         "application-metrics": dashboard(
             "rdagent-application",
             "RD-Agent: application metrics",
-            application_panels(provider, namespace),
+            application_panels(provider, namespace) + (llm_gateway.dashboard_panels(namespace) if gateway else []),
         ),
         "business-metrics": dashboard(
             "rdagent-business",
@@ -106,6 +108,15 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
             self._scrape(name, config, child)
+            if config.llm.gateway.enabled:
+                k8s.apiextensions.CustomResource(
+                    f"{name}-gateway-monitor",
+                    api_version="monitoring.coreos.com/v1",
+                    kind="ServiceMonitor",
+                    metadata={"name": llm_gateway.APP, "namespace": namespace, "labels": {**labels("rdagent", "monitoring"), "release": "prometheus"}},
+                    spec=llm_gateway.service_monitor_spec(),
+                    opts=child,
+                )
         else:
             k8s.core.v1.ConfigMap(
                 f"{name}-rules",
@@ -113,7 +124,7 @@ class Monitoring(pulumi.ComponentResource):
                 data={RULES_FILE: yaml.safe_dump(rules, sort_keys=False)},
                 opts=child,
             )
-        for key, board in dashboards(namespace, provider).items():
+        for key, board in dashboards(namespace, provider, config.llm.gateway.enabled).items():
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{key}",
                 metadata={"name": f"rdagent-dashboard-{key}", "namespace": namespace, "labels": {**labels("rdagent", "monitoring"), "grafana_dashboard": "1"}},

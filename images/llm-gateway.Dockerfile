@@ -20,7 +20,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # It has no prometheus_client (that is in the proxy-runtime extra): with `callbacks: ["prometheus"]`
 # in the config the proxy stops at startup (ModuleNotFoundError).
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir "litellm[proxy]==${LITELLM_VERSION}"
+    && /opt/venv/bin/pip install --no-cache-dir "litellm[proxy]==${LITELLM_VERSION}" "prometheus-client==0.26.0"
 
 FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 ARG IMAGE_VERSION=0.0.0

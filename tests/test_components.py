@@ -269,14 +269,17 @@ def test_dashboards_and_rules():
     assert {p["name"]: p["targetPort"] for p in service["ports"]} == {"http": "proxy", "envoy-stats": "envoy-stats"}
     assert [p["name"] for p in manifest(manifests, "Service", "rdagent-ui-active")["spec"]["ports"]] == ["http"]
     application = next(json.loads(next(iter(m["data"].values()))) for m in boards if "application" in m["metadata"]["name"])
-    exprs = [panel["targets"][0]["expr"] for panel in application["panels"]]
-    assert all("envoy_http_downstream_rq" in expr for expr in exprs) and "http_requests_total" not in json.dumps(application)
+    # The UI's panels read the sidecar's series; the LLM gateway's, LiteLLM's own.
+    exprs = {panel["title"]: panel["targets"][0]["expr"] for panel in application["panels"]}
+    ui = {title: expr for title, expr in exprs.items() if not title.startswith("LLM gateway")}
+    assert ui and all("envoy_http_downstream_rq" in expr for expr in ui.values()) and "http_requests_total" not in json.dumps(application)
+    assert all("litellm_" in expr for title, expr in exprs.items() if title not in ui) and len(exprs) - len(ui) == 3
     assert "envoy_http_downstream_rq_xx" in rules[2]["expr"]
 
 
 def test_ingress_nginx_gates_read_the_controller():
     _, _, manifests = synth("dev", rollout={"trafficProvider": "ingressNginx"}, monitoring={"prometheusOperator": True})
-    assert not [m for m in manifests if m["kind"] == "ServiceMonitor"]
+    assert [m["metadata"]["name"] for m in manifests if m["kind"] == "ServiceMonitor"] == ["rdagent-llm-gateway"]
     monitor = manifest(manifests, "PodMonitor", "rdagent-ingress-nginx")["spec"]
     assert monitor["namespaceSelector"] == {"matchNames": ["ingress-nginx"]}
     assert monitor["podMetricsEndpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s", "honorLabels": True}]

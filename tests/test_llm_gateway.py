@@ -11,12 +11,20 @@ provider's.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.pod_sandbox import PodNetwork, Sandbox, running_gateway
+from tests.conftest import ROOT
+from tests.pod_sandbox import PodNetwork, Sandbox, http_status, running_gateway, wait_until
 from tests.test_app import GATEWAY_KEY, sentinels, synth_for_app
 
 pytestmark = pytest.mark.app
@@ -37,8 +45,6 @@ except urllib.error.HTTPError as error:
 
 def ask(network: PodNetwork, path: str, key: str | None, body: dict) -> tuple[int, dict | str]:
     """A POST from inside the pod network, as a run's LiteLLM client sends it: (status, JSON body or text)."""
-    from tests.conftest import ROOT
-
     result = network.run(
         [str(ROOT / ".venv" / "bin" / "python"), "-c", ASK, GATEWAY + path, key or "", json.dumps(body)], capture_output=True, text=True, timeout=120
     )
@@ -76,8 +82,10 @@ def gateway_of(tmp_path, pod_network):
     network, llm = pod_network
     started = []
 
-    def start(edit=None):
+    def start(edit=None, objects_edit=None):
         objects, _ = synth_for_app("test", tmp_path / f"synth{len(started)}", edit)
+        if objects_edit:
+            objects_edit(objects)
         supplied = sentinels(objects)
         sandbox = Sandbox(objects, tmp_path / f"sandbox{len(started)}", network, supplied)
         context = running_gateway(sandbox, supplied, tmp_path / f"gateway{len(started)}")
@@ -137,9 +145,117 @@ def test_a_request_without_the_gateway_key_is_refused_cleanly(gateway_of, key):
     assert supplied[("rdagent-llm-providers", "openai-api-key")] not in json.dumps(body)
 
 
+def without_our_key_check(objects: list[dict]) -> None:
+    (config_map,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "rdagent-llm-gateway"]
+    config = yaml.safe_load(config_map["data"]["config.yaml"])
+    assert config["general_settings"].pop("custom_auth") == "gateway_auth.user_api_key_auth"
+    config_map["data"]["config.yaml"] = yaml.safe_dump(config)
+
+
+def test_without_our_key_check_the_proxy_answers_a_missing_key_with_a_500(gateway_of):
+    """The negative control of the refusal above, and why the program ships its own key check:
+    LiteLLM 1.108.0's own check, without a database, fails a request without a key with a 500."""
+    network, llm, _, _ = gateway_of(objects_edit=without_our_key_check)
+    assert ask(network, "/v1/chat/completions", None, chat_body("gpt-4o"))[0] == 500
+    assert ask(network, "/v1/chat/completions", GATEWAY_KEY, chat_body("gpt-4o"))[0] == 200
+
+
 def test_an_unknown_model_is_refused_with_the_proxys_error(gateway_of):
     network, llm, _, _ = gateway_of()
     status, body = ask(network, "/v1/chat/completions", GATEWAY_KEY, chat_body("gpt-unknown-9"))
     assert status == 400, (status, body)
     assert "gpt-unknown-9" in body["error"]["message"], body
     assert asked(llm) == []
+
+
+# --- its metrics, on a real Prometheus ------------------------------------------------------------
+
+PROMETHEUS_PORT = 9090  # in the test's own network namespace: always free
+
+QUERY = r"""
+import json, sys, urllib.parse, urllib.request
+url = sys.argv[1] + "/api/v1/query?" + urllib.parse.urlencode({"query": sys.argv[2]})
+print(json.dumps(json.load(urllib.request.urlopen(url, timeout=10))))
+"""
+
+
+class NamespacedPrometheus:
+    """Debian's Prometheus in the pod network, scraping the gateway as the ServiceMonitor the program
+    renders for operator-run Prometheus does: its `http` port, /metrics/, the gateway key as bearer
+    token, the target's namespace as a label."""
+
+    def __init__(self, network: PodNetwork, folder: Path, monitor: dict, namespace: str):
+        from tests.prometheus_server import PROMETHEUS
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.network = network
+        (endpoint,) = monitor["spec"]["endpoints"]
+        job = {
+            "job_name": "llm-gateway",
+            "scrape_interval": "1s",
+            "metrics_path": endpoint["path"],
+            "authorization": {"type": endpoint["authorization"]["type"], "credentials": GATEWAY_KEY},
+            "static_configs": [{"targets": ["127.0.0.1:4000"], "labels": {"namespace": namespace}}],
+        }
+        config = folder / "prometheus.yml"
+        config.write_text(yaml.safe_dump({"global": {"evaluation_interval": "1s"}, "scrape_configs": [job]}))
+        self.process = subprocess.Popen(
+            [
+                *network.prefix(),
+                PROMETHEUS,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={folder / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+            ],
+            stdout=(folder / "prometheus.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(lambda: http_status(network, f"http://127.0.0.1:{PROMETHEUS_PORT}/-/ready") == 200, 60, "Prometheus ready")
+
+    def query(self, expr: str) -> list[dict]:
+        result = self.network.run(
+            [str(ROOT / ".venv" / "bin" / "python"), "-c", QUERY, f"http://127.0.0.1:{PROMETHEUS_PORT}", expr], capture_output=True, text=True, timeout=30
+        )
+        body = json.loads(result.stdout)
+        assert body["status"] == "success", body
+        return body["data"]["result"]
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+def rendered(objects: list[dict], kind: str, name: str) -> dict:
+    (found,) = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    return found
+
+
+def test_the_gateways_metrics_reach_prometheus_and_the_dashboards_gateway_panels_answer(tmp_path, pod_network):
+    """The e2e stack (Prometheus Operator objects on): the gateway's ServiceMonitor as a real
+    Prometheus's scrape, and the application dashboard's gateway panels as PromQL on what it scraped:
+    requests, latency and cache hits of a repeated request."""
+    network, _ = pod_network
+    objects, _ = synth_for_app("e2e", tmp_path / "synth")
+    supplied = sentinels(objects)
+    sandbox = Sandbox(objects, tmp_path / "sandbox", network, supplied)
+    monitor = rendered(objects, "ServiceMonitor", "rdagent-llm-gateway")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= rendered(objects, "Service", "rdagent-llm-gateway")["metadata"]["labels"].items()
+    board = json.loads(next(iter(rendered(objects, "ConfigMap", "rdagent-dashboard-application-metrics")["data"].values())))
+    panels = {p["title"]: p["targets"][0]["expr"] for p in board["panels"] if p["title"].startswith("LLM gateway")}
+    assert sorted(panels) == ["LLM gateway cache hits per second", "LLM gateway p95 latency (s)", "LLM gateway requests per second"], sorted(panels)
+    with running_gateway(sandbox, supplied, tmp_path / "gateway"):
+        assert http_status(network, f"{GATEWAY}/metrics/") == 401, "the gateway's metrics answer without its key"
+        prometheus = NamespacedPrometheus(network, tmp_path / "prometheus", monitor, "rdagent-e2e")
+        try:
+            wait_until(lambda: prometheus.query('up{job="llm-gateway"} == 1'), 30, "the first scrape of the gateway")
+            for _ in range(3):  # one answer from the provider, then two from Redis, each scraped
+                assert ask(network, "/v1/chat/completions", GATEWAY_KEY, chat_body("gpt-4o"))[0] == 200
+                time.sleep(2.5)
+            answers = {title: prometheus.query(expr) for title, expr in panels.items()}
+        finally:
+            prometheus.close()
+    assert all(answers.values()), answers
+    assert float(answers["LLM gateway cache hits per second"][0]["value"][1]) > 0, answers
+    assert float(answers["LLM gateway requests per second"][0]["value"][1]) > 0, answers

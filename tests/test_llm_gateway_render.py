@@ -99,6 +99,7 @@ def test_the_gateway_config_names_each_model_with_its_provider_key_and_redis_as_
                 "password": "os.environ/REDIS_PASSWORD",
                 "ttl": 3600,
             },
+            "callbacks": ["prometheus"],  # staging has monitoring
         },
         "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY", "custom_auth": "gateway_auth.user_api_key_auth"},
     }
@@ -134,7 +135,12 @@ def test_the_gateway_is_reached_by_our_pods_only_and_reaches_dns_redis_and_the_p
     spec = policy["spec"]
     assert spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "rdagent-llm-gateway", "app.kubernetes.io/component": "llm-gateway"}}
     assert spec["ingress"] == [
-        {"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "rdagent"}}}], "ports": [{"protocol": "TCP", "port": 4000}]}
+        {"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "rdagent"}}}], "ports": [{"protocol": "TCP", "port": 4000}]},
+        # prod has monitoring: Prometheus's pods scrape /metrics/ (behind the gateway key, like the API)
+        {
+            "from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}],
+            "ports": [{"protocol": "TCP", "port": 4000}],
+        },
     ]
     dns, redis, providers = spec["egress"]
     assert {p["port"] for p in dns["ports"]} == {53}

@@ -44,7 +44,37 @@ REDIS_PASSWORD_VAR = "REDIS_PASSWORD"
 CLIENT_PREFIX = "openai/"
 HEALTH_READY = "/health/readiness"
 HEALTH_LIVE = "/health/liveliness"
-METRICS_PATH = "/metrics"
+# LiteLLM's Prometheus callback serves /metrics/ (/metrics redirects there), behind the gateway key.
+METRICS_PATH = "/metrics/"
+# Who scrapes it: Prometheus's pods, in whatever namespace they run (kube-prometheus-stack labels them so).
+PROMETHEUS_PEER = {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+
+
+def service_monitor_spec() -> dict[str, Any]:
+    """The gateway's scrape for an operator-run Prometheus: its Service's `http` port, with the
+    gateway key (its Secret in the app namespace) as the bearer token."""
+    return {
+        "selector": {"matchLabels": {"app.kubernetes.io/name": APP, "app.kubernetes.io/component": COMPONENT}},
+        "endpoints": [
+            {
+                "port": "http",
+                "path": METRICS_PATH,
+                "interval": "30s",
+                "authorization": {"type": "Bearer", "credentials": {"name": KEY_SECRET, "key": KEY_SECRET_KEY}},
+            }
+        ],
+    }
+
+
+def dashboard_panels(namespace: str) -> list[tuple[str, str, str]]:
+    """The application dashboard's gateway panels (title, expr, unit), from LiteLLM's own series."""
+    match = f'namespace="{namespace}"'
+    return [
+        ("LLM gateway requests per second", f"sum(rate(litellm_proxy_total_requests_metric_total{{{match}}}[5m]))", "reqps"),
+        ("LLM gateway p95 latency (s)", f"histogram_quantile(0.95, sum by (le) (rate(litellm_request_total_latency_metric_bucket{{{match}}}[5m])))", "s"),
+        ("LLM gateway cache hits per second", f"sum(rate(litellm_cache_hits_metric_total{{{match}}}[5m]))", "reqps"),
+    ]
+
 
 # A model's provider (LiteLLM's prefix) -> the stack secret field of its key.
 PROVIDER_KEY_FIELD = {"azure": "azureOpenaiApiKey", "deepseek": "deepseekApiKey", "anthropic": "anthropicApiKey"}
