@@ -174,3 +174,23 @@ def test_the_gateway_pod_is_hardened_like_every_workload_and_restarts_on_a_confi
         (rendered[ttl],) = [o for o in edited if o["kind"] == "Deployment" and o["metadata"]["name"] == "rdagent-llm-gateway"]
         assert gateway_config(edited)["litellm_settings"]["cache_params"]["ttl"] == ttl
     assert hash_of(rendered[60]) != hash_of(rendered[3600])
+
+
+def test_with_elasticache_the_gateway_caches_over_tls_with_the_auth_token_from_its_own_secret():
+    """ElastiCache (transit encryption on, an auth token): the cache is reached over TLS at the
+    replication group's endpoint, with the token from the gateway's own Secret (no Kubernetes Secret
+    of Redis exists then); the gateway's egress reaches the VPC on Redis's port."""
+    from tests.test_components import manifest, synth
+
+    _, _, manifests = synth("prod", redis={"mode": "elasticache"})
+    config = yaml.safe_load(manifest(manifests, "ConfigMap", "rdagent-llm-gateway")["data"]["config.yaml"])
+    cache = config["litellm_settings"]["cache_params"]
+    assert cache["ssl"] is True and cache["port"] == 6379 and cache["password"] == "os.environ/REDIS_PASSWORD"
+    assert cache["host"] not in ("redis", "redis.rdagent.svc.cluster.local"), cache
+    container = pod_spec(manifest(manifests, "Deployment", "rdagent-llm-gateway"))["containers"][0]
+    (password,) = [e for e in container["env"] if e["name"] == "REDIS_PASSWORD"]
+    assert password["valueFrom"]["secretKeyRef"] == {"name": "rdagent-llm-providers", "key": "redis-password"}
+    assert "redis-password" in manifest(manifests, "Secret", "rdagent-llm-providers")["stringData"]
+    assert not [m for m in manifests if m["kind"] == "Secret" and m["metadata"]["name"] == "redis-auth"]
+    egress = manifest(manifests, "NetworkPolicy", "rdagent-llm-gateway")["spec"]["egress"]
+    assert {"to": [{"ipBlock": {"cidr": "10.50.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 6379}]} in egress  # prod's VPC
