@@ -62,7 +62,8 @@ class Project:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 raise AssertionError(
-                    f"{' '.join(command[:3])} ran out of its {timeout:g} s:\n{log.read_text()[-6000:]}\n{log.with_suffix('.err').read_text()[-3000:]}"
+                    f"{' '.join(command[:3])} ran out of its {timeout:g} s:\n{log.read_text()[-6000:]}\n{log.with_suffix('.err').read_text()[-3000:]}\n"
+                    f"{self.terminating()}"
                 ) from None
             out.seek(0)
             err.seek(0)
@@ -70,6 +71,29 @@ class Project:
         if check:
             assert result.returncode == 0, f"{' '.join(command[:3])} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
         return result
+
+    def terminating(self) -> str:
+        """What in the project's namespace is being deleted and what holds it (finalizers, owners,
+        grace period, phase): said when a command runs past its time. Seen twice under a loaded
+        `make test`: a canary pod and its ephemeral claim outlived `rollout abort`'s 600 s."""
+        namespace = getattr(self, "namespace", None)
+        if namespace is None:
+            return ""
+        lines = []
+        try:
+            api = self.plane.api.fresh()
+            for plural in ("pods", "persistentvolumeclaims"):
+                for item in api.get(f"/api/v1/namespaces/{namespace}/{plural}").get("items", []):
+                    meta = item["metadata"]
+                    if meta.get("deletionTimestamp"):
+                        owners = [(o["kind"], o["name"], o.get("blockOwnerDeletion")) for o in meta.get("ownerReferences", [])]
+                        lines.append(
+                            f"{plural}/{meta['name']}: finalizers {meta.get('finalizers')}, owners {owners}, "
+                            f"grace {meta.get('deletionGracePeriodSeconds')}, phase {item.get('status', {}).get('phase')}"
+                        )
+        except Exception as error:  # a diagnosis must not hide the failure it explains
+            lines.append(f"(could not list: {error})")
+        return f"terminating in {namespace}:\n" + "\n".join(lines or ["(nothing)"])
 
     def start(self, *args: str) -> subprocess.Popen:
         """`pulumi ARGS` started, not awaited (its own process group); its output goes to
