@@ -57,8 +57,6 @@ class AppSettings(pulumi.ComponentResource):
         store = dict(config.secretsStore.arns())
         from_store = {} if gateway else store
         string_data, secret_keys = self._run_secrets(config, from_store)
-        if gateway:
-            secret_keys = [(llm_gateway.KEY_SECRET, llm_gateway.KEY_SECRET_KEY, "OPENAI_API_KEY")]
         if string_data:  # keys the runs read themselves: a Kaggle token, the LLM keys when there is no gateway
             k8s.core.v1.Secret(f"{name}-secret", metadata={"name": SECRET_NAME, "namespace": namespace}, type="Opaque", string_data=string_data, opts=child)
         self._signing_secret(name, config, child)
@@ -110,16 +108,14 @@ class AppSettings(pulumi.ComponentResource):
         self.register_outputs({"config_hash": self.config_hash})
 
     def _run_secrets(self, config: StackConfig, from_store: dict[str, str]) -> tuple[dict[str, pulumi.Input[str]], list[tuple[str, str, str]]]:
-        """The runs' Secret data, and (Kubernetes Secret, key, variable) of each LLM key that is set; sets `kaggle_env`."""
-        string_data: dict[str, pulumi.Input[str]] = {}
-        secret_keys: list[tuple[str, str, str]] = []
-        for key, variable, field in () if config.llm.gateway.enabled else LLM_SECRET_ENV:
-            value = getattr(config.secrets, field)
-            if value is not None:
-                string_data[key] = pulumi.Output.secret(value.value)
-                secret_keys.append((SECRET_NAME, key, variable))
-            elif field in from_store:
-                secret_keys.append((secrets_store.SYNCED_SECRET, key, variable))
+        """The runs' Secret data, and (Kubernetes Secret, key, variable) of each LLM key the runs read:
+        the gateway key only, with a gateway; sets `kaggle_env`."""
+        if config.llm.gateway.enabled:
+            string_data: dict[str, pulumi.Input[str]] = {}
+            secret_keys = [(llm_gateway.KEY_SECRET, llm_gateway.KEY_SECRET_KEY, "OPENAI_API_KEY")]
+        else:
+            held, secret_keys = secrets_store.llm_key_refs(config.held_llm_keys(), set(from_store), SECRET_NAME)
+            string_data = {key: pulumi.Output.secret(value) for key, value in held.items()}
         key, variable, _ = KAGGLE_TOKEN
         self.kaggle_env: list[dict] = []
         if config.secrets.kaggleApiToken is not None:

@@ -16,15 +16,14 @@ from rdagent_infra.config import StackConfig
 from rdagent_infra.logic import llm_gateway as gw
 from rdagent_infra.logic import secrets_store
 from rdagent_infra.logic.app_files import content_hash
-from rdagent_infra.logic.network import HTTPS_PORT, allow_to, gateway_rules, network_policy
+from rdagent_infra.logic.network import HTTPS_PORT, gateway_rules, network_policy, redis_egress
 from rdagent_infra.logic.pods import labels, resource_requirements, selector
-from rdagent_infra.logic.rdagent_env import LLM_SECRET_ENV
 from rdagent_infra.logic.redis import AUTH_SECRET
 from rdagent_infra.logic.yaml_dump import dump as dump_yaml
 
 
 class LlmGateway(pulumi.ComponentResource):
-    """Outputs: `url` (the OpenAI API base of runs and the UI), `deployment` (what runs wait for)."""
+    """Output: `deployment` (what runs wait for). Runs and the UI reach it at `gw.service_url()`."""
 
     def __init__(
         self,
@@ -84,36 +83,23 @@ class LlmGateway(pulumi.ComponentResource):
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb", metadata={**meta, "name": gw.APP}, spec={"minAvailable": 1, "selector": {"matchLabels": match}}, opts=child
             )
-        redis_rule = (
-            allow_to(selector("redis", "cache"), seed.REDIS_PORT)
-            if in_cluster
-            else {"to": [{"ipBlock": {"cidr": config.cluster.eks.vpcCidr}}], "ports": [{"protocol": "TCP", "port": seed.REDIS_PORT}]}
-        )
         rules = gateway_rules(
-            redis_rule=redis_rule,
+            redis_rule=redis_egress(config),
             provider_cidrs=config.llm.egressCidrs,
             provider_ports=[HTTPS_PORT],
             scraped_from=gw.PROMETHEUS_PEER if config.monitoring.enabled else None,
         )
         policy = network_policy(gw.APP, namespace, match, **rules)
         k8s.networking.v1.NetworkPolicy(f"{name}-policy", metadata=policy["metadata"], spec=policy["spec"], opts=child)
-        self.url = gw.service_url()
-        self.register_outputs({"url": self.url})
+        self.register_outputs({})
 
     def _provider_keys(self, name: str, config: StackConfig, meta: dict, child: pulumi.ResourceOptions) -> tuple[list[tuple[str, str, str]], list, list]:
         """The provider keys as (Secret, key, variable), and the Secrets Manager volume and mount when
         keys come from there. Writes the gateway's own Secret of the keys the stack holds (and the
         ElastiCache auth token, which no Kubernetes Secret holds otherwise)."""
         from_store = dict(config.secretsStore.arns())
-        data: dict[str, pulumi.Input[str]] = {}
-        keys: list[tuple[str, str, str]] = []
-        for key, variable, field in LLM_SECRET_ENV:
-            value = getattr(config.secrets, field)
-            if value is not None:
-                data[key] = pulumi.Output.secret(value.value)
-                keys.append((gw.PROVIDER_SECRET, key, variable))
-            elif field in from_store:
-                keys.append((secrets_store.SYNCED_SECRET, key, variable))
+        held, keys = secrets_store.llm_key_refs(config.held_llm_keys(), set(from_store), gw.PROVIDER_SECRET)
+        data: dict[str, pulumi.Input[str]] = {key: pulumi.Output.secret(value) for key, value in held.items()}
         if config.redis.mode != "inCluster" and config.secrets.redisPassword is not None:
             data[gw.REDIS_PASSWORD_KEY] = pulumi.Output.secret(config.secrets.redisPassword.value)
         k8s.core.v1.Secret(f"{name}-providers", metadata={**meta, "name": gw.PROVIDER_SECRET}, type="Opaque", string_data=data, opts=child)

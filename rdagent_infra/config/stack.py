@@ -112,6 +112,11 @@ class StackConfig(Model):
         from_store = {field for field, _ in self.secretsStore.arns()}
         return [field for field in LLM_KEY_SECRETS if getattr(self.secrets, field) is not None or field in from_store]
 
+    def held_llm_keys(self) -> dict[str, str]:
+        """The LLM API keys held as stack secrets: field name -> value (whoever writes them to a
+        Kubernetes Secret marks them secret)."""
+        return {field: getattr(self.secrets, field).value for field in LLM_KEY_SECRETS if getattr(self.secrets, field) is not None}
+
     def _check_llm_keys(self) -> None:
         store = self.secretsStore
         if self.llm.azureApiBase is not None and "azureOpenaiApiKey" not in self.llm_keys() and self.tier != Tier.DEV:

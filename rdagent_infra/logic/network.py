@@ -45,14 +45,17 @@ DNS_EGRESS = {
 }
 
 
+def redis_egress(config: StackConfig) -> dict:
+    """The way to Redis: its pods in the cluster, or ElastiCache in the cluster's VPC."""
+    if config.redis.mode == "inCluster":
+        return allow_to(selector("redis", "cache"), seed.REDIS_PORT)
+    return {"to": [{"ipBlock": {"cidr": config.cluster.eks.vpcCidr}}], "ports": [{"protocol": "TCP", "port": seed.REDIS_PORT}]}
+
+
 def app_egress(config: StackConfig) -> list[dict]:
     """Where RD-Agent's pods may connect: DNS, Redis, Logstash, the LLM gateway, and the LLM (without a gateway), Kaggle's and
     database endpoints."""
-    rules = [DNS_EGRESS]
-    if config.redis.mode == "inCluster":
-        rules.append(allow_to(selector("redis", "cache"), seed.REDIS_PORT))
-    else:
-        rules.append({"to": [{"ipBlock": {"cidr": config.cluster.eks.vpcCidr}}], "ports": [{"protocol": "TCP", "port": seed.REDIS_PORT}]})
+    rules = [DNS_EGRESS, redis_egress(config)]
     if config.logging.enabled:
         rules.append(allow_to(selector("logstash", "logging"), seed.LOGSTASH_PORT))
     if config.llm.gateway.enabled:

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from rdagent_infra.logic.pods import gpu_scheduling
+from rdagent_infra.logic.rdagent_env import LLM_SECRET_ENV
 
 PROVIDER_CLASS = "rdagent-secrets-manager"
 SYNCED_SECRET = "rdagent-secrets-manager"
@@ -97,3 +98,19 @@ def chart_values(rotation_poll_seconds: int) -> dict[str, Any]:
             "linux": {"tolerations": tolerations},
         },
     }
+
+
+def llm_key_refs(held: dict[str, str], stored: set[str], own_secret: str) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """Where a pod reads each LLM key from. `held`: stack secret field -> value of the keys the stack
+    holds, which go into the program's Secret `own_secret`; `stored`: the fields that come from
+    Secrets Manager, read from the Secret the CSI driver syncs. Returns that Secret's data (Secret key
+    -> value) and (Kubernetes Secret, key, variable) of every key."""
+    data: dict[str, str] = {}
+    refs: list[tuple[str, str, str]] = []
+    for key, variable, field in LLM_SECRET_ENV:
+        if field in held:
+            data[key] = held[field]
+            refs.append((own_secret, key, variable))
+        elif field in stored:
+            refs.append((SYNCED_SECRET, key, variable))
+    return data, refs
