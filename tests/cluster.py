@@ -12,6 +12,13 @@ Pods of batch runs (label `rdagent.io/run`) never complete here unless they carr
 second, hiding anything that waits for it (see docs/cluster-tests.md). Other Jobs' pods (set-up
 steps such as the certificates Job, which take seconds for real) complete as kwok's stage says.
 
+A pod being deleted first has its containers stopped (`pod-stop`, written here), then is deleted
+with grace 0, as a kubelet does. kwok's own `pod-delete` deletes at once with the containers still
+running, and Kubernetes' PVC protection then never frees the pod's ephemeral claim when it has
+already looked at the claim (it is told of a pod again only once its containers have stopped): a
+Deployment deleted in the foreground waits on that claim forever. Under load that happened, with
+kwok a few seconds late (see `test_a_pod_deleted_in_the_foreground_frees_its_ephemeral_claim`).
+
 Every port is picked free (bind port 0), every wait is bounded, and stop() kills each process
 group, so that several runs on one machine never meet.
 """
@@ -243,13 +250,58 @@ class Process:
 # --- the control plane ---------------------------------------------------------------------------
 
 
-def kwok_stages() -> str:
-    """kwok's own stages, with the pods of batch runs completing only when annotated (see the module
-    docstring). kwok ANDs a selector's expressions, so the one `pod-complete` stage becomes two: pods of
-    Jobs that are not runs (set-up steps such as the certificates Job), and runs' pods annotated."""
-    documents = []
+# How late the stand-in kubelet stops a deleted pod (a Go duration): a loaded kwok's lateness, on purpose.
+STOP_DELAY_ANNOTATION = "test.rdagent.io/stop-delay"
+RUNNING = ".status.containerStatuses.[].state.running.startedAt"
+STOP_DELAY = f'.metadata.annotations["{STOP_DELAY_ANNOTATION}"]'
+# What a kubelet writes when it has stopped a deleted pod's containers (SIGTERM, exit 143), before it
+# deletes the pod with grace 0. The phase is left as it is: a Job's pods are not to count as done.
+POD_STOP = f"""
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-stop
+spec:
+  resourceRef: {{apiGroup: v1, kind: Pod}}
+  selector:
+    matchExpressions:
+    - {{key: .metadata.deletionTimestamp, operator: Exists}}
+    - {{key: '{RUNNING}', operator: Exists}}
+  delay:
+    durationMilliseconds: 0
+    durationFrom: {{expressionFrom: '{STOP_DELAY}'}}
+  next:
+    statusTemplate: |
+      {{{{ $now := Now }}}}
+      conditions:
+      - {{type: Ready, status: "False", reason: PodCompleted, lastTransitionTime: {{{{ $now | Quote }}}}}}
+      - {{type: ContainersReady, status: "False", reason: PodCompleted, lastTransitionTime: {{{{ $now | Quote }}}}}}
+      containerStatuses:
+      {{{{ range .spec.containers }}}}
+      - name: {{{{ .name | Quote }}}}
+        image: {{{{ .image | Quote }}}}
+        ready: false
+        started: false
+        restartCount: 0
+        state: {{terminated: {{exitCode: 143, reason: Error, finishedAt: {{{{ $now | Quote }}}}}}}}
+      {{{{ end }}}}
+"""
+
+
+def kwok_stages(stop_before_delete: bool = True) -> str:
+    """kwok's own stages, with the pods of batch runs completing only when annotated, and deleted pods
+    stopped before they are deleted (see the module docstring). kwok ANDs a selector's expressions, so
+    the one `pod-complete` stage becomes two: pods of Jobs that are not runs (set-up steps such as the
+    certificates Job), and runs' pods annotated. `stop_before_delete=False` is kwok's own deletion,
+    kept for the test that shows what it does."""
+    documents = [yaml.safe_load(POD_STOP)] if stop_before_delete else []
     for relative in STAGE_FILES:
         for document in yaml.safe_load_all((STAGES / relative).read_text()):
+            if document and document["metadata"]["name"] == "pod-delete":
+                if stop_before_delete:
+                    document["spec"]["selector"]["matchExpressions"].append({"key": RUNNING, "operator": "DoesNotExist"})
+                else:
+                    document["spec"]["delay"] = {"durationMilliseconds": 0, "durationFrom": {"expressionFrom": STOP_DELAY}}
             if document and document["metadata"]["name"] == "pod-complete":
                 on_request = copy.deepcopy(document)
                 on_request["metadata"]["name"] = "pod-complete-on-request"
@@ -289,9 +341,10 @@ class ControlPlane:
 
     PORTS = ("etcd", "etcd-peer", "apiserver")
 
-    def __init__(self, folder: Path, ports: list[int]):
-        """`ports`: free loopback ports for PORTS (tests/ports.py)."""
+    def __init__(self, folder: Path, ports: list[int], stop_before_delete: bool = True):
+        """`ports`: free loopback ports for PORTS (tests/ports.py); `stop_before_delete`: see kwok_stages."""
         self.folder = folder
+        self.stop_before_delete = stop_before_delete
         self.processes: list[Process] = []
         self.token = secrets.token_hex(16)
         self.ports = dict(zip(self.PORTS, ports, strict=True))
@@ -336,7 +389,7 @@ class ControlPlane:
             ],
         )
         self._start("kube-scheduler", [*kubeconfig, "--leader-elect=false", "--secure-port=0"])
-        (self.folder / "kwok-stages.yaml").write_text(kwok_stages())
+        (self.folder / "kwok-stages.yaml").write_text(kwok_stages(self.stop_before_delete))
         self._start(
             "kwok",
             [

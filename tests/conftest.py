@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -55,17 +56,20 @@ def synthesized(synth_base):
     return lambda stack: synth_dir(stack, synth_base)
 
 
-@pytest.fixture(scope="session")
-def control_plane(tmp_path_factory):
-    """One real control plane per session (tests/cluster.py), torn down however the session ends.
+@contextlib.contextmanager
+def started_control_plane(folder: Path, **options):
+    """A real control plane (tests/cluster.py) in `folder`, torn down however the block ends.
 
     Fails (never skips) when the binaries are not built; started again on new ports when another
-    process took one of its ports first (tests/ports.py)."""
+    process took one of its ports first (tests/ports.py). `options` go to ControlPlane."""
     from tests.cluster import ClusterError, ControlPlane
     from tests.ports import PortTaken, bind_failed, on_free_ports
 
+    attempts = iter(range(100))
+
     def start(ports: list[int]) -> ControlPlane:
-        plane = ControlPlane(tmp_path_factory.mktemp("controlplane"), ports)
+        plane = ControlPlane(folder / f"attempt-{next(attempts)}", ports, **options)
+        plane.folder.mkdir(parents=True)
         try:
             return plane.start()
         except ClusterError as error:
@@ -83,6 +87,13 @@ def control_plane(tmp_path_factory):
         yield plane
     finally:
         plane.stop()
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory):
+    """One real control plane per session, shared by the `cluster` and `faults` tests."""
+    with started_control_plane(tmp_path_factory.mktemp("controlplane")) as plane:
+        yield plane
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -3,6 +3,7 @@ and our own commands, its kubeconfig pointing at the control plane of tests/clus
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from rdagent_infra.logic.rollout import plan_rollout
+from rdagent_infra.rollouts import file_backend_locks
 from rdagent_infra.stack_source import load_from_files
 from tests.cluster import BIN, ControlPlane
 from tests.conftest import ROOT
@@ -33,7 +35,8 @@ class Project:
         for name in ("Pulumi.yaml", "__main__.py", f"Pulumi.{self.stack}.yaml"):
             shutil.copy(ROOT / name, self.dir / name)
         (self.dir / ".venv").symlink_to(ROOT / ".venv")
-        (folder / "state").mkdir()
+        self.state = folder / "state"
+        self.state.mkdir()
         self.logs = folder / "logs"
         self.logs.mkdir()
         # The Kubernetes provider writes the kubeconfig it is given to a temporary file it never
@@ -43,7 +46,7 @@ class Project:
         self.plane = plane
         self.env = {
             **plane.env(),
-            "PULUMI_BACKEND_URL": f"file://{folder / 'state'}",
+            "PULUMI_BACKEND_URL": f"file://{self.state}",
             "PULUMI_CONFIG_PASSPHRASE": "rdagent-local",
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
             "TMPDIR": str(folder / "tmp"),
@@ -59,8 +62,7 @@ class Project:
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                self.kill(process)
                 raise AssertionError(
                     f"{' '.join(command[:3])} ran out of its {timeout:g} s:\n{log.read_text()[-6000:]}\n{log.with_suffix('.err').read_text()[-3000:]}\n"
                     f"{self.terminating()}"
@@ -113,13 +115,37 @@ class Project:
         process.log = log
         return process
 
+    def kill_engine(self, process: subprocess.Popen) -> None:
+        """SIGKILL the engine's process group, then the plugins it started (each plugin runs in a
+        process group of its own and would outlive the engine for minutes): a runner that died."""
+        with contextlib.suppress(ProcessLookupError):  # it had ended
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        marker = f"PULUMI_BACKEND_URL={self.env['PULUMI_BACKEND_URL']}".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                continue
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """Kills a command that ran out of its time, with its process group, and cancels the update it
+        can no longer end (`pulumi cancel` removes its lock): the next command then fails (or not) on
+        its own account, not with "the stack is currently locked" (one stuck update had failed the
+        next test that way)."""
+        self.kill_engine(process)
+        if file_backend_locks(self.env["PULUMI_BACKEND_URL"], "rdagent-infra", self.stack):
+            self.pulumi("cancel", "--yes", check=False)
+
     def finish(self, process: subprocess.Popen, timeout: float = 600) -> None:
         """Waits for a started command; fails with its output's end unless it succeeded."""
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            self.kill(process)
         said = process.log.read_text()
         assert process.returncode == 0, f"pulumi failed ({process.returncode}):\n{said[-6000:]}"
 

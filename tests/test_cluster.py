@@ -8,7 +8,8 @@ import pytest
 
 from rdagent_infra import defaults as seed
 from rdagent_infra.logic.pods import container_security_context, gpu_scheduling, pod_security_context
-from tests.cluster import COMPLETE_ANNOTATION, CPU_NODES, GPU_NODES, RUN_LABEL, STORAGE_CLASS, ClusterError, wait_for
+from tests.cluster import COMPLETE_ANNOTATION, CPU_NODES, GPU_NODES, RUN_LABEL, STOP_DELAY_ANNOTATION, STORAGE_CLASS, ClusterError, wait_for
+from tests.conftest import budget, started_control_plane
 
 pytestmark = pytest.mark.cluster
 NAMESPACE = "plane-checks"
@@ -140,3 +141,71 @@ def test_pods_of_runs_keep_running_like_a_long_batch_run_and_set_up_jobs_finish(
     with pytest.raises(ClusterError):
         wait_for(succeeded("long-run"), 5, "the run to succeed")
     assert running_pod()
+
+
+# --- deletion: the stand-in kubelet stops a pod before it deletes it -------------------------------
+
+LATE = 5  # seconds: how late the stand-in kubelet acts on a deleted pod, as a loaded kwok was
+
+
+def deleted_in_the_foreground(api, namespace: str, name: str) -> dict | None:
+    """A Deployment of one pod with an ephemeral claim (like the UI's L3 cache), its pod stopped LATE
+    seconds after it is deleted, deleted in the foreground as the Kubernetes provider deletes. None
+    once the Deployment is gone; else what holds the pod and the claim after LATE + 20 s."""
+    template = pod("ignored")
+    template["spec"]["containers"][0]["volumeMounts"] = [{"name": "cache", "mountPath": "/cache"}]
+    template["spec"]["volumes"] = [
+        {"name": "cache", "ephemeral": {"volumeClaimTemplate": {"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}}}
+    ]
+    labels = {"app": name}
+    deployments = f"/apis/apps/v1/namespaces/{namespace}/deployments"
+    api.create(
+        deployments,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels, "annotations": {STOP_DELAY_ANNOTATION: f"{LATE}s"}}, "spec": template["spec"]},
+            },
+        },
+    )
+    wait_for(lambda: api.get(f"{deployments}/{name}")["status"].get("readyReplicas") == 1, 60, f"Deployment {name} to be ready")
+    api.request("DELETE", f"{deployments}/{name}", {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Foreground"})
+    try:
+        wait_for(lambda: not api.exists(f"{deployments}/{name}"), LATE + 20, f"Deployment {name} to go")
+        return None
+    except ClusterError:
+        held = {}
+        for plural in ("pods", "persistentvolumeclaims"):
+            for item in api.items(f"/api/v1/namespaces/{namespace}/{plural}"):
+                meta = item["metadata"]
+                if meta["name"].startswith(name):
+                    held[f"{plural}/{meta['name']}"] = (meta.get("finalizers"), meta.get("deletionGracePeriodSeconds"))
+        return held
+
+
+def test_a_pod_deleted_in_the_foreground_frees_its_ephemeral_claim(api):
+    """The hang seen under a loaded `make test` (a canary and a blue-green colour outlived their
+    deletion by 600 s), here on purpose: the kubelet stand-in stops the pod LATE seconds after the
+    delete. Stopped, then deleted with grace 0 as a kubelet does, the pod frees its claim."""
+    assert deleted_in_the_foreground(api, NAMESPACE, "late-kubelet") is None
+
+
+def test_kwoks_own_deletion_of_a_running_pod_leaves_it_and_its_claim_forever(tmp_path):
+    """The negative control: on a control plane with kwok's own `pod-delete` (the pod deleted with its
+    containers still running), the same deletion never ends. PVC protection looked at the claim while
+    the pod was running and is not told again; the pod waits on the claim in the foreground."""
+    with started_control_plane(tmp_path, stop_before_delete=False) as plane:
+        plane.api.apply("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "stock"}})
+        wait_for(lambda: plane.api.exists("/api/v1/namespaces/stock/serviceaccounts/default"), 60, "the default ServiceAccount")
+        held = deleted_in_the_foreground(plane.api, "stock", "stock-kwok")
+    print("held:", held)
+    assert held, f"kwok's own deletion freed the claim within {budget(LATE + 20):.0f} s"
+    pods = {key: value for key, value in held.items() if key.startswith("pods/")}
+    claims = {key: value for key, value in held.items() if key.startswith("persistentvolumeclaims/")}
+    assert [finalizers for finalizers, _ in pods.values()] == [["foregroundDeletion"]]
+    assert [grace for _, grace in pods.values()] == [0]
+    assert [finalizers for finalizers, _ in claims.values()] == [["kubernetes.io/pvc-protection"]]

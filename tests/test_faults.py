@@ -26,9 +26,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import random
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -161,23 +159,6 @@ def objects_written(events: Path) -> int:
     return count
 
 
-def kill_everything(process: subprocess.Popen, project: Project) -> None:
-    """SIGKILL the engine's process group, then the plugins it started (each plugin runs in a
-    process group of its own and would outlive the engine for minutes): a runner that died."""
-    with contextlib.suppress(ProcessLookupError):  # it had ended
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-    marker = f"PULUMI_BACKEND_URL={project.env['PULUMI_BACKEND_URL']}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ProcessLookupError):
-            continue
-
-
 def cut_sidecars(project: Project) -> list[Path]:
     """The file backend's metadata sidecars (gocloud fileblob's `<file>.attrs`) that a kill left empty."""
     stacks = Path(project.env["PULUMI_BACKEND_URL"][len("file://") :]) / ".pulumi" / "stacks"
@@ -233,7 +214,7 @@ def deployments(request, control_plane, engine, tmp_path_factory) -> dict[str, t
     yield started
     for project, update in started.values():
         if update.poll() is None:
-            kill_everything(update, project)
+            project.kill_engine(update)
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +253,7 @@ def test_an_update_killed_part_way_recovers_to_the_uninterrupted_state(third, re
         wait_for(lambda: objects_written(events) >= written or update.poll() is not None, 240, f"{written} objects written", interval=0.05)
         assert update.poll() is None, f"the update ended before the kill point ({written} of {reference.written} objects)"
     finally:
-        kill_everything(update, project)
+        project.kill_engine(update)
     assert objects_written(events) < reference.written, "the kill came too late to interrupt anything"
     plain = project.up(check=False)  # what the user tries first
     said = plain.stdout + plain.stderr
@@ -335,7 +316,7 @@ def test_a_kill_during_a_create_leaves_it_pending_and_the_recovery_clears_it(con
         assert update.poll() is None, "the update ended before a Deployment was created"
         time.sleep(0.5)  # the engine records a pending operation when its step begins
     finally:
-        kill_everything(update, project)
+        project.kill_engine(update)
     pending = [(op["resource"]["urn"], op["type"]) for op in checkpoint(project).get("pending_operations", [])]
     assert pending and {kind for _, kind in pending} == {"creating"}, pending
     recover(project)
@@ -355,7 +336,7 @@ def test_a_second_update_at_once_is_refused_by_the_lock(reference):
         project.finish(first, budget(600))  # the first update succeeds
     finally:
         if first.poll() is None:
-            kill_everything(first, project)
+            project.kill_engine(first)
     assert second.returncode != 0
     assert "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end" in second.stdout + second.stderr
     assert_no_changes(project)
@@ -429,7 +410,7 @@ def test_a_rollout_killed_before_its_update_finished_is_told_and_finished(refere
         wait_for(lambda: project.plane.api.fresh().exists(canary) or start.poll() is not None, 240, "the canary Deployment")
         assert start.poll() is None, "the rollout ended before the kill"
     finally:
-        kill_everything(start, project)
+        project.kill_engine(start)
 
     status = project.rollout("status", check=False)
     told = status.stdout + status.stderr
