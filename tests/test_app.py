@@ -12,10 +12,13 @@ about any real model: a run "ends on its own" here because the stand-in writes n
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -35,6 +38,19 @@ RUN_SECONDS = 420  # a run of general_model against the stand-in takes about a m
 UI_START_SECONDS = 120
 
 
+# What this worker has synthesized, by stack and stack file: a stack file synthesized once is copied
+# from its first output (kept in a folder of the worker's own), a synth less for every test of the
+# same stack.
+SYNTHESIZED: dict[tuple[str, str], Path] = {}
+
+
+@functools.cache
+def synth_cache() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="rdagent-synth-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def synth_for_app(stack: str, folder: Path, edit=None) -> tuple[list[dict], dict]:
     """The stack's objects, synthesized with its LLM endpoint pointed at the stand-in; and its config."""
     project = folder / "project"
@@ -45,9 +61,14 @@ def synth_for_app(stack: str, folder: Path, edit=None) -> tuple[list[dict], dict
     config.setdefault("rdagent:llm", {})["openaiApiBase"] = STANDIN_BASE
     if edit:
         edit(config)
-    (project / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
-    result = run_cli("synth", "--stack", stack, "--out", str(folder / "out"), cwd=project)
-    assert result.returncode == 0, result.stderr
+    text = yaml.safe_dump(document, sort_keys=False)
+    (project / f"Pulumi.{stack}.yaml").write_text(text)
+    if (stack, text) in SYNTHESIZED:
+        shutil.copytree(SYNTHESIZED[(stack, text)], folder / "out")
+    else:
+        result = run_cli("synth", "--stack", stack, "--out", str(folder / "out"), cwd=project)
+        assert result.returncode == 0, result.stderr
+        SYNTHESIZED[(stack, text)] = shutil.copytree(folder / "out", synth_cache() / str(len(SYNTHESIZED)))
     return load_objects(folder / "out"), config
 
 

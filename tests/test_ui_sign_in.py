@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import ROOT
-from tests.pod_sandbox import Image, PodNetwork, Sandbox, container_env, pod_spec, terminate, wait_until
+from tests.pod_sandbox import Image, PodNetwork, Sandbox, container_env, pod_spec, running_gateway, terminate, wait_until
 from tests.test_app import RUN_SECONDS, UI_START_SECONDS, health, run_object, seed_data, sentinels, synth_for_app, ui_deployment
 
 pytestmark = pytest.mark.app
@@ -211,10 +211,12 @@ def test_a_browser_signs_in_through_oauth2_proxy_and_sees_the_run(tmp_path, pod_
     supplied = {**sentinels(objects), ("rdagent-ui-auth", "cookie-secret"): COOKIE_SECRET}
     sandbox = Sandbox(objects, tmp_path / "sandbox", network, supplied)
 
-    # The run writes its trace on the traces claim.
+    # The run writes its trace on the traces claim, through the stack's gateway (without it, the run
+    # spends a minute retrying a gateway that is not there).
     job = run_object(objects, RUN)
     seed_data(sandbox, objects, job)
-    sandbox.start(job, "rdagent", RUN_POD).wait(RUN_SECONDS)
+    with running_gateway(sandbox, supplied, tmp_path / "gateway"):
+        sandbox.start(job, "rdagent", RUN_POD).wait(RUN_SECONDS)
     assert (sandbox.claims / "rdagent-traces" / RUN_POD).is_dir()
 
     # The UI pod: its init container, the UI, its Envoy sidecar.
