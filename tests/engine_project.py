@@ -76,8 +76,8 @@ class Project:
 
     def terminating(self) -> str:
         """What in the project's namespace is being deleted and what holds it (finalizers, owners,
-        grace period, phase): said when a command runs past its time. Seen twice under a loaded
-        `make test`: a canary pod and its ephemeral claim outlived `rollout abort`'s 600 s."""
+        grace period, phase): said when a command runs past its time. Added for the 600 s
+        deletions seen under a loaded `make test` (their cause: docs/cluster-tests.md, finding 15)."""
         namespace = getattr(self, "namespace", None)
         if namespace is None:
             return ""
