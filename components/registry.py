@@ -87,10 +87,12 @@ class ImageRegistry(pulumi.ComponentResource):
         self.references: dict[str, pulumi.Input[str]] = {}
         self.repositories: dict[str, pulumi.Input[str]] = {}
         for variant in IMAGE_VARIANTS:
-            repository = self._ecr_repository(name, config, variant, node_role_arn) if images.ecr else f"{images.registry}/{variant}"
+            ecr = self._ecr_repository(name, config, variant, node_role_arn) if images.ecr else None
+            repository = ecr.repository_url if ecr is not None else f"{images.registry}/{variant}"
             self.repositories[variant] = repository
             if images.build:
-                self.references[variant] = self._build(name, images, variant, pulumi.Output.from_input(repository))
+                login = self._ecr_login(ecr) if ecr is not None else None
+                self.references[variant] = self._build(name, images, variant, pulumi.Output.from_input(repository), login)
             elif isinstance(repository, str):
                 self.references[variant] = image_reference(images, variant, repository)
             else:
@@ -106,7 +108,8 @@ class ImageRegistry(pulumi.ComponentResource):
             return f"{repository}:{version}"
         return repository.apply(lambda resolved: f"{resolved}:{version}")
 
-    def _ecr_repository(self, name: str, config: StackConfig, variant: str, node_role_arn) -> pulumi.Output[str]:
+    def _ecr_repository(self, name: str, config: StackConfig, variant: str, node_role_arn):
+        """The variant's ECR repository (an aws.ecr.Repository), with its lifecycle and pull policies."""
         import pulumi_aws as aws
 
         images = config.images
@@ -133,9 +136,22 @@ class ImageRegistry(pulumi.ComponentResource):
                 policy=pulumi.Output.from_input(node_role_arn).apply(pull_policy),
                 opts=pulumi.ResourceOptions(parent=self, provider=self.aws_provider),
             )
-        return repository.repository_url
+        return repository
 
-    def _build(self, name: str, images: ImagesConfig, variant: str, repository: pulumi.Output[str]) -> pulumi.Output[str]:
+    def _ecr_login(self, repository) -> dict[str, pulumi.Input[str]]:
+        """What `docker login` would give the push: ECR's authorization token for the repository's
+        registry (user `AWS`, a password valid 12 hours, read at every update), the password secret."""
+        import pulumi_aws as aws
+
+        token = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id, opts=pulumi.InvokeOptions(provider=self.aws_provider))
+        return {
+            "server": repository.repository_url.apply(lambda url: url.split("/", 1)[0]),
+            "username": token.user_name,
+            "password": pulumi.Output.secret(token.password),
+        }
+
+    def _build(self, name: str, images: ImagesConfig, variant: str, repository: pulumi.Output[str], login: dict | None) -> pulumi.Output[str]:
+        """Built and pushed by pulumi-docker; to ECR with the registry's own credentials (`login`)."""
         import pulumi_docker as docker
 
         image = docker.Image(
@@ -147,6 +163,7 @@ class ImageRegistry(pulumi.ComponentResource):
                 "platform": "linux/amd64",
                 "args": {"IMAGE_VERSION": images.version},
             },
+            registry=login,
             skip_push=False,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -137,7 +137,7 @@ def _aws_state(token: str, name: str, inputs: dict[str, Any], region: str) -> di
     arn = f"arn:aws:{token.split(':')[1].split('/')[0]}:{region}:{ACCOUNT}:{name}"
     state: dict[str, Any] = {"arn": arn, "id": f"{name}-id"}
     if token == "aws:ecr/repository:Repository":
-        state["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{inputs.get('name', name)}"
+        state.update(repositoryUrl=f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{inputs.get('name', name)}", registryId=ACCOUNT)
     elif token == "aws:eks/cluster:Cluster":
         state.update(
             endpoint=f"https://{name}.gr7.{region}.eks.amazonaws.com",
@@ -172,7 +172,17 @@ class SynthMocks(pulumi_mocks.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs):
-        # The program makes no invokes; one that appears must be mocked here on purpose.
+        # Every invoke of the program is mocked here on purpose; any other fails.
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            # ECR's login for an image push (images.build with ECR): a placeholder password, offline.
+            registry = args.args.get("registryId") or ACCOUNT
+            return {
+                "id": self.region,
+                "registryId": registry,
+                "userName": "AWS",
+                "password": "offline-ecr-password",
+                "proxyEndpoint": f"https://{registry}.dkr.ecr.{self.region}.amazonaws.com",
+            }
         raise RuntimeError(f"synth: the program called {args.token}, which has no offline mock")
 
 

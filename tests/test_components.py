@@ -7,10 +7,11 @@ import re
 
 import pytest
 import yaml
+from pulumi.runtime import rpc
 
 from rdagent_infra.config import IMAGE_VARIANTS, load_stack_config
 from rdagent_infra.stack_source import raw_stack_config
-from rdagent_infra.synth import kubernetes_object, run_program
+from rdagent_infra.synth import ACCOUNT, SynthMocks, kubernetes_object, run_program
 from tests.conftest import ROOT
 
 
@@ -97,9 +98,28 @@ def test_ecr_lifecycle_encryption_and_pull_policy():
     assert len(resources(result, "aws:ecr/repositoryPolicy:RepositoryPolicy")) == len(IMAGE_VARIANTS)
 
 
-def test_images_are_built_with_pulumi_docker_when_asked():
+def test_images_are_built_with_pulumi_docker_when_asked(monkeypatch):
+    # What pulumi-docker is given, before synth masks the secrets (the login is one).
+    given = {}
+    original = SynthMocks.new_resource
+
+    def recording(self, args):
+        if args.typ == "docker:index/image:Image":
+            given[args.name] = args.inputs
+        return original(self, args)
+
+    monkeypatch.setattr(SynthMocks, "new_resource", recording)
     _, result, manifests = synth("staging", images={"build": True})
     builds = {r.name: r.inputs for r in resources(result, "docker:index/image:Image")}
+    # Pushed to ECR with ECR's own login (without one, the push is refused): the registry of the
+    # stack's account and region, user AWS, the token's password, which stays a secret.
+    registry = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
+    logins = {name: inputs["registry"] for name, inputs in given.items()}
+    assert logins == {
+        name: {rpc._special_sig_key: rpc._special_secret_sig, "value": {"server": registry, "username": "AWS", "password": "offline-ecr-password"}}
+        for name in builds
+    }
+    assert builds["rdagent-images-production-image"]["registry"]["password"] == "[secret]"
     assert len(builds) == len(IMAGE_VARIANTS)
     assert builds["rdagent-images-production-gpu-image"]["build"]["dockerfile"].endswith("images/production-gpu.Dockerfile")
     production = builds["rdagent-images-production-image"]
