@@ -145,13 +145,13 @@ def test_pods_of_runs_keep_running_like_a_long_batch_run_and_set_up_jobs_finish(
 
 # --- deletion: the stand-in kubelet stops a pod before it deletes it -------------------------------
 
-LATE = 5  # seconds: how late the stand-in kubelet acts on a deleted pod, as a loaded kwok was
+LATE = 3  # seconds: how late the stand-in kubelet acts on a deleted pod, as a loaded kwok was
 
 
-def deleted_in_the_foreground(api, namespace: str, name: str) -> dict | None:
+def deleted_in_the_foreground(api, namespace: str, name: str, within: float) -> dict | None:
     """A Deployment of one pod with an ephemeral claim (like the UI's L3 cache), its pod stopped LATE
     seconds after it is deleted, deleted in the foreground as the Kubernetes provider deletes. None
-    once the Deployment is gone; else what holds the pod and the claim after LATE + 20 s."""
+    once the Deployment is gone; else what holds the pod and the claim `within` seconds later."""
     template = pod("ignored")
     template["spec"]["containers"][0]["volumeMounts"] = [{"name": "cache", "mountPath": "/cache"}]
     template["spec"]["volumes"] = [
@@ -175,7 +175,7 @@ def deleted_in_the_foreground(api, namespace: str, name: str) -> dict | None:
     wait_for(lambda: api.get(f"{deployments}/{name}")["status"].get("readyReplicas") == 1, 60, f"Deployment {name} to be ready")
     api.request("DELETE", f"{deployments}/{name}", {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Foreground"})
     try:
-        wait_for(lambda: not api.exists(f"{deployments}/{name}"), LATE + 20, f"Deployment {name} to go")
+        wait_for(lambda: not api.exists(f"{deployments}/{name}"), within, f"Deployment {name} to go")
         return None
     except ClusterError:
         held = {}
@@ -191,7 +191,7 @@ def test_a_pod_deleted_in_the_foreground_frees_its_ephemeral_claim(api):
     """The hang seen under a loaded `make test` (a canary and a blue-green colour outlived their
     deletion by 600 s), here on purpose: the kubelet stand-in stops the pod LATE seconds after the
     delete. Stopped, then deleted with grace 0 as a kubelet does, the pod frees its claim."""
-    assert deleted_in_the_foreground(api, NAMESPACE, "late-kubelet") is None
+    assert deleted_in_the_foreground(api, NAMESPACE, "late-kubelet", within=LATE + 60) is None
 
 
 def test_kwoks_own_deletion_of_a_running_pod_leaves_it_and_its_claim_forever(tmp_path):
@@ -201,9 +201,10 @@ def test_kwoks_own_deletion_of_a_running_pod_leaves_it_and_its_claim_forever(tmp
     with started_control_plane(tmp_path, stop_before_delete=False) as plane:
         plane.api.apply("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "stock"}})
         wait_for(lambda: plane.api.exists("/api/v1/namespaces/stock/serviceaccounts/default"), 60, "the default ServiceAccount")
-        held = deleted_in_the_foreground(plane.api, "stock", "stock-kwok")
+        # A deletion that works ends within a second of the stop; this one is given ten.
+        held = deleted_in_the_foreground(plane.api, "stock", "stock-kwok", within=LATE + 10)
     print("held:", held)
-    assert held, f"kwok's own deletion freed the claim within {budget(LATE + 20):.0f} s"
+    assert held, f"kwok's own deletion freed the claim within {budget(LATE + 10):.0f} s"
     pods = {key: value for key, value in held.items() if key.startswith("pods/")}
     claims = {key: value for key, value in held.items() if key.startswith("persistentvolumeclaims/")}
     assert [finalizers for finalizers, _ in pods.values()] == [["foregroundDeletion"]]
