@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def started_control_plane(folder: Path, **options):
     from tests.cluster import ClusterError, ControlPlane
     from tests.ports import PortTaken, bind_failed, on_free_ports
 
-    attempts = iter(range(100))
+    attempts = itertools.count()
 
     def start(ports: list[int]) -> ControlPlane:
         plane = ControlPlane(folder / f"attempt-{next(attempts)}", ports, **options)
