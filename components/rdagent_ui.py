@@ -252,12 +252,10 @@ class RdAgentUi(pulumi.ComponentResource):
                 },
                 spec={
                     "replicas": replicas,
+                    "minReadySeconds": seed.MIN_READY_SECONDS,
                     "revisionHistoryLimit": 5,
                     "selector": {"matchLabels": {**selector(APP, "ui"), **track.labels}},
-                    "strategy": {
-                        "type": "RollingUpdate",
-                        "rollingUpdate": {"maxSurge": seed.MAX_SURGE, "maxUnavailable": seed.MAX_UNAVAILABLE},
-                    },
+                    "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": seed.MAX_SURGE, "maxUnavailable": seed.MAX_UNAVAILABLE}},
                     "template": ui_pod_template(config, track, image, settings),
                 },
                 opts=child,

@@ -24,6 +24,11 @@ OMP_NUM_THREADS = 4
 # RollingUpdate (seed: blue_green_deployment.strategy).
 MAX_SURGE = 1
 MAX_UNAVAILABLE = 0
+# A UI pod counts as available this long after it is Ready, so that its endpoint has reached the
+# Service's EndpointSlices (and the Gateway) before the engine moves traffic to its track: the real
+# control plane showed an abort's route back on the old colour while its slices still held 0 and 1
+# of its 2 ready pods (docs/cluster-tests.md, finding 16).
+MIN_READY_SECONDS = 5
 
 # Three-tier cache (seed: cache_config).
 L1_CACHE_SIZE = "1GB"
