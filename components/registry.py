@@ -115,7 +115,7 @@ class ImageRegistry(pulumi.ComponentResource):
         images = config.images
         repository = aws.ecr.Repository(
             f"{name}-{variant}",
-            name=f"{config.images.repositoryPrefix or f'rdagent-{config.tier.value}'}/{variant}",
+            name=config.ecr_repository(variant),
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "KMS" if images.kmsEncryption else "AES256"}],

@@ -88,6 +88,10 @@ class StackConfig(Model):
         self._check_ui_access()
         return self
 
+    def ecr_repository(self, variant: str) -> str:
+        """The name of an image variant's ECR repository: `<images.repositoryPrefix or rdagent-<tier>>/<variant>`."""
+        return f"{self.images.repositoryPrefix or f'rdagent-{self.tier.value}'}/{variant}"
+
     def zone_ids(self) -> list[str] | None:
         """The Availability Zone IDs of the VPC the program makes: configured, or the region's default."""
         configured = self.cluster.eks.zoneIds
