@@ -68,6 +68,7 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_security_group_id: pulumi.Output[str] | None = None
         # The one AWS provider every AWS resource of the stack uses (None without EKS).
         self.aws_provider = None
+        self.kubernetes_version = cluster.eks.version
 
         if cluster.mode == "render":
             self.provider = k8s.Provider(
@@ -86,6 +87,19 @@ class Cluster(pulumi.ComponentResource):
             self._eks(name, config)
 
         self.register_outputs({"cluster_name": self.cluster_name, "vpc_id": self.vpc_id, "oidc_provider_arn": self.oidc_provider_arn})
+
+    def addon_version(self, addon: str, pinned: str | None) -> pulumi.Input[str]:
+        """`pinned`, or the version AWS makes the default of the EKS add-on `addon` for this cluster's
+        Kubernetes version (what `aws eks create-addon` installs when given none), read at every
+        preview and update."""
+        if pinned:
+            return pinned
+        import pulumi_aws as aws
+
+        default = aws.eks.get_addon_version_output(
+            addon_name=addon, kubernetes_version=self.kubernetes_version, most_recent=False, opts=pulumi.InvokeOutputOptions(provider=self.aws_provider)
+        )
+        return default.version
 
     def _eks(self, name: str, config: StackConfig) -> None:
         import pulumi_aws as aws

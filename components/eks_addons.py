@@ -1,4 +1,5 @@
-"""The EKS add-ons the program manages, at the versions pinned in `rdagent:addons.eks`: the VPC CNI
+"""The EKS add-ons the program manages, at the versions pinned in `rdagent:addons.eks` or else AWS's
+default for the cluster's Kubernetes version (`Cluster.addon_version`): the VPC CNI
 (with NetworkPolicy enforcement on: `enableNetworkPolicy`), CoreDNS, kube-proxy and metrics-server
 (the HorizontalPodAutoscaler reads CPU from it).
 
@@ -44,7 +45,7 @@ class EksAddons(pulumi.ComponentResource):
                 f"{name}-{addon}",
                 cluster_name=cluster.cluster_name,
                 addon_name=addon,
-                addon_version=version,
+                addon_version=cluster.addon_version(addon, version),
                 configuration_values=values,
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",

@@ -69,7 +69,16 @@ class Storage(pulumi.ComponentResource):
         self.register_outputs({"block_class": self.block_class, "shared_class": self.shared_class, "file_system_id": self.file_system_id})
 
     def _csi_driver(
-        self, name: str, cluster: Cluster, addon: str, version: str, service_account: str | tuple[str, ...], policy: str, aws, aws_child, inline_policy=None
+        self,
+        name: str,
+        cluster: Cluster,
+        addon: str,
+        version: str | None,
+        service_account: str | tuple[str, ...],
+        policy: str,
+        aws,
+        aws_child,
+        inline_policy=None,
     ):
         """A CSI driver as an EKS add-on, its controller under its own IAM role (IRSA)."""
         role = ServiceAccountRole(
@@ -79,7 +88,7 @@ class Storage(pulumi.ComponentResource):
             f"{name}-driver",
             cluster_name=cluster.cluster_name,
             addon_name=addon,
-            addon_version=version,
+            addon_version=cluster.addon_version(addon, version),
             service_account_role_arn=role.arn,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",

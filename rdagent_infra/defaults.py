@@ -98,14 +98,9 @@ APP_GID = 10001
 # The end of EKS standard support per Kubernetes minor version (the EKS release calendar; 14 months
 # after release). Past it a cluster runs on extended support, billed per cluster hour on top.
 EKS_STANDARD_SUPPORT_END = {"1.32": "2026-03-23", "1.33": "2026-07-29", "1.34": "2026-12-02", "1.35": "2027-03-27"}
-# Cluster add-ons for EKS 1.33, pinned (the versions the EKS user guide lists for 1.33; check with
-# `aws eks describe-addon-versions --kubernetes-version 1.33 --addon-name NAME`).
-ADDON_VPC_CNI = "v1.20.2-eksbuild.1"
-ADDON_COREDNS = "v1.12.4-eksbuild.1"
-ADDON_KUBE_PROXY = "v1.33.3-eksbuild.6"
-ADDON_METRICS_SERVER = "v0.8.0-eksbuild.2"
-ADDON_EBS_CSI = "v1.49.0-eksbuild.1"
-ADDON_EFS_CSI = "v2.1.1-eksbuild.1"
+# The EKS version of a new cluster: in standard support on 2026-12-05 (1.34's ended on
+# 2026-12-02). Karpenter 1.9 supports 1.29 to 1.35.
+EKS_VERSION = "1.35"
 # Availability Zone IDs (the same in every account, unlike zone names) for the VPC the program makes,
 # by region; other regions set rdagent:cluster.eks.zoneIds. None is a zone the EKS user guide lists
 # as unable to host control planes (EKS_UNSUPPORTED_ZONE_IDS).

@@ -183,6 +183,11 @@ class SynthMocks(pulumi_mocks.Mocks):
                 "password": "offline-ecr-password",
                 "proxyEndpoint": f"https://{registry}.dkr.ecr.{self.region}.amazonaws.com",
             }
+        if args.token == "aws:eks/getAddonVersion:getAddonVersion":
+            # The add-on version AWS makes the default for a Kubernetes version: known only to AWS, so a
+            # placeholder that says so.
+            version = f"aws-default-for-{args.args['kubernetesVersion']}"
+            return {"id": args.args["addonName"], "addonName": args.args["addonName"], "kubernetesVersion": args.args["kubernetesVersion"], "version": version}
         raise RuntimeError(f"synth: the program called {args.token}, which has no offline mock")
 
 

@@ -324,10 +324,13 @@ def test_a_kubernetes_version_past_eks_standard_support_fails_saying_what_to_mov
     from rdagent_infra.platform_checks import check_kubernetes_support
 
     staging = config_of("staging", lambda raw: None)
-    assert check_kubernetes_support(staging, datetime.date(2026, 7, 29)).status == PASS
-    late = check_kubernetes_support(staging, datetime.date(2026, 12, 5))
+    assert check_kubernetes_support(staging, datetime.date(2026, 12, 5)).status == PASS  # 1.35 until 2027-03-27
+    assert check_kubernetes_support(staging, datetime.date(2027, 3, 28)).status == FAIL
+    old = config_of("staging", lambda raw: raw["cluster"]["eks"].update(version="1.33"))
+    assert check_kubernetes_support(old, datetime.date(2026, 7, 29)).status == PASS
+    late = check_kubernetes_support(old, datetime.date(2026, 12, 5))
     assert late.status == FAIL and "1.33 left EKS standard support on 2026-07-29" in late.reason and "move to 1.35 " in late.reason, late
-    assert "move to 1.34 or 1.35 " in check_kubernetes_support(staging, datetime.date(2026, 8, 1)).reason
+    assert "move to 1.34 or 1.35 " in check_kubernetes_support(old, datetime.date(2026, 8, 1)).reason
     unknown = config_of("staging", lambda raw: raw["cluster"]["eks"].update(version="1.29"))
     assert check_kubernetes_support(unknown, datetime.date(2026, 12, 5)).status == FAIL
     assert check_kubernetes_support(existing_cluster_config(), datetime.date(2026, 12, 5)).status == NA

@@ -9,7 +9,6 @@ import re
 import pytest
 import yaml
 
-from rdagent_infra import defaults as seed
 from rdagent_infra.logic.karpenter import pool_can_serve
 from rdagent_infra.logic.storage import DEFAULT_CLASS_ANNOTATION, PROVISIONER_ACCESS_MODES
 from tests.conftest import ROOT
@@ -73,19 +72,41 @@ def test_ebs_and_efs_drivers_with_their_own_roles_and_classes(synthesized, stack
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
-def test_eks_addons_pinned_and_the_cni_enforces_network_policies(synthesized, stack):
+def test_eks_addons_at_aws_default_for_kubernetes_1_35_and_the_cni_enforces_network_policies(synthesized, stack):
+    """Unpinned, each add-on gets the version AWS makes its default for the cluster's Kubernetes
+    version: synth's stand-in for that data source answers `aws-default-for-<version>`."""
     resources = load_resources(synthesized(stack))
+    (cluster,) = by_type(resources, "aws:eks/cluster:Cluster")
+    assert cluster["inputs"]["version"] == "1.35"
     addons = {r["inputs"]["addonName"]: r["inputs"] for r in by_type(resources, "aws:eks/addon:Addon")}
-    expected = {
-        "vpc-cni": seed.ADDON_VPC_CNI,
-        "coredns": seed.ADDON_COREDNS,
-        "kube-proxy": seed.ADDON_KUBE_PROXY,
-        "metrics-server": seed.ADDON_METRICS_SERVER,
-        "aws-ebs-csi-driver": seed.ADDON_EBS_CSI,
-        "aws-efs-csi-driver": seed.ADDON_EFS_CSI,
-    }
-    assert {name: addon["addonVersion"] for name, addon in addons.items()} == expected
+    names = {"vpc-cni", "coredns", "kube-proxy", "metrics-server", "aws-ebs-csi-driver", "aws-efs-csi-driver"}
+    assert {name: addon["addonVersion"] for name, addon in addons.items()} == dict.fromkeys(names, "aws-default-for-1.35")
     assert json.loads(addons["vpc-cni"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
+
+
+def test_an_addon_version_is_asked_of_aws_for_the_clusters_version_unless_pinned(monkeypatch):
+    """What the program asks AWS (aws.eks.get_addon_version: the add-on, the cluster's Kubernetes
+    version, AWS's default rather than the most recent), and that a pin in rdagent:addons.eks wins."""
+    from rdagent_infra.config import load_stack_config
+    from rdagent_infra.stack_source import raw_stack_config
+    from rdagent_infra.synth import SynthMocks, run_program
+
+    asked = []
+    original = SynthMocks.call
+
+    def recording(self, args):
+        if args.token == "aws:eks/getAddonVersion:getAddonVersion":
+            asked.append(dict(args.args))
+        return original(self, args)
+
+    monkeypatch.setattr(SynthMocks, "call", recording)
+    raw, source = raw_stack_config(ROOT, "staging")
+    raw["addons"] = {"eks": {"kubeProxy": "v1.35.3-eksbuild.2"}}
+    result = run_program(load_stack_config(raw, "staging", source), "rdagent-infra", "staging")
+    versions = {r.inputs["addonName"]: r.inputs["addonVersion"] for r in result.registrations if r.type == "aws:eks/addon:Addon"}
+    assert versions["kube-proxy"] == "v1.35.3-eksbuild.2" and versions["coredns"] == "aws-default-for-1.35", versions
+    expected = {name: {"addonName": name, "kubernetesVersion": "1.35", "mostRecent": False} for name in versions if name != "kube-proxy"}
+    assert {a["addonName"]: {k: a.get(k) for k in ("addonName", "kubernetesVersion", "mostRecent")} for a in asked} == expected
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)

@@ -55,7 +55,7 @@ def test_eks_cluster_details():
     _, result, _ = synth("prod")
     (cluster,) = resources(result, "aws:eks/cluster:Cluster")
     inputs = cluster.inputs
-    assert inputs["version"] == "1.33"
+    assert inputs["version"] == "1.35"
     assert inputs["vpcConfig"]["endpointPublicAccess"] is True and inputs["vpcConfig"]["endpointPrivateAccess"] is True
     assert inputs["vpcConfig"]["publicAccessCidrs"] == ["192.0.2.0/24"]
     assert inputs["enabledClusterLogTypes"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]

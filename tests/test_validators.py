@@ -15,7 +15,7 @@ import yaml
 from tests.conftest import ROOT, STACKS
 
 CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
-KUBERNETES_VERSION = "1.33"  # the EKS version of the staging and prod stacks
+KUBERNETES_VERSION = "1.35"  # the EKS version of the staging and prod stacks
 # Custom resources kubernetes-validate has no schema for; checked by their own tests instead.
 CUSTOM_KINDS = {"HTTPRoute", "PrometheusRule", "ServiceMonitor"}
 

@@ -22,14 +22,17 @@ class HelmChartConfig(Model):
 
 
 class EksAddonVersions(Model):
-    """EKS add-on versions (`aws eks describe-addon-versions --kubernetes-version 1.33 --addon-name NAME`)."""
+    """EKS add-on versions. Unset: the version AWS makes the default of the add-on for the cluster's
+    Kubernetes version (`aws.eks.get_addon_version`, not the most recent), read at every preview and
+    update, so it moves with `cluster.eks.version`; set one to pin it (the versions AWS lists:
+    `aws eks describe-addon-versions --kubernetes-version <version> --addon-name NAME`)."""
 
-    vpcCni: EksBuild = seed.ADDON_VPC_CNI
-    coreDns: EksBuild = seed.ADDON_COREDNS
-    kubeProxy: EksBuild = seed.ADDON_KUBE_PROXY
-    metricsServer: EksBuild = seed.ADDON_METRICS_SERVER
-    ebsCsi: EksBuild = seed.ADDON_EBS_CSI
-    efsCsi: EksBuild = seed.ADDON_EFS_CSI
+    vpcCni: EksBuild | None = None
+    coreDns: EksBuild | None = None
+    kubeProxy: EksBuild | None = None
+    metricsServer: EksBuild | None = None
+    ebsCsi: EksBuild | None = None
+    efsCsi: EksBuild | None = None
 
 
 class AddonsConfig(Model):

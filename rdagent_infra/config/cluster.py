@@ -23,7 +23,7 @@ class AccessEntryConfig(Model):
 
 
 class EksConfig(Model):
-    version: Annotated[str, Field(pattern=r"^1\.\d{2}$")] = "1.33"
+    version: Annotated[str, Field(pattern=r"^1\.\d{2}$")] = seed.EKS_VERSION
     vpcCidr: str = "10.40.0.0/16"
     # Access entries (authentication mode API_AND_CONFIG_MAP): without them only the IAM identity that
     # created the cluster can use its Kubernetes API, so list CI's deploy role and the team's roles.
