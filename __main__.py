@@ -6,9 +6,9 @@ from pathlib import Path
 import pulumi
 import yaml
 
+from rdagent_infra.account_check import problems_before_deploy as account_problems
 from rdagent_infra.cluster_check import problems_before_deploy
 from rdagent_infra.config import ConfigError
-from rdagent_infra.image_check import problems_before_deploy as missing_images
 from rdagent_infra.program import build_stack
 from rdagent_infra.stack_source import load_from_engine
 from rdagent_infra.update_guard import update_refusals
@@ -39,7 +39,7 @@ if not pulumi.runtime.is_dry_run():
 
 # An object whose API the cluster lacks would be retried for a minute, then fail obscurely; an
 # image ECR lacks would keep its workloads waiting until the update timed out.
-missing = problems_before_deploy(config) + missing_images(config)
+missing = problems_before_deploy(config) + account_problems(config)
 for problem in missing:
     pulumi.log.error(problem)
 if missing:

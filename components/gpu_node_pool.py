@@ -136,6 +136,9 @@ class GpuNodePool(pulumi.ComponentResource):
             node_role_arn=role.arn,
             subnet_ids=cluster.private_subnet_ids,
             ami_type="AL2023_x86_64_STANDARD",
+            # The cluster's version: a move of cluster.eks.version moves the nodes after the control
+            # plane (without it the group keeps the version it was made with).
+            version=cluster.kubernetes_version,
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             **node_group_args(gpu.cpuPool, {"rdagent.io/pool": "cpu"}),
             opts=after_policies,

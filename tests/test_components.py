@@ -77,6 +77,7 @@ def test_node_groups_and_their_role():
     groups = {r.name: r.inputs for r in resources(result, "aws:eks/nodeGroup:NodeGroup")}
     # GPU nodes come from Karpenter's NodePool, not from a managed node group nothing would scale.
     assert list(groups) == ["rdagent-nodes-cpu"] and "taints" not in groups["rdagent-nodes-cpu"]
+    assert groups["rdagent-nodes-cpu"]["version"] == "1.35", "the CPU nodes do not follow the cluster's Kubernetes version"
     (pool,) = [m for m in manifests if m["kind"] == "NodePool" and m["metadata"]["name"] == "gpu"]
     requirements = {r["key"]: r["values"] for r in pool["spec"]["template"]["spec"]["requirements"]}
     assert requirements["node.kubernetes.io/instance-type"] == ["g5.2xlarge"] and requirements["karpenter.sh/capacity-type"] == ["spot"]
