@@ -12,7 +12,7 @@
 #   Prometheus    github.com/prometheus-operator/prometheus-operator v0.85.0 (the oldest release the
 #   Operator      module proxy serves; kube-prometheus-stack 76.5.1 runs v0.84: ServiceMonitor and
 #                 PrometheusRule are monitoring.coreos.com/v1 in both)
-#   Karpenter     sigs.k8s.io/karpenter v1.9.0 (NodePool; CHART_KARPENTER is 1.9.0) and
+#   Karpenter     sigs.k8s.io/karpenter v1.9.0 (NodePool, and KWOKNodeClass for the tests' kwok provider; CHART_KARPENTER is 1.9.0) and
 #                 github.com/aws/karpenter-provider-aws v1.9.3 (EC2NodeClass; v1.9.0 is not served)
 #   cert-manager  github.com/cert-manager/cert-manager v1.19.1 (Certificate, Issuer, ClusterIssuer)
 #
@@ -28,6 +28,7 @@ SOURCES=(
   "sigs.k8s.io/gateway-api@v1.3.0 config/crd/standard gateway.networking.k8s.io_httproutes.yaml standard"
   "github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd monitoring.coreos.com_{servicemonitors,prometheusrules}.yaml"
   "sigs.k8s.io/karpenter@v1.9.0 pkg/apis/crds karpenter.sh_{nodepools,nodeclaims}.yaml"
+  "sigs.k8s.io/karpenter@v1.9.0 kwok/apis/crds karpenter.kwok.sh_kwoknodeclasses.yaml"
   "github.com/aws/karpenter-provider-aws@v1.9.3 pkg/apis/crds karpenter.k8s.aws_ec2nodeclasses.yaml"
   "github.com/cert-manager/cert-manager@v1.19.1 deploy/crds cert-manager.io_{certificates,issuers,clusterissuers}.yaml"
 )

@@ -341,10 +341,12 @@ class ControlPlane:
 
     PORTS = ("etcd", "etcd-peer", "apiserver")
 
-    def __init__(self, folder: Path, ports: list[int], stop_before_delete: bool = True):
-        """`ports`: free loopback ports for PORTS (tests/ports.py); `stop_before_delete`: see kwok_stages."""
+    def __init__(self, folder: Path, ports: list[int], stop_before_delete: bool = True, gpu_nodes: bool = True):
+        """`ports`: free loopback ports for PORTS (tests/ports.py); `stop_before_delete`: see kwok_stages;
+        `gpu_nodes`: False for no static GPU node (Karpenter brings them: tests/karpenter.py)."""
         self.folder = folder
         self.stop_before_delete = stop_before_delete
+        self.gpu_nodes = GPU_NODES if gpu_nodes else ()
         self.processes: list[Process] = []
         self.token = secrets.token_hex(16)
         self.ports = dict(zip(self.PORTS, ports, strict=True))
@@ -460,7 +462,7 @@ class ControlPlane:
         for name in CPU_NODES:
             self.api.apply("/api/v1/nodes", node_manifest(name, {"rdagent.io/pool": "cpu"}, cpu))
         gpu = {"cpu": "32", "memory": "240Gi", "pods": "110", "ephemeral-storage": "500Gi", seed.GPU_RESOURCE: str(GPUS_PER_NODE)}
-        for name in GPU_NODES:
+        for name in self.gpu_nodes:
             self.api.apply("/api/v1/nodes", node_manifest(name, GPU_LABELS, gpu, [GPU_TAINT]))
         storage_class = yaml.safe_load((STAGES / "volume/fast/storage-class.yaml").read_text())
         assert storage_class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
@@ -469,7 +471,7 @@ class ControlPlane:
         def nodes_ready() -> bool:
             self.check_alive()
             nodes = self.api.items("/api/v1/nodes")
-            return len(nodes) == len(CPU_NODES) + len(GPU_NODES) and all(is_ready(node) for node in nodes)
+            return len(nodes) == len(CPU_NODES) + len(self.gpu_nodes) and all(is_ready(node) for node in nodes)
 
         wait_for(nodes_ready, START_TIMEOUT, "the simulated nodes to be Ready")
 

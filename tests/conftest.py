@@ -90,6 +90,13 @@ def started_control_plane(folder: Path, **options):
         plane.stop()
 
 
+@pytest.fixture
+def new_control_plane():
+    """new_control_plane(folder, **options): a control plane of the test's own (a context manager,
+    started_control_plane), for a test that needs one started otherwise than the session's."""
+    return started_control_plane
+
+
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory):
     """One real control plane per session, shared by the `cluster` and `faults` tests."""
@@ -122,14 +129,14 @@ def pod_network(tmp_path):
 
 # A test that asks for one of these fixtures gets its marker, whatever its module says, so that
 # `-m "not cluster"` starts no control plane, `-m "not engine"` runs no engine, and so on.
-DERIVED_MARKERS = {"control_plane": "cluster", "engine": "engine", "real_prometheus": "prometheus", "pod_network": "app"}
+DERIVED_MARKERS = {"control_plane": "cluster", "new_control_plane": "cluster", "engine": "engine", "real_prometheus": "prometheus", "pod_network": "app"}
 
 
 # The files of few, long tests go first (make test runs `--dist loadfile --no-loadscope-reorder`, so
 # workers take files in this order): the fault tests, which mostly wait on the engine and the control
 # plane, beside the app's sandboxed runs, which mostly compute; then the cluster stack and `rollout
 # run`; the many short files after them even out the two workers' ends.
-FIRST_FILES = ("test_faults.py", "test_app.py", "test_cluster_stack.py", "test_rollout_run.py", "test_ui_sign_in.py", "test_engine.py")
+FIRST_FILES = ("test_faults.py", "test_app.py", "test_cluster_stack.py", "test_rollout_run.py", "test_ui_sign_in.py", "test_engine.py", "test_karpenter.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects

@@ -9,7 +9,7 @@ import pytest
 from rdagent_infra import defaults as seed
 from rdagent_infra.logic.pods import container_security_context, gpu_scheduling, pod_security_context
 from tests.cluster import COMPLETE_ANNOTATION, CPU_NODES, GPU_NODES, RUN_LABEL, STOP_DELAY_ANNOTATION, STORAGE_CLASS, ClusterError, wait_for
-from tests.conftest import budget, started_control_plane
+from tests.conftest import budget
 
 pytestmark = pytest.mark.cluster
 NAMESPACE = "plane-checks"
@@ -194,11 +194,11 @@ def test_a_pod_deleted_in_the_foreground_frees_its_ephemeral_claim(api):
     assert deleted_in_the_foreground(api, NAMESPACE, "late-kubelet", within=LATE + 60) is None
 
 
-def test_kwoks_own_deletion_of_a_running_pod_leaves_it_and_its_claim_forever(tmp_path):
+def test_kwoks_own_deletion_of_a_running_pod_leaves_it_and_its_claim_forever(tmp_path, new_control_plane):
     """The negative control: on a control plane with kwok's own `pod-delete` (the pod deleted with its
     containers still running), the same deletion never ends. PVC protection looked at the claim while
     the pod was running and is not told again; the pod waits on the claim in the foreground."""
-    with started_control_plane(tmp_path, stop_before_delete=False) as plane:
+    with new_control_plane(tmp_path, stop_before_delete=False) as plane:
         plane.api.apply("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "stock"}})
         wait_for(lambda: plane.api.exists("/api/v1/namespaces/stock/serviceaccounts/default"), 60, "the default ServiceAccount")
         # A deletion that works ends within a second of the stop; this one is given ten.
