@@ -13,6 +13,7 @@ from rdagent_infra.cli_common import EXIT_FINDINGS, StackOption, fail
 from rdagent_infra.cli_policy import policy_app
 from rdagent_infra.config import ConfigError
 from rdagent_infra.rollout_cli import rollout_app
+from rdagent_infra.runs_cli import runs_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Deploy RD-Agent to Kubernetes on AWS with Pulumi.")
 
@@ -53,6 +54,7 @@ def synth(
 
 app.add_typer(policy_app, name="policy")
 app.add_typer(rollout_app, name="rollout")
+app.add_typer(runs_app, name="runs")
 
 
 @app.command()

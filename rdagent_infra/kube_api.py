@@ -1,4 +1,5 @@
-"""Read-only access to a cluster's API for preflight: GET a path, the JSON back, None when absent.
+"""Read-only access to a cluster's API for preflight and `runs status`: GET a path (and its query), the
+JSON back, None when absent.
 
 Authentication is the Kubernetes client library's (the kubeconfig context: tokens, client
 certificates, exec plugins such as `aws eks get-token`).
@@ -26,9 +27,13 @@ class KubeApi:
 
         return cls(config.new_client_from_config(config_file=config_file, context=context))
 
-    def get(self, path: str) -> dict | None:
+    def get(self, path: str, query: dict[str, str] | None = None) -> dict | None:
         method, url, headers, body, post = self.client.param_serialize(
-            method="GET", resource_path=path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
+            method="GET",
+            resource_path=path,
+            query_params=list((query or {}).items()),
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
         )
         response = self.client.call_api(method, url, headers, body, post, _request_timeout=TIMEOUT_SECONDS)
         response.read()

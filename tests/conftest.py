@@ -34,8 +34,9 @@ def budget(seconds: float) -> float:
     return seconds * TIME_SCALE
 
 
-def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=budget(300))
+def run_cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`rdagent-infra *args` in `cwd`; `env`: variables added to this process's."""
+    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=budget(300), env={**os.environ, **(env or {})})
 
 
 @cache

@@ -11,11 +11,13 @@ nvidia.com/gpu=true:NoSchedule and labelled rdagent.io/pool=gpu.
 from __future__ import annotations
 
 import copy
+import json
 
 from tests.cluster import COMPLETE_ANNOTATION, wait_for
+from tests.conftest import run_cli
 from tests.karpenter import NODE_CLAIMS, NODE_POOLS, kwok_node_pool, rendered, running_karpenter
 
-NAMESPACE = "runs"
+NAMESPACE = "rdagent-e2e"  # the e2e stack's, so that `rdagent-infra runs status --stack e2e` reads these runs
 GPU_LABELS = {
     "rdagent.io/pool": "gpu",
     "nvidia.com/gpu.present": "true",
@@ -75,6 +77,13 @@ def events_of(api, pod_name: str) -> list[str]:
     return [f"{e.get('reason')}: {e.get('message')}" for e in events]
 
 
+def runs_status(plane) -> list[dict]:
+    """`rdagent-infra runs status --stack e2e --json` against `plane` (whose context is the e2e stack's)."""
+    result = run_cli("runs", "status", "--stack", "e2e", "--json", env={"KUBECONFIG": str(plane.kubeconfig)})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 def test_a_gpu_run_gets_a_node_from_zero_and_the_node_goes_when_the_run_ends(synthesized, tmp_path, new_control_plane):
     pool = kwok_node_pool(rendered(synthesized("staging"), "NodePool", "gpu"), consolidate_after="5s")
     with new_control_plane(tmp_path / "plane", gpu_nodes=False) as plane, running_karpenter(plane, tmp_path / "karpenter", pool):
@@ -111,6 +120,8 @@ def test_a_gpu_run_gets_a_node_from_zero_and_the_node_goes_when_the_run_ends(syn
         api.request("PATCH", f"/api/v1/namespaces/{NAMESPACE}/pods/{run['metadata']['name']}", patch, headers={"Content-Type": "application/merge-patch+json"})
         wait_for(lambda: (run_pod(api, "gpu-run") or {}).get("status", {}).get("phase") == "Succeeded", WAIT, "the run to end")
         wait_for(lambda: not karpenter_nodes(api) and not api.items(NODE_CLAIMS), WAIT, "the empty GPU node and its claim to go")
+        (row,) = [r for r in runs_status(plane) if r["job"] == "gpu-run"]
+        assert (row["run"], row["state"], row["why"], row["node"]) == ("ds-titanic-gpu", "finished", "succeeded", node_name), row
 
 
 def test_the_pools_gpu_limit_stops_a_launch_beyond_it_and_raising_it_lets_the_run_start(synthesized, tmp_path, new_control_plane):
@@ -133,6 +144,13 @@ def test_the_pools_gpu_limit_stops_a_launch_beyond_it_and_raising_it_lets_the_ru
         reasons = wait_for(lambda: [e for e in events_of(api, pod["metadata"]["name"]) if "exceed limits" in e], WAIT, "Karpenter's reason")
         assert "all available instance types exceed limits for nodepool (NodePool=gpu)" in reasons[0], reasons
         assert len(api.items(NODE_CLAIMS)) == MAX_GPUS and len(karpenter_nodes(api)) == MAX_GPUS and node_of(api, waiting) is None
+        # What a team sees: two runs running on their nodes, the third admitted and waiting, and why.
+        rows = {row["job"]: row for row in runs_status(plane)}
+        assert {job: (rows[job]["state"], rows[job]["node"]) for job in placed} == {job: ("running", node) for job, node in placed.items()}, rows
+        assert rows[waiting]["state"] == "admitted" and rows[waiting]["node"] is None, rows[waiting]
+        assert "karpenter: Failed to schedule pod, all available instance types exceed limits for nodepool (NodePool=gpu)" in rows[waiting]["why"], rows[
+            waiting
+        ]
 
         # The control: the same pool with room for one more GPU serves the waiting run.
         patch = {"spec": {"limits": {"nvidia.com/gpu": str(MAX_GPUS + 1)}}}
