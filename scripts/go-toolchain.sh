@@ -14,11 +14,12 @@ require_go() {
   fi
 }
 
-# install_go_tool NAME PACKAGE@VERSION KEY: the binary NAME built by `go install PACKAGE@VERSION` into
-# $BIN, kept in ${CACHE_DIR}/KEY (per machine) and stamped in $TOOLS/.NAME-stamp, so a second run, or
-# a fresh clone on the same machine, does not rebuild. Needs log, TOOLS, BIN and CACHE_DIR set.
+# install_go_tool NAME PACKAGE@VERSION KEY [BUILT]: the binary NAME built by `go install PACKAGE@VERSION`
+# (which names it BUILT, by default NAME) into $BIN, kept in ${CACHE_DIR}/KEY (per machine) and stamped
+# in $TOOLS/.NAME-stamp, so a second run, or a fresh clone on the same machine, does not rebuild.
+# Needs log, TOOLS, BIN and CACHE_DIR set.
 install_go_tool() {
-  local name=$1 package=$2 key=$3
+  local name=$1 package=$2 key=$3 built=${4:-$1}
   local stamp="$TOOLS/.$name-stamp" cache="$CACHE_DIR/$key"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] && [ -x "$BIN/$name" ]; then
     return 0
@@ -33,7 +34,7 @@ install_go_tool() {
     started=$(date +%s)
     GOBIN="$build" CGO_ENABLED=0 go install -trimpath "$package"
     mkdir -p "$cache"
-    cp "$build/$name" "$cache/$name"
+    cp "$build/$built" "$cache/$name"
     rm -rf "$build"
     log "built in $(($(date +%s) - started)) s"
   fi

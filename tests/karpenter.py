@@ -32,7 +32,7 @@ from tests.conftest import ROOT
 from tests.crds import CRD_PATH, established, upstream
 from tests.ports import PortTaken, bind_failed, on_free_ports
 
-BINARY = ROOT / ".tools" / "karpenter" / "bin" / "karpenter-kwok"
+BINARY = ROOT / ".tools" / "bin" / "karpenter-kwok"
 BUILD_HINT = "run make cluster-tools (scripts/karpenter-toolchain.sh)"
 NODE_POOLS = "/apis/karpenter.sh/v1/nodepools"
 NODE_CLAIMS = "/apis/karpenter.sh/v1/nodeclaims"
