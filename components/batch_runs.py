@@ -127,7 +127,9 @@ class BatchRuns(pulumi.ComponentResource):
                         "concurrencyPolicy": "Forbid",
                         "successfulJobsHistoryLimit": 3,
                         "failedJobsHistoryLimit": 3,
-                        "jobTemplate": {"spec": spec},
+                        # The Jobs it makes carry the run's labels like a one-off run's Job (a Job
+                        # takes its labels from here, not from the CronJob's).
+                        "jobTemplate": {"metadata": {"labels": metadata["labels"]}, "spec": spec},
                     },
                     opts=child,
                 )

@@ -31,6 +31,12 @@ def test_the_engine_neither_waits_for_a_job_nor_deletes_a_running_one():
         assert job.retain_on_delete, "a replaced Job would be deleted while it runs"
     cron_jobs = resources(result, "kubernetes:batch/v1:CronJob")
     assert cron_jobs and not [c for c in cron_jobs if c.retain_on_delete]
+    # A scheduled run's Jobs carry the run's labels too (a Job takes them from the jobTemplate), so
+    # `kubectl get jobs -l rdagent.io/run=<run>` and `runs status` find them like a one-off run's.
+    for cron_job in cron_jobs:
+        run = cron_job.inputs["metadata"]["labels"]["rdagent.io/run"]
+        template = cron_job.inputs["spec"]["jobTemplate"]["metadata"]["labels"]
+        assert template["rdagent.io/run"] == run and template["app.kubernetes.io/component"] == "run", template
 
 
 def test_the_apis_a_stack_needs():
