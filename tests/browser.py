@@ -4,7 +4,7 @@ Protocol (websocket-client; no browser-automation framework downloads a browser 
 Run as a program inside the test's network namespace (it starts chromium there, so chromium sees
 only loopback):
 
-    python -m tests.browser URL --map HOST --spki HASH --expect TEXT [--stop-on TEXT] --timeout SECONDS
+    python -m tests.browser URL --map HOST --spki HASH --expect TEXT... [--stop-on TEXT] --timeout SECONDS
 
 It opens URL, follows whatever the page does (redirects, sign-in, scripts, websockets) until the
 page's text (white space runs made one space) holds TEXT (or a --stop-on text) or the time is up, and prints one JSON object: the final URL, the page's
@@ -116,21 +116,23 @@ class Browser:
         self.log.close()
 
 
-def visit(browser: Browser, url: str, expect: str, stop_on: list[str], timeout: float) -> dict:
+def visit(browser: Browser, url: str, expect: list[str], stop_on: list[str], timeout: float) -> dict:
+    """Waits until the page shows every text of `expect` (a page such as Streamlit's renders in
+    parts), or any of `stop_on`, or the time runs out."""
     browser.call("Page.navigate", url=url)
     deadline = time.monotonic() + timeout
     text = ""
     while time.monotonic() < deadline:
         # Words as a reader sees them: runs of white space are one space.
         text = " ".join((browser.evaluate(PAGE_TEXT) or "").split())
-        if any(words in text for words in [expect, *stop_on]):
+        if all(words in text for words in expect) or any(words in text for words in stop_on):
             break
         time.sleep(0.5)
     cookies = browser.call("Network.getAllCookies")["cookies"]
     return {
         "url": browser.evaluate("location.href"),
         "text": text,
-        "seen": expect in text,
+        "seen": all(words in text for words in expect),
         "cookies": [{k: c[k] for k in ("name", "domain", "secure", "httpOnly", "sameSite") if k in c} for c in cookies],
     }
 
@@ -140,7 +142,7 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--map", required=True, help="the host chromium resolves to 127.0.0.1")
     parser.add_argument("--spki", required=True, help="base64 SHA-256 of the one certificate's public key to trust")
-    parser.add_argument("--expect", required=True, help="the text to wait for on the page")
+    parser.add_argument("--expect", action="append", required=True, help="a text to wait for on the page (repeat: all of them)")
     parser.add_argument("--stop-on", action="append", default=[], help="a text that ends the wait too (a refusal page)")
     parser.add_argument("--timeout", type=float, default=90)
     options = parser.parse_args()

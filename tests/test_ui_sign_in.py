@@ -45,6 +45,8 @@ ISSUER = ROOT / ".tools" / "bin" / "oidc-issuer"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 RUN = "model-report-weekly"
 RUN_POD = "rdagent-run-model-report-weekly-29412-x7k2p"
+# What the UI shows of the run's trace: the general_model scenario's title, as RD-Agent wrote it there.
+SCENARIO_TEXT = "Model Research & Development Co-Pilot"
 COOKIE_SECRET = "0123456789abcdef0123456789abcdef"  # 32 bytes: a secret oauth2-proxy accepts
 REFUSED = "403 Forbidden"  # the title of oauth2-proxy's error page for a user it does not admit
 
@@ -180,9 +182,10 @@ def start_envoy(network: PodNetwork, folder: Path, objects: list[dict], started:
     return envoy
 
 
-def browse(network: PodNetwork, host: str, spki: str, expect: str) -> dict:
-    """What the browser saw at the stack's host: `expect`, or oauth2-proxy's refusal, or the time ran out."""
-    words = ["--expect", expect, "--stop-on", REFUSED]
+def browse(network: PodNetwork, host: str, spki: str, expect: list[str]) -> dict:
+    """What the browser saw at the stack's host: every text of `expect`, or oauth2-proxy's refusal, or the
+    time ran out."""
+    words = [*(arg for text in expect for arg in ("--expect", text)), "--stop-on", REFUSED]
     result = network.run(
         [str(PYTHON), "-m", "tests.browser", f"https://{host}/", "--map", host, "--spki", spki, *words, "--timeout", "90"],
         cwd=ROOT,
@@ -202,7 +205,8 @@ def sign_in_as(email: str, network, folder: Path, objects, supplied, host: str, 
     with contextlib.ExitStack() as started:
         issuer, issuer_url = start_issuer(network, folder, flags["client-id"], supplied[("rdagent-ui-auth", "client-secret")], email, started)
         proxy = start_proxy(network, folder, objects, supplied, issuer_url, tls[:2], started)
-        return browse(network, host, tls[2], RUN_POD), issuer.output(), proxy.output()
+        # The run's name and the scenario its trace holds (Streamlit renders the page in parts).
+        return browse(network, host, tls[2], [RUN_POD, SCENARIO_TEXT]), issuer.output(), proxy.output()
 
 
 def test_a_browser_signs_in_through_oauth2_proxy_and_sees_the_run(tmp_path, pod_network):
@@ -240,7 +244,7 @@ def test_a_browser_signs_in_through_oauth2_proxy_and_sees_the_run(tmp_path, pod_
         assert seen["seen"], seen["text"][-2000:]
         assert seen["url"] == f"https://{host}/", seen["url"]
         # What the page shows comes from the run's trace: the scenario RD-Agent's general_model wrote.
-        assert "Model Research & Development Co-Pilot" in seen["text"], seen["text"][-2000:]
+        assert SCENARIO_TEXT in seen["text"], seen["text"][-2000:]
         (cookie,) = [c for c in seen["cookies"] if c["name"] == "_rdagent_auth"]
         assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Lax", cookie
         # The browser went through the provider: an authorization, then the proxy's token request
