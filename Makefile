@@ -116,7 +116,7 @@ lint: setup
 # Files are taken in the order tests/conftest.py gives them (FIRST_FILES), not by their number of tests.
 test: setup engine cluster-tools actionlint oauth2-proxy wheelhouse validators sandbox-tools rdagent-venv litellm-venv lint
 	mkdir -p build
-	$(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=25 \
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25 \
 		--junitxml=build/test-results/junit.xml --basetemp=$(CURDIR)/build/pytest-tmp
 
 synth-all: setup
