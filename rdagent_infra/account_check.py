@@ -47,8 +47,6 @@ def checks_images(config: StackConfig) -> bool:
 
 def image_problems(config: StackConfig, repositories: set[str], tags_of: Callable[[str], set[str]]) -> list[str]:
     """What ECR lacks of `deployed_images`, given the region's repository names and a repository's tags."""
-    if not checks_images(config):
-        return []
     missing_repositories: list[str] = []
     missing_tags: list[str] = []
     for variant, tag in sorted(deployed_images(config)):

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 
 from rdagent_infra import rollout_journal as journal
-from rdagent_infra.cli_common import EXIT_FINDINGS, EXIT_UNAVAILABLE, StackOption, fail
-from rdagent_infra.config import ConfigError, StackConfig
+from rdagent_infra.cli_common import EXIT_FINDINGS, EXIT_UNAVAILABLE, StackOption, fail, load_stack
+from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.gates import analysis_for
 from rdagent_infra.logic.verdicts import Action, Verdict
 from rdagent_infra.prometheus import Prometheus, PrometheusError
@@ -32,18 +32,9 @@ from rdagent_infra.rollouts import (
     start,
     time_left,
 )
-from rdagent_infra.stack_source import load_from_files
 
 rollout_app = typer.Typer(no_args_is_help=True, help="Move a canary or blue-green rollout on its gates.")
 PrometheusOption = Annotated[str | None, typer.Option("--prometheus", help="Prometheus base URL (default: rdagent:monitoring.prometheusUrl).")]
-
-
-def _load(stack: str) -> StackConfig:
-    try:
-        config, _ = load_from_files(Path.cwd(), stack)
-    except ConfigError as exc:
-        fail(exc.problems)
-    return config
 
 
 def _judge(config: StackConfig, prometheus: str | None) -> Verdict | None:
@@ -81,7 +72,7 @@ def _apply(move: Move, stack: str, config: StackConfig) -> None:
 
 
 def _move_now(stack: str, make_move) -> None:
-    config = _load(stack)
+    config = load_stack(stack)
     try:
         move = make_move(config)
     except RolloutError as exc:
@@ -92,7 +83,7 @@ def _move_now(stack: str, make_move) -> None:
 @rollout_app.command("status")
 def rollout_status(stack: StackOption, prometheus: PrometheusOption = None) -> None:
     """Print the rollout's step, weights and the current step's analysis."""
-    config = _load(stack)
+    config = load_stack(stack)
     plan = current_plan(config)
     interrupted = journal.read(Path.cwd(), stack)
     if interrupted is not None:
@@ -150,7 +141,7 @@ def rollout_advance(
 ) -> None:
     """One analysis of the current step: advance (or promote) on a pass once the step has run its
     duration, abort at the failure or inconclusive limit, otherwise wait (exit 3)."""
-    config = _load(stack)
+    config = load_stack(stack)
     try:
         action, detail = _analyse_once(stack, config, prometheus, force)
     except PrometheusError as exc:
@@ -176,12 +167,12 @@ def rollout_run(
     interrupted = journal.read(Path.cwd(), stack)
     if interrupted is not None:
         typer.echo(f"rollout run: finishing the interrupted move ({interrupted.summary}): {interrupted.line()}")
-        _apply(Move(f"finish {interrupted.summary}", interrupted.changes), stack, _load(stack))
-    version = _load(stack).rollout.newVersion
+        _apply(Move(f"finish {interrupted.summary}", interrupted.changes), stack, load_stack(stack))
+    version = load_stack(stack).rollout.newVersion
     if not version:
         fail(["rollout run: no rollout is under way: run rollout start first"])
     while True:
-        config = _load(stack)
+        config = load_stack(stack)
         if not config.rollout.newVersion:
             if config.rollout.stableVersion == version:
                 typer.echo(f"rollout run: {version} is promoted")

@@ -6,17 +6,15 @@ read from the stack's cluster with the kubeconfig (KUBECONFIG or ~/.kube/config)
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 import urllib3
 
-from rdagent_infra.cli_common import EXIT_UNAVAILABLE, StackOption, fail
-from rdagent_infra.config import ConfigError, StackConfig
+from rdagent_infra.cli_common import EXIT_UNAVAILABLE, StackOption, fail, load_stack
+from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.karpenter import cluster_name_of
 from rdagent_infra.logic.run_status import RunStatus, run_states
-from rdagent_infra.stack_source import load_from_files
 
 runs_app = typer.Typer(no_args_is_help=True, help="The stack's batch runs on its cluster.")
 ContextOption = Annotated[str | None, typer.Option("--context", help="kubeconfig context (default: the stack's).")]
@@ -59,10 +57,7 @@ def runs_status(
     context: ContextOption = None,
 ) -> None:
     """Each batch run's state (queued, admitted, running, finished), node, and why it waits."""
-    try:
-        config, _ = load_from_files(Path.cwd(), stack)
-    except ConfigError as exc:
-        fail(exc.problems)
+    config = load_stack(stack)
     if config.cluster.mode == "render":
         fail([f"rdagent:cluster.mode render: the {stack} stack renders YAML and has no cluster to read runs from"])
     rows = read_states(config, context or stack_context(config))

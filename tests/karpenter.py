@@ -22,7 +22,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import yaml
@@ -173,7 +172,3 @@ def rendered(synth_out: Path, kind: str, name: str) -> dict:
         if document["metadata"]["name"] == name:
             return document
     raise AssertionError(f"{synth_out} has no {kind} {name}")
-
-
-def elapsed_since(began: float) -> float:
-    return round(time.monotonic() - began, 1)

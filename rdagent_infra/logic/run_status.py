@@ -19,7 +19,6 @@ from typing import Any
 
 RUN_LABEL = "rdagent.io/run"
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
-STATES = ("queued", "admitted", "running", "finished", "not started")
 
 
 @dataclass(frozen=True)
