@@ -49,6 +49,7 @@ cluster-tools:
 	scripts/controlplane-toolchain.sh
 	scripts/crds-toolchain.sh
 	scripts/karpenter-toolchain.sh
+	scripts/kueue-toolchain.sh
 
 # actionlint, built from its Go module (cached like the engine); tests/test_workflows.py runs it.
 actionlint:

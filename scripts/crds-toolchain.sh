@@ -15,6 +15,10 @@
 #   Karpenter     sigs.k8s.io/karpenter v1.9.0 (NodePool, and KWOKNodeClass for the tests' kwok provider; CHART_KARPENTER is 1.9.0) and
 #                 github.com/aws/karpenter-provider-aws v1.9.3 (EC2NodeClass; v1.9.0 is not served)
 #   cert-manager  github.com/cert-manager/cert-manager v1.19.1 (Certificate, Issuer, ClusterIssuer)
+#   Kueue         sigs.k8s.io/kueue v0.16.2 (every CRD of config/components/crd/bases, as kustomize
+#                 takes them before its patches: tests/kueue.py adds the conversion webhook those
+#                 patches add, pointed at the Kueue it runs, which scripts/kueue-toolchain.sh builds;
+#                 and, in kueue-webhooks/, its webhook configurations, which tests/kueue.py registers)
 #
 # A stamp in .tools/crds/ keyed by this list short-circuits a second run; the Go module cache is the
 # per-machine cache (a fresh clone on the same machine copies the files in a second).
@@ -31,6 +35,8 @@ SOURCES=(
   "sigs.k8s.io/karpenter@v1.9.0 kwok/apis/crds karpenter.kwok.sh_kwoknodeclasses.yaml"
   "github.com/aws/karpenter-provider-aws@v1.9.3 pkg/apis/crds karpenter.k8s.aws_ec2nodeclasses.yaml"
   "github.com/cert-manager/cert-manager@v1.19.1 deploy/crds cert-manager.io_{certificates,issuers,clusterissuers}.yaml"
+  "sigs.k8s.io/kueue@v0.16.2 config/components/crd/bases kueue.x-k8s.io_{resourceflavors,clusterqueues,localqueues,workloads,workloadpriorityclasses,admissionchecks,cohorts,topologies,multikueueclusters,multikueueconfigs,provisioningrequestconfigs}.yaml"
+  "sigs.k8s.io/kueue@v0.16.2 config/components/webhook manifests.yaml kueue-webhooks"
 )
 # karpenter-provider-aws v1.9.3's go.mod asks for go1.26.10: the go command fetches that toolchain
 # (from the module proxy) to download it.
@@ -73,4 +79,4 @@ rm -rf "$DEST"
 mkdir -p "$(dirname "$DEST")"
 mv "$work/out" "$DEST"
 echo "$key" >"$DEST/.stamp"
-log "ready: $(find "$DEST" -name '*.yaml' | wc -l) upstream CRDs in $DEST"
+log "ready: $(find "$DEST" -name '*_*.yaml' | wc -l) upstream CRDs (and Kueue's webhook configurations) in $DEST"
