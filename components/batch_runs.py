@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app_settings import AppSettings
+from components.run_queue import kueue_object
 from components.service_account import workload_service_account
 from rdagent_infra.config import RunConfig, StackConfig
 from rdagent_infra.logic.network import network_policy
@@ -19,6 +20,7 @@ from rdagent_infra.logic.pods import (
     resource_requirements,
     writable_volumes,
 )
+from rdagent_infra.logic.queue import local_queue, run_queue_labels
 from rdagent_infra.logic.rdagent_env import RUN_VOLUME_DIR
 from rdagent_infra.logic.runs import APP, SKIP_AWAIT, job_name
 from rdagent_infra.logic.storage import claim_spec
@@ -108,6 +110,11 @@ class BatchRuns(pulumi.ComponentResource):
         self.job_names: list[str] = []
         if config.workloads.runs:
             workload_service_account(f"{name}-account", RUN_ACCOUNT, namespace, labels(APP, "run"), child, settings.account_annotations(RUN_ACCOUNT))
+        run_opts = child
+        if config.queue_enabled() and config.workloads.runs:
+            # The runs' queue in the namespace; Kueue admits each run's Job from it (rdagent_infra/logic/queue.py).
+            queue = kueue_object(f"{name}-local-queue", local_queue(config), child)
+            run_opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[queue]))
         for run in config.workloads.runs:
             k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-{run.name}-workspace",
@@ -117,7 +124,8 @@ class BatchRuns(pulumi.ComponentResource):
             )
             image = image_for(run.image_variant)
             spec = run_job_spec(config, run, image, settings)
-            metadata = {"name": f"{APP}-{run.name}", "namespace": namespace, "labels": labels(APP, "run", **{"rdagent.io/run": run.name})}
+            queue_labels = run_queue_labels(config, run)
+            metadata = {"name": f"{APP}-{run.name}", "namespace": namespace, "labels": {**labels(APP, "run", **{"rdagent.io/run": run.name}), **queue_labels}}
             if run.schedule:
                 k8s.batch.v1.CronJob(
                     f"{name}-{run.name}",
@@ -131,17 +139,21 @@ class BatchRuns(pulumi.ComponentResource):
                         # takes its labels from here, not from the CronJob's).
                         "jobTemplate": {"metadata": {"labels": metadata["labels"]}, "spec": spec},
                     },
-                    opts=child,
+                    opts=run_opts,
                 )
                 self.job_names.append(metadata["name"])
             else:
                 # The name hashes the spec, whose only Output can be the image: resolve just that one
                 # (Output.from_input over the whole spec would make the SDK walk every field).
+                # The queue's labels are part of the name: a Job that changes queue or priority is a new
+                # Job (Kueue refuses to move a running Job to another queue).
                 if isinstance(image, str):
-                    job = job_name(run.name, spec)
+                    job = job_name(run.name, spec, queue_labels)
                 else:
-                    job = pulumi.Output.from_input(image).apply(lambda resolved, r=run: job_name(r.name, run_job_spec(config, r, resolved, settings)))
-                self.job_names.append(self._job(f"{name}-{run.name}", metadata, spec, job, child))
+                    job = pulumi.Output.from_input(image).apply(
+                        lambda resolved, r=run, q=queue_labels: job_name(r.name, run_job_spec(config, r, resolved, settings), q)
+                    )
+                self.job_names.append(self._job(f"{name}-{run.name}", metadata, spec, job, run_opts))
         if config.workloads.runs:
             policy = network_policy("rdagent-run-egress", namespace, {"app.kubernetes.io/name": APP}, egress=egress)
             k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=policy["metadata"], spec=policy["spec"], opts=child)

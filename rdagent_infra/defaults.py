@@ -117,6 +117,9 @@ DEFAULT_ZONE_IDS = {
 EKS_UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
 # Helm charts the program installs on EKS (chart versions, pinned).
 CHART_KARPENTER = {"repository": "oci://public.ecr.aws/karpenter", "chart": "karpenter", "version": "1.9.0", "namespace": "kube-system"}
+# Kueue's chart (its README: helm install kueue oci://.../kueue/charts/kueue); the tests build the same
+# Kueue (scripts/kueue-toolchain.sh).
+CHART_KUEUE = {"repository": "oci://registry.k8s.io/kueue/charts", "chart": "kueue", "version": "0.16.2", "namespace": "kueue-system"}
 CHART_ENVOY_GATEWAY = {
     "repository": "oci://docker.io/envoyproxy",
     "chart": "gateway-helm",

@@ -27,6 +27,7 @@ from components.prometheus_stack import PrometheusStack
 from components.rdagent_ui import RdAgentUi
 from components.redis import Redis
 from components.registry import ImageRegistry
+from components.run_queue import RunQueue
 from components.secrets_store import SecretsStore
 from components.storage import Storage
 from rdagent_infra import defaults as seed
@@ -37,13 +38,13 @@ from rdagent_infra.logic.rollout import plan_rollout
 from rdagent_infra.logic.runs import APP as RUN_ACCOUNT
 
 
-def cluster_platform(config: StackConfig, cluster: Cluster) -> tuple[Any, list, dict]:
+def cluster_platform(config: StackConfig, cluster: Cluster) -> tuple[Any, list, dict, list]:
     """On EKS: nodes, add-ons, storage classes, GPU autoscaling, cert-manager and the UI's issuer,
     the Gateway, the Prometheus Operator and the Secrets Store driver. Returns the node role, what the application must wait for
     (nothing elsewhere: an existing cluster brings its own, which preflight checks) and the roles
-    of the ServiceAccounts that read Secrets Manager."""
+    of the ServiceAccounts that read Secrets Manager, and the nodes (for charts installed later)."""
     if config.cluster.mode != "eks":
-        return None, [], {}
+        return None, [], {}, []
     pools = GpuNodePool("rdagent-nodes", config, cluster)
     EksAddons("rdagent-addons", config, cluster, pools.nodes)
     ready: list = list(Storage("rdagent-storage", config, cluster).classes)
@@ -67,16 +68,19 @@ def cluster_platform(config: StackConfig, cluster: Cluster) -> tuple[Any, list, 
         store = SecretsStore("rdagent-secrets-store", config, cluster, (reader,), pools.nodes)
         ready.append(store.release)
         roles = store.roles
-    return pools.node_role_arn, ready, roles
+    return pools.node_role_arn, ready, roles, pools.nodes
 
 
 def build_stack(config: StackConfig) -> dict[str, Any]:
     cluster = Cluster("rdagent", config)
     provider = cluster.provider
-    node_role_arn, platform, secrets_roles = cluster_platform(config, cluster)
+    node_role_arn, platform, secrets_roles, nodes = cluster_platform(config, cluster)
     registry = ImageRegistry("rdagent-images", config, node_role_arn, aws_provider=cluster.aws_provider)
 
-    namespace = AppNamespace("rdagent", config.namespace, provider, protect=config.protect)
+    queue = RunQueue("rdagent-queue", config, provider, nodes).ready if config.queue_enabled() else []
+    platform = [*platform, *queue]
+    # After the queue: on destroy the namespace (and the runs holding quota) goes before the ClusterQueue.
+    namespace = AppNamespace("rdagent", config.namespace, provider, protect=config.protect, depends_on=queue)
     # deleted_with: on destroy the namespace's deletion removes what is in it. Claims a running Job
     # mounts cannot be deleted before its pods are (PVC protection), and the runs' Jobs are retained
     # on delete (logic/runs.py): deleting those claims one by one would wait forever. Rendered files

@@ -14,6 +14,7 @@ import urllib3
 from rdagent_infra.cli_common import EXIT_UNAVAILABLE, StackOption, fail, load_stack
 from rdagent_infra.config import StackConfig
 from rdagent_infra.logic.karpenter import cluster_name_of
+from rdagent_infra.logic.queue import API_VERSION as QUEUE_API
 from rdagent_infra.logic.run_status import RunStatus, run_states
 
 runs_app = typer.Typer(no_args_is_help=True, help="The stack's batch runs on its cluster.")
@@ -45,9 +46,10 @@ def read_states(config: StackConfig, context: str) -> list[RunStatus]:
             jobs = (api.get(f"/apis/batch/v1/namespaces/{namespace}/jobs") or {}).get("items", [])
             pods = (api.get(f"/api/v1/namespaces/{namespace}/pods", {"labelSelector": "app.kubernetes.io/component=run"}) or {}).get("items", [])
             events = (api.get(f"/api/v1/namespaces/{namespace}/events", {"fieldSelector": "reason=FailedScheduling"}) or {}).get("items", [])
+            workloads = (api.get(f"/apis/{QUEUE_API}/namespaces/{namespace}/workloads") or {}).get("items", []) if config.queue_enabled() else None
     except (KubeApiError, OSError, urllib3.exceptions.HTTPError) as error:
         fail([f"cannot read the runs of namespace {namespace} from the cluster (context {context!r}): {error}"], EXIT_UNAVAILABLE)
-    return run_states({run.name: run.schedule for run in config.workloads.runs}, jobs, pods, events)
+    return run_states({run.name: run.schedule for run in config.workloads.runs}, jobs, pods, events, workloads)
 
 
 @runs_app.command("status")

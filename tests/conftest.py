@@ -141,7 +141,7 @@ DERIVED_MARKERS = {"control_plane": "cluster", "new_control_plane": "cluster", "
 # 2026-12-05) but the extra load brought out a timing race in three of four full runs (each fixed:
 # docs/cluster-tests.md, finding 17, and the tests' own waits), so two stay until three run green
 # again and again.
-FIRST_FILES = ("test_faults.py", "test_app.py", "test_cluster_stack.py", "test_rollout_run.py", "test_karpenter.py", "test_ui_sign_in.py", "test_engine.py")
+FIRST_FILES = ("test_faults.py", "test_app.py", "test_cluster_stack.py", "test_rollout_run.py", "test_karpenter.py", "test_kueue.py", "test_ui_sign_in.py", "test_engine.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects

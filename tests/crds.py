@@ -3,7 +3,7 @@
 Every custom resource kind the stacks render gets its upstream CRD, taken pinned from the Go module
 that ships it by scripts/crds-toolchain.sh (`make cluster-tools`) into .tools/crds/: the Gateway
 API (the experimental channel, which Envoy Gateway's chart installs; the standard channel's HTTPRoute
-for a cluster that has only that), the Prometheus Operator, Karpenter and cert-manager. The API server then
+for a cluster that has only that), the Prometheus Operator, Karpenter, cert-manager and Kueue. The API server then
 checks our objects against the real schemas (types, enums, CEL rules, and unknown fields under
 `fieldValidation=Strict`: tests/test_crds.py). No controller acts on them.
 
@@ -43,12 +43,19 @@ CERT_MANAGER = [
     ("cert-manager.io", "v1", "Issuer", "issuers"),
     ("cert-manager.io", "v1", "ClusterIssuer", "clusterissuers"),
 ]
+KUEUE = [
+    ("kueue.x-k8s.io", "v1beta2", "ClusterQueue", "clusterqueues"),
+    ("kueue.x-k8s.io", "v1beta2", "LocalQueue", "localqueues"),
+    ("kueue.x-k8s.io", "v1beta2", "ResourceFlavor", "resourceflavors"),
+    ("kueue.x-k8s.io", "v1beta2", "WorkloadPriorityClass", "workloadpriorityclasses"),
+    ("kueue.x-k8s.io", "v1beta2", "Workload", "workloads"),
+]
 ECK = [
     ("elasticsearch.k8s.elastic.co", "v1", "Elasticsearch", "elasticsearches"),
     ("kibana.k8s.elastic.co", "v1", "Kibana", "kibanas"),
     ("logstash.k8s.elastic.co", "v1alpha1", "Logstash", "logstashes"),
 ]
-UPSTREAM_KINDS = GATEWAY_API + PROMETHEUS_OPERATOR + KARPENTER + CERT_MANAGER
+UPSTREAM_KINDS = GATEWAY_API + PROMETHEUS_OPERATOR + KARPENTER + CERT_MANAGER + KUEUE
 ALL = UPSTREAM_KINDS + ECK
 SECRETS_STORE = [("secrets-store.csi.x-k8s.io", "v1", "SecretProviderClass", "secretproviderclasses")]
 

@@ -83,10 +83,12 @@ def test_preflight_lists_the_platform_items(tmp_path):
 
 
 def test_gpu_capacity_fails_when_the_pool_cannot_take_a_run():
+    # With the queue on the config itself refuses such a run (tests/test_queue.py); preflight is for a stack without it.
     config = config_of(
         "prod",
         lambda raw: (
-            raw["gpu"].update(maxGpus=1)
+            raw.update(queue={"enabled": False})
+            or raw["gpu"].update(maxGpus=1)
             or raw["workloads"]["runs"][0]["resources"].update(
                 requests={"cpu": "1000m", "memory": "2Gi", "gpu": 2}, limits={"cpu": "4000m", "memory": "8Gi", "gpu": 2}
             )

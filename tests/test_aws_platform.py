@@ -120,6 +120,8 @@ def test_charts_pinned_and_the_gateway_our_route_attaches_to(synthesized, stack)
         "oci://public.ecr.aws/karpenter/karpenter-crd": "1.9.0",
         "oci://docker.io/envoyproxy/gateway-helm": "v1.5.0",
         "kube-prometheus-stack": "76.5.1",
+        # Kueue: the queue is on in staging and prod (rdagent:queue).
+        "oci://registry.k8s.io/kueue/charts/kueue": "0.16.2",
         **({"cert-manager": "v1.19.1"} if stack == "staging" else {}),
     }
     gateway_class = one(manifests, "GatewayClass", "envoy")

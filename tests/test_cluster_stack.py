@@ -3,7 +3,9 @@ control plane of tests/cluster.py, then rolled out with `rdagent-infra rollout` 
 
 The tests of this module run in order on one deployment: up, a second up without changes, where
 the runs landed, a config change beside a running Job, a canary and a blue-green rollout, destroy.
-The CRDs the stack's custom resources need are the upstream ones of tests/crds.py.
+The CRDs the stack's custom resources need are the upstream ones of tests/crds.py. The real Kueue
+(tests/kueue.py) runs for the whole module: the stack's queue is on (e2e has a GPU run), so each run's
+Job is suspended on create and started when Kueue admits it, and destroy meets Kueue's finalizers.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from rdagent_infra.logic.steps import rollout_steps
 from tests import crds
 from tests.cluster import GPU_NODES, RUN_LABEL, ClusterError, ControlPlane, wait_for
 from tests.engine_project import Project, api_path
+from tests.kueue import API as KUEUE_API
+from tests.kueue import running_kueue
 from tests.prometheus_server import PrometheusServer
 from tests.serving import ServingWatch, dips, judge, route_weights, weight_sequence
 from tests.traffic_series import Load, counters_for, openmetrics
@@ -31,10 +35,44 @@ UI_PODS = "app.kubernetes.io/name=rdagent-ui,app.kubernetes.io/component=ui"
 
 
 @pytest.fixture(scope="module")
-def project(control_plane, engine, tmp_path_factory):
+def kueue(control_plane, tmp_path_factory):
+    with running_kueue(control_plane, tmp_path_factory.mktemp("kueue")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def project(control_plane, kueue, engine, tmp_path_factory):
     project = Project(tmp_path_factory.mktemp("e2e"), control_plane, STACK)
     project.pulumi("stack", "init")
     return project
+
+
+def run_workloads(api) -> dict[str, dict]:
+    """Kueue's Workload of each run Job, by the Job's name."""
+    return {
+        owner["name"]: w
+        for w in api.items(f"{KUEUE_API}/namespaces/{NAMESPACE}/workloads")
+        for owner in w["metadata"].get("ownerReferences") or []
+        if owner["kind"] == "Job"
+    }
+
+
+def admitted(workload: dict) -> bool:
+    return any(c["type"] == "Admitted" and c["status"] == "True" for c in workload.get("status", {}).get("conditions") or [])
+
+
+def running_runs(api) -> dict[str, str]:
+    """Each run Job that Kueue admitted and that runs: Job name -> its pod's UID. A Job that is
+    suspended again, or whose pod was replaced, shows here as missing or with another UID."""
+    jobs = {j["metadata"]["name"]: j for j in api.items(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs", labelSelector=RUN_LABEL)}
+    workloads = run_workloads(api)
+    found = {}
+    for name, job in jobs.items():
+        pods = api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=f"batch.kubernetes.io/job-name={name}")
+        running = [p for p in pods if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
+        if job["spec"].get("suspend") is False and admitted(workloads.get(name, {})) and len(running) == 1:
+            found[name] = running[0]["metadata"]["uid"]
+    return found
 
 
 def ui_ready_pods(plane: ControlPlane, track: str) -> list[dict]:
@@ -132,7 +170,8 @@ def test_without_the_gateway_api_the_program_and_rollout_refuse_upfront(project)
 
 
 def test_up_creates_every_object_and_each_becomes_ready(project):
-    crds.register(project.plane.api, crds.ALL)
+    # Kueue's CRDs are the ones running_kueue registered (with the conversion webhook Kueue serves).
+    crds.register(project.plane.api, [kind for kind in crds.ALL if kind not in crds.KUEUE])
     up = project.up()
     assert "created" in up.stdout
     resources = project.kubernetes_resources()
@@ -175,8 +214,19 @@ def test_runs_are_left_running_and_land_on_their_pools(project):
     jobs = {job["metadata"]["labels"][RUN_LABEL]: job for job in runs}
     assert set(jobs) == {"model-report", "ds-titanic-gpu"}, list(jobs)
     for job in jobs.values():
-        assert not job["status"].get("succeeded") and not job["status"].get("conditions"), job["status"]
+        ended = [c for c in job["status"].get("conditions") or [] if c["type"] in ("Complete", "Failed")]
+        assert not job["status"].get("succeeded") and not ended, job["status"]
         assert job["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
+        assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "rdagent-runs"
+    # Each run went through the queue: Kueue made its Workload and admitted it, then the Job started.
+    wait_for(lambda: set(running_runs(api)) == {j["metadata"]["name"] for j in jobs.values()}, 60, "Kueue to admit both runs and their pods to run")
+    workloads = run_workloads(api)
+    assert {w["status"]["admission"]["clusterQueue"] for w in workloads.values()} == {"rdagent-e2e-runs"}, workloads
+    # The Job controller's record that each was suspended (by Kueue's webhook) and then resumed.
+    for job in api.items(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs", labelSelector=RUN_LABEL):
+        assert {"type": "Suspended", "status": "False"}.items() <= next((c for c in job["status"]["conditions"] if c["type"] == "Suspended"), {}).items(), job[
+            "status"
+        ]
     pods = api.items(f"/api/v1/namespaces/{NAMESPACE}/pods")
     gpu_pods = [p for p in pods if p["metadata"]["labels"].get("rdagent.io/run") == "ds-titanic-gpu"]
     assert len(gpu_pods) == 1 and gpu_pods[0]["spec"]["nodeName"] in GPU_NODES and gpu_pods[0]["status"]["phase"] == "Running", gpu_pods
@@ -190,8 +240,17 @@ def test_a_changed_run_starts_beside_the_running_job(project):
     api = project.plane.api
     jobs_path = f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs"
     before = {job["metadata"]["name"] for job in api.items(jobs_path, labelSelector="rdagent.io/run=model-report")}
-    project.edit_config(lambda c: c["rdagent:workloads"]["runs"][0].update(args=["/data/reports/another-paper.pdf"]))
+    admitted_before = running_runs(api)
+    assert len(admitted_before) == 2, admitted_before
+    # A run's change, and a change of the queue itself (its ClusterQueue is updated in place).
+    project.edit_config(
+        lambda c: c["rdagent:workloads"]["runs"][0].update(args=["/data/reports/another-paper.pdf"]) or c.update({"rdagent:queue": {"maxCpu": 48}})
+    )
     project.up()
+    assert api.get(f"{KUEUE_API}/clusterqueues/rdagent-e2e-runs")["spec"]["resourceGroups"][1]["flavors"][0]["resources"][0]["nominalQuota"] == "48"
+    # Neither `up` nor Kueue suspended or restarted a running run: same Jobs, same pods, still admitted.
+    still = running_runs(api)
+    assert {name: still.get(name) for name in admitted_before} == admitted_before, (admitted_before, still)
     after = {job["metadata"]["name"]: job for job in api.items(jobs_path, labelSelector="rdagent.io/run=model-report")}
     assert before < set(after), (before, list(after))
     (old,) = before
@@ -331,6 +390,12 @@ def test_destroy_leaves_the_namespace_empty(project):
         return not api.exists(f"/api/v1/namespaces/{NAMESPACE}") and not api.exists(f"/api/v1/namespaces/{SHIPPER_NAMESPACE}")
 
     wait_for(namespaces_gone, 120, f"namespaces {NAMESPACE} and {SHIPPER_NAMESPACE} to be deleted")
+    # With Kueue running: the queue's objects are gone too, none held by a finalizer.
+    kueue_left = {
+        plural: [o["metadata"]["name"] for o in api.items(f"{KUEUE_API}/{plural}")]
+        for plural in ("clusterqueues", "resourceflavors", "workloadpriorityclasses")
+    }
+    assert kueue_left == {"clusterqueues": [], "resourceflavors": [], "workloadpriorityclasses": []}, kueue_left
     leftovers = project.plane.kubectl("get", "all,pvc,configmaps,secrets,networkpolicies,httproutes,servicemonitors", "-n", NAMESPACE, "-o", "name").stdout
     assert not leftovers.strip(), leftovers
     claims = [v for v in api.items("/api/v1/persistentvolumes") if (v["spec"].get("claimRef") or {}).get("namespace") == NAMESPACE]

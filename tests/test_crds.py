@@ -16,12 +16,13 @@ from tests import crds
 pytestmark = pytest.mark.cluster
 
 # What each stack renders, written out by hand (kinds of custom resources).
+QUEUE = {"ClusterQueue", "LocalQueue", "ResourceFlavor", "WorkloadPriorityClass"}  # rdagent:queue, on in e2e, staging and prod
 EXPECTED = {
     "dev": set(),
     "test": set(),
-    "e2e": {"HTTPRoute", "PrometheusRule", "ServiceMonitor"},
-    "staging": {"Certificate", "ClusterIssuer", "Gateway", "GatewayClass", "HTTPRoute", "EC2NodeClass", "NodePool", "PrometheusRule", "ServiceMonitor"},
-    "prod": {"Gateway", "GatewayClass", "HTTPRoute", "EC2NodeClass", "NodePool", "PrometheusRule", "ServiceMonitor"},
+    "e2e": {"HTTPRoute", "PrometheusRule", "ServiceMonitor", *QUEUE},
+    "staging": {"Certificate", "ClusterIssuer", "Gateway", "GatewayClass", "HTTPRoute", "EC2NodeClass", "NodePool", "PrometheusRule", "ServiceMonitor", *QUEUE},
+    "prod": {"Gateway", "GatewayClass", "HTTPRoute", "EC2NodeClass", "NodePool", "PrometheusRule", "ServiceMonitor", *QUEUE},
 }
 CUSTOM_GROUPS = {group for group, *_ in crds.ALL + crds.SECRETS_STORE}
 CHECK_NAMESPACE = "crd-check"
@@ -91,3 +92,12 @@ def test_a_weight_of_the_wrong_type_or_range_is_refused(api, synthesized):
         wrong["spec"]["rules"][0]["backendRefs"][0]["weight"] = weight
         status, message = dry_run(api, wrong)
         assert status == 422 and words in message, (weight, status, message)
+
+
+def test_a_cluster_queue_written_with_kueues_older_field_name_is_refused(api, synthesized):
+    """v1beta1 named the cohort `cohort`; the v1beta2 ClusterQueue we render calls it `cohortName`."""
+    (queue,) = [o for o in custom_resources(synthesized("staging")) if o["kind"] == "ClusterQueue"]
+    old = copy.deepcopy(queue)
+    old["spec"]["cohort"] = old["spec"].pop("cohortName")
+    status, message = dry_run(api, old)
+    assert status == 400 and 'unknown field "spec.cohort"' in message, (status, message)

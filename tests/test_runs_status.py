@@ -135,3 +135,28 @@ def test_the_table_has_a_row_per_job_and_says_why(monkeypatch):
     assert lines[0].split() == ["RUN", "JOB", "STATE", "NODE", "WHY"]
     assert lines[1].split() == ["nightly", "nightly-1", "running", "gpu-a", "-"]
     assert lines[2].split()[:4] == ["weekly", "-", "not", "started"] and lines[2].endswith("scheduled (0 3 * * 0): no Job since the last schedule")
+
+
+def workload(job_uid: str, conditions: list[dict]) -> dict:
+    """A Workload as Kueue v0.16.2 writes it (its shape and a message copied from tests/test_kueue.py's cluster)."""
+    return {
+        "metadata": {"name": "job-x-1a2b3", "ownerReferences": [{"kind": "Job", "name": "x", "uid": job_uid}]},
+        "spec": {"queueName": "rdagent-runs"},
+        "status": {"conditions": conditions},
+    }
+
+
+def test_a_queued_run_says_what_kueue_waits_for():
+    waiting = job("rdagent-run-a", "a", suspend=True)
+    waiting["metadata"]["uid"] = "job-a"
+    other = job("rdagent-run-b", "b", suspend=True)
+    other["metadata"]["uid"] = "job-b"
+    message = "couldn't assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu in flavor rdagent-gpu, 1 more needed"
+    quota = workload("job-a", [{"type": "QuotaReserved", "status": "False", "reason": "Pending", "message": message}])
+    rows = {row.run: row for row in run_states({}, [waiting, other], [], [], [quota])}
+    assert rows["a"] == RunStatus("a", "rdagent-run-a", "queued", None, f"waits in queue rdagent-runs: {message}", "2026-12-05T10:00:00Z")
+    # A Job whose Workload Kueue has not made yet, and a stack without the queue (no Workloads read).
+    assert rows["b"].why == "suspended (spec.suspend): its queue has not admitted it"
+    assert run_states({}, [waiting], [], [], None)[0].why == "suspended (spec.suspend): its queue has not admitted it"
+    evicted = workload("job-a", [{"type": "Evicted", "status": "True", "reason": "Preempted", "message": "Preempted to accommodate a workload"}])
+    assert run_states({}, [waiting], [], [], [evicted])[0].why == "Evicted: Preempted to accommodate a workload"

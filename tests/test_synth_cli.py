@@ -11,6 +11,7 @@ from tests.conftest import ROOT, run_cli
 from tests.manifests import load_manifests, load_resources
 
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "StorageClass", "PriorityClass", "GatewayClass", "NodePool", "EC2NodeClass"}
+CLUSTER_SCOPED |= {"ClusterQueue", "ResourceFlavor", "WorkloadPriorityClass"}
 
 
 def test_synth_writes_manifests_and_resources(synthesized):

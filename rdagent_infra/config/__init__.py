@@ -5,7 +5,7 @@ Keys are written in camelCase in the stack files, as Kubernetes and Pulumi write
 numeric keys carry their unit in the name (`durationMinutes`, `latencyThresholdMs`).
 
 One module per section (cluster, gpu, images, app, workloads, data, logging, monitoring,
-rollout, secrets, secrets_store, storage, addons, ui_access), the building blocks in `base` and `resources`, the error messages in
+rollout, secrets, secrets_store, storage, queue, addons, ui_access), the building blocks in `base` and `resources`, the error messages in
 `errors`, and the whole stack with its cross-section rules in `stack`. Everything is
 re-exported here: `from rdagent_infra.config import StackConfig, load_stack_config`.
 """
@@ -28,6 +28,7 @@ from rdagent_infra.config.images import (
 )
 from rdagent_infra.config.logging import ElasticsearchConfig, LoggingConfig
 from rdagent_infra.config.monitoring import AlertsConfig, MonitoringConfig
+from rdagent_infra.config.queue import PriorityClassConfig, QueueConfig
 from rdagent_infra.config.resources import ResourceAmounts, Resources, gpu_resources
 from rdagent_infra.config.rollout import AnalysisConfig, BlueGreenConfig, CanaryConfig, CanaryStage, LoadHookConfig, RolloutConfig
 from rdagent_infra.config.secrets import LLM_KEY_SECRETS, Secret, SecretsConfig, SecretValue
@@ -58,6 +59,8 @@ __all__ = [
     "SEMVER",
     "AddonsConfig",
     "AlertsConfig",
+    "PriorityClassConfig",
+    "QueueConfig",
     "AppConfig",
     "AutoscalingConfig",
     "AwsConfig",

@@ -46,4 +46,6 @@ class AddonsConfig(Model):
     certManager: HelmChartConfig = HelmChartConfig(**seed.CHART_CERT_MANAGER)
     # Installed only when rdagent:secretsStore names secrets.
     secretsStoreCsiAws: HelmChartConfig = HelmChartConfig(**seed.CHART_SECRETS_STORE_CSI_AWS)
+    # Installed when the queue is on (rdagent:queue): Kueue, which admits the runs against their quota.
+    kueue: HelmChartConfig = HelmChartConfig(**seed.CHART_KUEUE)
     gatewayClassName: DnsName = "envoy"

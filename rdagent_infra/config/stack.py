@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError, model_validator
+from rdagent_policies.quantities import parse_quantity
 
 from rdagent_infra import defaults as seed
 from rdagent_infra.config.addons import AddonsConfig
@@ -19,6 +20,7 @@ from rdagent_infra.config.gpu import GpuConfig
 from rdagent_infra.config.images import ImagesConfig
 from rdagent_infra.config.logging import LoggingConfig
 from rdagent_infra.config.monitoring import MonitoringConfig
+from rdagent_infra.config.queue import QueueConfig
 from rdagent_infra.config.rollout import RolloutConfig
 from rdagent_infra.config.secrets import LLM_KEY_SECRETS, SecretsConfig, is_placeholder
 from rdagent_infra.config.secrets_store import SecretsStoreConfig
@@ -49,6 +51,7 @@ class StackConfig(Model):
     monitoring: MonitoringConfig = MonitoringConfig()
     rollout: RolloutConfig = RolloutConfig()
     storage: StorageConfig = StorageConfig()
+    queue: QueueConfig = QueueConfig()
     addons: AddonsConfig = AddonsConfig()
 
     @model_validator(mode="after")
@@ -86,6 +89,7 @@ class StackConfig(Model):
         self._check_rollout()
         self._check_shared_storage()
         self._check_ui_access()
+        self._check_queue()
         return self
 
     def ecr_repository(self, variant: str) -> str:
@@ -144,6 +148,48 @@ class StackConfig(Model):
             )
         if store.region() != self.aws.region:
             raise path_error(key, f"the secrets are in {store.region()}, the stack in aws.region {self.aws.region}: use secrets of the stack's region")
+
+    def queue_enabled(self) -> bool:
+        """`queue.enabled`, or by default: on in staging and prod and wherever a run asks for GPUs."""
+        chosen = self.queue.enabled
+        if chosen is not None:
+            return chosen
+        return self.tier.is_production_like or any(run.resources.gpus for run in self.workloads.runs)
+
+    def cluster_queue(self) -> str:
+        """The stack's ClusterQueue: `queue.clusterQueue`, or `<namespace>-runs`."""
+        return self.queue.clusterQueue or f"{self.namespace}-runs"
+
+    def run_priority(self, run) -> str:
+        """A run's WorkloadPriorityClass: its own, or the queue's for scheduled and one-off runs."""
+        if run.priority is not None:
+            return run.priority
+        return self.queue.scheduledPriority if run.schedule else self.queue.oneOffPriority
+
+    def _check_queue(self) -> None:
+        """With the queue on, every run names a known priority and fits the quota (Kueue would never admit one that does not)."""
+        if not self.queue_enabled():
+            return
+        queue = self.queue
+        names = [priority.name for priority in queue.priorities]
+        quota = {"cpu": str(queue.maxCpu), "memory": queue.maxMemory}
+        for index, run in enumerate(self.workloads.runs):
+            key = ["workloads", "runs", index]
+            if run.priority is not None and run.priority not in names:
+                raise path_error([*key, "priority"], f"names no class of queue.priorities ({', '.join(names)}): {run.priority!r}")
+            if run.resources.gpus > self.gpu.maxGpus:
+                raise path_error(
+                    [*key, "resources", "requests", "gpu"],
+                    f"{run.resources.gpus} GPUs is more than the queue's quota, gpu.maxGpus ({self.gpu.maxGpus}): the run would wait forever",
+                )
+            for field, limit in quota.items():
+                request = getattr(run.resources.requests, field)
+                if parse_quantity(request) > parse_quantity(limit):
+                    name = "maxCpu" if field == "cpu" else "maxMemory"
+                    raise path_error(
+                        [*key, "resources", "requests", field],
+                        f"{request} is more than the queue's quota, queue.{name} ({limit}): the run would wait forever",
+                    )
 
     def _check_ui_access(self) -> None:
         ingress = self.workloads.ui.ingress

@@ -121,6 +121,8 @@ class RunConfig(Model):
     # most this long (--all-duration, or data_science's --timeout), ending before deadlineSeconds.
     loopN: Annotated[int, Field(ge=1, le=100_000)] | None = None
     allDurationMinutes: Annotated[int, Field(ge=1, le=30 * 24 * 60)] | None = None
+    # The run's WorkloadPriorityClass when the queue is on (unset: queue.scheduledPriority or queue.oneOffPriority).
+    priority: DnsName | None = None
 
     @field_validator("schedule")
     @classmethod

@@ -24,6 +24,7 @@ CHART_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "karpenter-crd": (("karpenter.sh", "karpenter.k8s.aws"), "Karpenter's CRD chart (rdagent:addons.karpenter)"),
     "secrets-store-csi-driver-provider-aws": (("secrets-store.csi.x-k8s.io",), "the Secrets Store CSI driver (rdagent:addons.secretsStoreCsiAws)"),
     "cert-manager": (("cert-manager.io", "acme.cert-manager.io"), "cert-manager (rdagent:addons.certManager)"),
+    "kueue": (("kueue.x-k8s.io",), "Kueue (rdagent:addons.kueue)"),
 }
 # Groups the stacks may use whose operator the program never installs, and what to do instead.
 NOT_INSTALLED: dict[str, str] = {

@@ -4,7 +4,8 @@ returns: the runs' Jobs (label `rdagent.io/run`, on the Job or its pod template)
 
 - finished: the Job has a Complete or Failed condition (how it ended: succeeded, or the condition's
   reason and message, e.g. DeadlineExceeded);
-- queued: the Job is suspended (`spec.suspend`: a queue holds it until it admits it);
+- queued: the Job is suspended (`spec.suspend`: a queue holds it until it admits it); why: with Kueue,
+  its Workload's conditions (QuotaReserved False: which quota it waits for; Evicted or Preempted);
 - admitted: the Job may run but its pod has no node yet, or is not running yet; why: the latest
   FailedScheduling message of each component that reported one (the scheduler's, Karpenter's);
 - running: its pod runs on a node;
@@ -63,7 +64,30 @@ def _pod_of(job: dict, pods: list[dict]) -> dict | None:
     return max(own, key=lambda p: p["metadata"].get("creationTimestamp", ""), default=None)
 
 
-def job_status(run: str, job: dict, pods: list[dict], events: list[dict]) -> RunStatus:
+def queue_reason(workload: dict | None) -> str:
+    """Why Kueue holds a Job: its Workload's conditions that say so, else that it has none yet."""
+    if workload is None:
+        return "suspended (spec.suspend): its queue has not admitted it"
+    conditions = {c.get("type"): c for c in workload.get("status", {}).get("conditions") or []}
+    queue = workload.get("spec", {}).get("queueName", "?")
+    reasons = [
+        f"{kind}: {conditions[kind].get('message', '').strip() or conditions[kind].get('reason', '')}"
+        for kind in ("Evicted", "Preempted")
+        if conditions.get(kind, {}).get("status") == "True"
+    ]
+    reserved = conditions.get("QuotaReserved")
+    if reserved is not None and reserved.get("status") == "False":
+        reasons.append(f"waits in queue {queue}: {reserved.get('message', '').strip() or reserved.get('reason', '')}")
+    return "; ".join(reasons) or f"waits in queue {queue} for Kueue to admit it"
+
+
+def workload_of(job: dict, workloads: list[dict]) -> dict | None:
+    """Kueue's Workload for a Job: the one the Job owns (by UID)."""
+    uid = job["metadata"].get("uid")
+    return next((w for w in workloads if any(ref.get("uid") == uid for ref in w["metadata"].get("ownerReferences") or [])), None)
+
+
+def job_status(run: str, job: dict, pods: list[dict], events: list[dict], workload: dict | None = None) -> RunStatus:
     name = job["metadata"]["name"]
     started = job.get("status", {}).get("startTime")
     pod = _pod_of(job, pods)
@@ -74,7 +98,7 @@ def job_status(run: str, job: dict, pods: list[dict], events: list[dict]) -> Run
     if failed:
         return RunStatus(run, name, "finished", node, f"failed: {failed.get('reason', '')} {failed.get('message', '')}".strip(), started)
     if job.get("spec", {}).get("suspend"):
-        return RunStatus(run, name, "queued", None, "suspended (spec.suspend): its queue has not admitted it", started)
+        return RunStatus(run, name, "queued", None, queue_reason(workload), started)
     if pod is None:
         return RunStatus(run, name, "admitted", None, "no pod yet", started)
     phase = pod.get("status", {}).get("phase")
@@ -97,11 +121,15 @@ def run_of(job: dict) -> str | None:
     return labels.get(RUN_LABEL) or template.get(RUN_LABEL)
 
 
-def run_states(configured: dict[str, str | None], jobs: list[dict], pods: list[dict], events: list[dict]) -> list[RunStatus]:
+def run_states(
+    configured: dict[str, str | None], jobs: list[dict], pods: list[dict], events: list[dict], workloads: list[dict] | None = None
+) -> list[RunStatus]:
     """One row per Job of a run (a run may have several: a CronJob's, or a changed run's new Job beside
-    the old), then one per configured run without a Job. `configured`: run name -> its schedule."""
+    the old), then one per configured run without a Job. `configured`: run name -> its schedule;
+    `workloads`: Kueue's Workloads of the namespace (None without the queue)."""
     ours = [(run, job) for job in jobs if (run := run_of(job)) is not None]
-    rows = [job_status(run, job, pods, events) for run, job in sorted(ours, key=lambda pair: (pair[0], pair[1]["metadata"].get("creationTimestamp", "")))]
+    found = workloads or []
+    rows = [job_status(run, job, pods, events, workload_of(job, found) if workloads is not None else None) for run, job in sorted(ours, key=lambda pair: (pair[0], pair[1]["metadata"].get("creationTimestamp", "")))]
     seen = {row.run for row in rows}
     for run, schedule in sorted(configured.items()):
         if run not in seen:

@@ -25,7 +25,8 @@ def spec_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:HASH_LENGTH]
 
 
-def job_name(run_name: str, spec: dict[str, Any]) -> str:
-    """`rdagent-run-<run>-<hash of the spec>`, the run part shortened to keep the name a label value."""
+def job_name(run_name: str, spec: dict[str, Any], queue_labels: dict[str, str] | None = None) -> str:
+    """`rdagent-run-<run>-<hash of the spec and its queue labels>`, the run part shortened to keep the
+    name a label value (without queue labels the hash is the spec's alone)."""
     base = f"{APP}-{run_name}"[: MAX_JOB_NAME - HASH_LENGTH - 1].rstrip("-")
-    return f"{base}-{spec_hash(spec)}"
+    return f"{base}-{spec_hash({'spec': spec, 'queue': queue_labels} if queue_labels else spec)}"
