@@ -44,7 +44,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.gpu_node_pool import GPU_POOL_LABEL
 from rdagent_infra import defaults as seed
@@ -116,7 +116,9 @@ def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
 
-def _certificate(subject: str, key, issuer_key, issuer: x509.Name | None, ca: bool, sans: list | None = None) -> x509.Certificate:
+def _certificate(
+    subject: str, key, issuer_key, issuer: x509.Name | None, ca: bool, sans: list | None = None, days: int = 1, server_auth: bool = False
+) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     now = datetime.datetime.now(datetime.UTC)
     builder = (
@@ -126,12 +128,28 @@ def _certificate(subject: str, key, issuer_key, issuer: x509.Name | None, ca: bo
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    if server_auth:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
+
+
+def stop_group(process: subprocess.Popen | None, grace: float = 15) -> None:
+    """Stops a controller started in its own session (start_new_session): SIGTERM to its process
+    group, SIGKILL after `grace` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
 
 
 def write_certificates(folder: Path) -> None:

@@ -39,6 +39,20 @@ def run_cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> 
     return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=budget(300), env={**os.environ, **(env or {})})
 
 
+def config_of(stack: str, edit=None):
+    """The stack's validated config from its file, after `edit(raw)` changed a copy of its raw keys."""
+    import copy
+
+    from rdagent_infra.config import load_stack_config
+    from rdagent_infra.stack_source import raw_stack_config
+
+    raw, source = raw_stack_config(ROOT, stack)
+    raw = copy.deepcopy(raw)
+    if edit:
+        edit(raw)
+    return load_stack_config(raw, stack, source)
+
+
 @cache
 def synth_dir(stack: str, base: Path) -> Path:
     out = base / stack
@@ -141,7 +155,16 @@ DERIVED_MARKERS = {"control_plane": "cluster", "new_control_plane": "cluster", "
 # 2026-12-05) but the extra load brought out a timing race in three of four full runs (each fixed:
 # docs/cluster-tests.md, finding 17, and the tests' own waits), so two stay until three run green
 # again and again.
-FIRST_FILES = ("test_faults.py", "test_app.py", "test_cluster_stack.py", "test_rollout_run.py", "test_karpenter.py", "test_kueue.py", "test_ui_sign_in.py", "test_engine.py")
+FIRST_FILES = (
+    "test_faults.py",
+    "test_app.py",
+    "test_cluster_stack.py",
+    "test_rollout_run.py",
+    "test_karpenter.py",
+    "test_kueue.py",
+    "test_ui_sign_in.py",
+    "test_engine.py",
+)
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects

@@ -20,13 +20,12 @@ import contextlib
 import copy
 import json
 import os
-import signal
 import subprocess
 from pathlib import Path
 
 import yaml
 
-from tests.cluster import ClusterError, ControlPlane, wait_for
+from tests.cluster import ClusterError, ControlPlane, stop_group, wait_for
 from tests.conftest import ROOT
 from tests.crds import CRD_PATH, established, upstream
 from tests.ports import PortTaken, bind_failed, on_free_ports
@@ -132,14 +131,7 @@ class Karpenter:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process)
 
 
 @contextlib.contextmanager

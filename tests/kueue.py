@@ -23,20 +23,17 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
-import datetime
 import ipaddress
 import os
-import signal
 import subprocess
 from pathlib import Path
 
 import httpx
 import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 
-from tests.cluster import Api, ClusterError, ControlPlane, _key, _pem_key, wait_for
+from tests.cluster import Api, ClusterError, ControlPlane, _certificate, _key, _pem_key, stop_group, wait_for
 from tests.conftest import ROOT
 from tests.crds import CRD_PATH, UPSTREAM, established, upstream
 from tests.ports import PortTaken, bind_failed, on_free_ports
@@ -79,32 +76,13 @@ START_TIMEOUT = 90
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 
 
-def _certificate(subject: str, key, issuer_key, issuer: x509.Name | None, sans: list) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer or name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=CERT_DAYS))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    )
-    if issuer is not None:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
 def certificates() -> dict[str, bytes]:
     """The Secret's data as Kueue's rotator (open-policy-agent/cert-controller) writes it: ca.crt,
     ca.key (PKCS#1: it parses no other), tls.crt, tls.key."""
     ca_key, server_key = _key(), _key()
-    ca = _certificate(CA_NAME, ca_key, ca_key, None, [x509.DNSName(CA_NAME)])
+    ca = _certificate(CA_NAME, ca_key, ca_key, None, True, [x509.DNSName(CA_NAME)], days=CERT_DAYS)
     sans = [x509.DNSName(SERVICE_DNS), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    server = _certificate(SERVICE_DNS, server_key, ca_key, ca.subject, sans)
+    server = _certificate(SERVICE_DNS, server_key, ca_key, ca.subject, False, sans, days=CERT_DAYS, server_auth=True)
     pkcs1 = ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
     pem = serialization.Encoding.PEM
     return {"ca.crt": ca.public_bytes(pem), "ca.key": pkcs1, "tls.crt": server.public_bytes(pem), "tls.key": _pem_key(server_key)}
@@ -251,14 +229,7 @@ class Kueue:
     def stop(self) -> None:
         """Kueue first (its cert rotator would otherwise write the CA back while unregister() runs),
         then its webhooks."""
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process)
         self.unregister()
 
 

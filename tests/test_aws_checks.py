@@ -10,20 +10,11 @@ import copy
 import pytest
 import yaml
 
-from rdagent_infra.config import ConfigError, load_stack_config
+from rdagent_infra.config import ConfigError
 from rdagent_infra.platform_checks import FAIL, NA, PASS, check_account, check_cluster_addons, check_endpoint, check_gpu_capacity
 from rdagent_infra.preflight import run_checklist
-from rdagent_infra.stack_source import raw_stack_config
-from tests.conftest import ROOT
+from tests.conftest import config_of
 from tests.test_preflight import project_with
-
-
-def config_of(stack: str, edit=None):
-    raw, source = raw_stack_config(ROOT, stack)
-    raw = copy.deepcopy(raw)
-    if edit:
-        edit(raw)
-    return load_stack_config(raw, stack, source)
 
 
 def problems_of(stack: str, edit) -> list[str]:

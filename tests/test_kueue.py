@@ -22,10 +22,9 @@ import yaml
 
 from rdagent_infra.logic import queue as program_queue
 from tests.cluster import COMPLETE_ANNOTATION, CONTEXT, wait_for
-from tests.conftest import run_cli
+from tests.conftest import config_of, run_cli
 from tests.karpenter import NODE_CLAIMS, kwok_node_pool, rendered, running_karpenter
 from tests.kueue import API, MERGE_PATCH, running_kueue
-from tests.test_queue import config_of
 
 NAMESPACE = "rdagent"  # staging's
 GPU_QUOTA = 2  # Pulumi.staging.yaml: gpu.maxGpus

@@ -3,23 +3,12 @@ objects and labels synth writes. tests/test_kueue.py applies them to the real Ku
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
-from rdagent_infra.config import ConfigError, load_stack_config
+from rdagent_infra.config import ConfigError
 from rdagent_infra.logic.runs import job_name
-from rdagent_infra.stack_source import raw_stack_config
-from tests.conftest import ROOT
+from tests.conftest import config_of
 from tests.manifests import find, load_manifests, one
-
-
-def config_of(stack: str, edit=None):
-    raw, source = raw_stack_config(ROOT, stack)
-    raw = copy.deepcopy(raw)
-    if edit:
-        edit(raw)
-    return load_stack_config(raw, stack, source)
 
 
 def refusal(stack: str, edit) -> str:
