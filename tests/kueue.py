@@ -248,3 +248,18 @@ def running_kueue(plane: ControlPlane, folder: Path, config_overrides: dict | No
         yield kueue
     finally:
         kueue.stop()
+
+
+def condition(obj: dict, kind: str) -> dict:
+    """A Kueue object's (or a Job's) condition of that type, {} when it has none."""
+    return next((c for c in obj.get("status", {}).get("conditions") or [] if c["type"] == kind), {})
+
+
+def workloads(api: Api, namespace: str) -> dict[str, dict]:
+    """Each Job's Workload in `namespace`, by the Job's name."""
+    return {
+        owner["name"]: w
+        for w in api.items(f"{API}/namespaces/{namespace}/workloads")
+        for owner in w["metadata"].get("ownerReferences") or []
+        if owner["kind"] == "Job"
+    }

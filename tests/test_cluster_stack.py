@@ -22,7 +22,8 @@ from tests import crds
 from tests.cluster import GPU_NODES, RUN_LABEL, ClusterError, ControlPlane, wait_for
 from tests.engine_project import Project, api_path
 from tests.kueue import API as KUEUE_API
-from tests.kueue import running_kueue
+from tests.kueue import condition, running_kueue
+from tests.kueue import workloads as kueue_workloads
 from tests.prometheus_server import PrometheusServer
 from tests.serving import ServingWatch, dips, judge, route_weights, weight_sequence
 from tests.traffic_series import Load, counters_for, openmetrics
@@ -47,30 +48,16 @@ def project(control_plane, kueue, engine, tmp_path_factory):
     return project
 
 
-def run_workloads(api) -> dict[str, dict]:
-    """Kueue's Workload of each run Job, by the Job's name."""
-    return {
-        owner["name"]: w
-        for w in api.items(f"{KUEUE_API}/namespaces/{NAMESPACE}/workloads")
-        for owner in w["metadata"].get("ownerReferences") or []
-        if owner["kind"] == "Job"
-    }
-
-
-def admitted(workload: dict) -> bool:
-    return any(c["type"] == "Admitted" and c["status"] == "True" for c in workload.get("status", {}).get("conditions") or [])
-
-
 def running_runs(api) -> dict[str, str]:
     """Each run Job that Kueue admitted and that runs: Job name -> its pod's UID. A Job that is
     suspended again, or whose pod was replaced, shows here as missing or with another UID."""
     jobs = {j["metadata"]["name"]: j for j in api.items(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs", labelSelector=RUN_LABEL)}
-    workloads = run_workloads(api)
+    workloads = kueue_workloads(api, NAMESPACE)
     found = {}
     for name, job in jobs.items():
         pods = api.items(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=f"batch.kubernetes.io/job-name={name}")
         running = [p for p in pods if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
-        if job["spec"].get("suspend") is False and admitted(workloads.get(name, {})) and len(running) == 1:
+        if job["spec"].get("suspend") is False and condition(workloads.get(name, {}), "Admitted").get("status") == "True" and len(running) == 1:
             found[name] = running[0]["metadata"]["uid"]
     return found
 
@@ -220,7 +207,7 @@ def test_runs_are_left_running_and_land_on_their_pools(project):
         assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "rdagent-runs"
     # Each run went through the queue: Kueue made its Workload and admitted it, then the Job started.
     wait_for(lambda: set(running_runs(api)) == {j["metadata"]["name"] for j in jobs.values()}, 60, "Kueue to admit both runs and their pods to run")
-    workloads = run_workloads(api)
+    workloads = kueue_workloads(api, NAMESPACE)
     assert {w["status"]["admission"]["clusterQueue"] for w in workloads.values()} == {"rdagent-e2e-runs"}, workloads
     # The Job controller's record that each was suspended (by Kueue's webhook) and then resumed.
     for job in api.items(f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs", labelSelector=RUN_LABEL):

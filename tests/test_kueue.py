@@ -24,7 +24,8 @@ from rdagent_infra.logic import queue as program_queue
 from tests.cluster import COMPLETE_ANNOTATION, CONTEXT, wait_for
 from tests.conftest import config_of, run_cli
 from tests.karpenter import NODE_CLAIMS, kwok_node_pool, rendered, running_karpenter
-from tests.kueue import API, MERGE_PATCH, running_kueue
+from tests.kueue import API, MERGE_PATCH, condition, running_kueue
+from tests.kueue import workloads as kueue_workloads
 
 NAMESPACE = "rdagent"  # staging's
 GPU_QUOTA = 2  # Pulumi.staging.yaml: gpu.maxGpus
@@ -66,18 +67,8 @@ def create(api, job: dict) -> dict:
     return api.create(f"/apis/batch/v1/namespaces/{job['metadata']['namespace']}/jobs", job)
 
 
-def condition(obj: dict, kind: str) -> dict:
-    return next((c for c in obj.get("status", {}).get("conditions") or [] if c["type"] == kind), {})
-
-
 def workloads(api, namespace: str = NAMESPACE) -> dict[str, dict]:
-    """Each Job's Workload, by the Job's name."""
-    return {
-        owner["name"]: w
-        for w in api.items(f"{API}/namespaces/{namespace}/workloads")
-        for owner in w["metadata"].get("ownerReferences") or []
-        if owner["kind"] == "Job"
-    }
+    return kueue_workloads(api, namespace)
 
 
 def admitted(api, namespace: str = NAMESPACE) -> set[str]:

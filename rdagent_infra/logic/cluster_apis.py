@@ -65,9 +65,9 @@ def apis_for_plan(config: StackConfig, plan: RolloutPlan) -> list[ApiNeed]:
         needs.append(ApiNeed("Logstash", "logstash.k8s.elastic.co", "v1alpha1", "logstashes", why, operator))
     if config.queue_enabled() and config.cluster.mode != "eks":
         why, kueue = "rdagent:queue", "Kueue (v0.15 or newer, which serves kueue.x-k8s.io/v1beta2)"
-        for kind, plural in (("ClusterQueue", "clusterqueues"), ("LocalQueue", "localqueues"), ("ResourceFlavor", "resourceflavors")):
+        kinds = (("ClusterQueue", "clusterqueues"), ("LocalQueue", "localqueues"), ("ResourceFlavor", "resourceflavors"))
+        for kind, plural in (*kinds, ("WorkloadPriorityClass", "workloadpriorityclasses")):
             needs.append(ApiNeed(kind, "kueue.x-k8s.io", "v1beta2", plural, why, kueue))
-        needs.append(ApiNeed("WorkloadPriorityClass", "kueue.x-k8s.io", "v1beta2", "workloadpriorityclasses", why, kueue))
     return needs
 
 

@@ -22,13 +22,14 @@ from typing import Any
 
 from rdagent_infra import defaults as seed
 from rdagent_infra.config import RunConfig, StackConfig
+from rdagent_infra.logic.karpenter import gpu_taint
+from rdagent_infra.logic.pods import gpu_scheduling
 
 API_VERSION = "kueue.x-k8s.io/v1beta2"
 GPU_FLAVOR = "rdagent-gpu"
 ANY_FLAVOR = "rdagent-any"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
-GPU_POOL_LABELS = {"rdagent.io/pool": "gpu"}
 PART_OF = {"app.kubernetes.io/part-of": "rdagent"}
 
 
@@ -40,9 +41,10 @@ def _object(kind: str, name: str, body: dict[str, Any], namespace: str | None = 
 
 
 def resource_flavors() -> list[dict[str, Any]]:
-    gpu_taint = {"key": seed.GPU_TAINT_KEY, "value": seed.GPU_TAINT_VALUE, "effect": seed.GPU_TAINT_EFFECT}
+    """The GPU flavor carries the node selector and taint of the runs' GPU pool, as the runs' pods ask for them."""
+    pool_selector = gpu_scheduling(1)["nodeSelector"]
     return [
-        _object("ResourceFlavor", GPU_FLAVOR, {"spec": {"nodeLabels": dict(GPU_POOL_LABELS), "nodeTaints": [gpu_taint]}}),
+        _object("ResourceFlavor", GPU_FLAVOR, {"spec": {"nodeLabels": pool_selector, "nodeTaints": [gpu_taint()]}}),
         _object("ResourceFlavor", ANY_FLAVOR, {"spec": {}}),
     ]
 

@@ -128,9 +128,8 @@ def run_states(
     the old), then one per configured run without a Job. `configured`: run name -> its schedule;
     `workloads`: Kueue's Workloads of the namespace (None without the queue)."""
     ours = [(run, job) for job in jobs if (run := run_of(job)) is not None]
-    found = workloads or []
     rows = [
-        job_status(run, job, pods, events, workload_of(job, found) if workloads is not None else None)
+        job_status(run, job, pods, events, workload_of(job, workloads or []))
         for run, job in sorted(ours, key=lambda pair: (pair[0], pair[1]["metadata"].get("creationTimestamp", "")))
     ]
     seen = {row.run for row in rows}
