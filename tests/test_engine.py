@@ -211,3 +211,18 @@ def test_the_installed_pack_guards_a_program_outside_this_repo(tmp_path):
     for policy in ("run-as-non-root", "resource-requests-limits", "no-privileged-containers", "pinned-image-tags", "seccomp-runtime-default"):
         assert f"[mandatory]  {policy}" in output, f"{policy} did not fire:\n{output}"
     assert "container 'web' (spec.template.spec.containers[0]): spec.template.spec.containers[0].image 'nginx' has no tag" in output
+
+
+def test_about_names_the_programs_python_and_the_resource_plugins_its_packages_need(project):
+    """What our language host answers (engine/cli/langhost): About (the interpreter) and
+    GetRequiredPackages (the plugins), as `pulumi about` prints them. The expectation comes from
+    requirements.txt's pins, not from the host's own listing."""
+    pulumi(project, "stack", "init", "test")
+    out = pulumi(project, "about", "--stack", "test").stdout
+    pins = dict(re.findall(r"^pulumi[-_](aws|docker|kubernetes)==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE))
+    listed = dict(re.findall(r"^resource\s+(\S+)\s+(\S+)\s*$", out, re.MULTILINE))
+    assert len(pins) == 3 and listed == pins, out
+    version = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True
+    ).stdout.strip()
+    assert f"executable='{project / '.venv' / 'bin' / 'python'}' version='{version}'" in out, out
