@@ -78,6 +78,20 @@ const aboutScript = `import platform, sys
 print(sys.executable)
 print(platform.python_version())`
 
+// runScript runs `python -c script` with the program's interpreter and returns its stdout;
+// `what` completes "cannot ..." in the error.
+func runScript(ctx context.Context, tc toolchain.Toolchain, script, what string) ([]byte, error) {
+	cmd, err := tc.Command(ctx, "-c", script)
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("cannot %s: %w", what, err)
+	}
+	return out, nil
+}
+
 var releaseVersion = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 
 type host struct {
@@ -214,13 +228,9 @@ func (h *host) GetRequiredPackages(ctx context.Context, req *pulumirpc.GetRequir
 	if err := tc.ValidateVenv(ctx); err != nil {
 		return nil, err
 	}
-	cmd, err := tc.Command(ctx, "-c", packagesScript)
+	out, err := runScript(ctx, tc, packagesScript, "list the installed packages and their pulumi-plugin.json")
 	if err != nil {
 		return nil, err
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("cannot list the installed packages and their pulumi-plugin.json: %w", err)
 	}
 	installed := map[string]struct {
 		Version string `json:"version"`
@@ -457,13 +467,9 @@ func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumir
 	if err != nil {
 		return nil, err
 	}
-	cmd, err := tc.Command(ctx, "-c", aboutScript)
+	out, err := runScript(ctx, tc, aboutScript, "ask the Python interpreter for its path and version")
 	if err != nil {
 		return nil, err
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("cannot ask the Python interpreter for its path and version: %w", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(lines) != 2 {
